@@ -1,0 +1,412 @@
+/**
+ * The reference session manager: claude-mem's SessionManager with the two leaks of issue #532
+ * fixed, and the neighbouring bugs the simulator finds closed too.
+ *
+ * Rules (README.md, "The reference rules", says the same for users):
+ * - A session is busy while its generator runs or it has pending messages; otherwise idle.
+ * - An idle session is removed once idle for `ttlMs`. A generator finishing with nothing pending
+ *   makes the session idle (cleanup scheduled); new work makes it busy (cleanup cancelled).
+ * - At most `maxActiveSessions` sessions. One more evicts the least recently active idle session;
+ *   when all are busy the new one is refused with `SessionLimitError`, counted. Busy sessions are
+ *   never evicted or expired.
+ * - One generator per session. A generator with no activity for `generatorIdleTimeoutMs` is
+ *   treated as hung and aborted. A crashed or aborted generator's claimed messages go back to the
+ *   queue; with work pending it is restarted after `generatorRestartDelayMs`.
+ * - Delete aborts the generator, waits for it and releases the session's queue, listener and
+ *   deadlines. Shutdown does that for all: after it, no session, timer or listener remains.
+ * - History is bounded on every append (see history.ts).
+ *
+ * Cost: every operation is O(1) amortized, and the manager holds at most one timer, whatever the
+ * number of sessions. Deadlines come in three queues: idle expiry (idle since + TTL), hung
+ * generator (last activity + idle timeout) and crash restart (crash time + delay). Each queue's
+ * delay is constant and time only moves forward, so insertion order is deadline order: an
+ * insertion-ordered Map is a priority queue with O(1) insert, O(1) cancel (delete) and the earliest
+ * deadline at its head. One wake-up timer is armed for the earliest head; it is re-armed only when
+ * a deadline earlier than the armed one appears, and otherwise fires early at worst, finds nothing
+ * due, and re-arms. Per-session timers (the analysis's sketch) would cost a timer per session.
+ */
+import { getEventListeners } from 'node:events';
+import type {
+  Agent,
+  GeneratorContext,
+  InitSessionRequest,
+  InitSessionResult,
+  ObservationRequest,
+  QueueResult,
+  RemovalReason,
+  SessionObserver,
+  SessionTarget,
+  SessionView,
+  SummarizeRequest,
+  TargetEnvironment,
+  TargetFactory,
+  TargetStats,
+} from './contract.ts';
+import { SessionLimitError } from './contract.ts';
+import { ConversationHistory, type ConversationMessage } from './history.ts';
+import type { MessageKind, PendingMessage, PendingStore, SessionRecord } from './pending-store.ts';
+import type { RetentionSettings } from './settings.ts';
+
+class GeneratorRun {
+  readonly controller = new AbortController();
+  lastActivityMs: number;
+  claims = 0;
+  done: Promise<void> = Promise.resolve();
+
+  constructor(nowMs: number) {
+    this.lastActivityMs = nowMs;
+  }
+}
+
+class ActiveSession {
+  readonly history: ConversationHistory;
+  generator: GeneratorRun | undefined;
+  /** When the session last became idle; meaningful while it is in the idle queue. */
+  idleSinceMs = 0;
+  /** When its generator crashed; meaningful while it is in the restart queue. */
+  crashedAtMs = 0;
+  /** Aborts this session's generator when the manager shuts down; registered on the lifetime signal. */
+  readonly onShutdown: () => void;
+
+  constructor(
+    readonly record: SessionRecord,
+    settings: RetentionSettings,
+  ) {
+    this.history = new ConversationHistory(settings);
+    this.onShutdown = () => this.generator?.controller.abort(new Error('worker shutting down'));
+  }
+
+  get sessionDbId(): number {
+    return this.record.sessionDbId;
+  }
+}
+
+export class SessionManager implements SessionTarget {
+  readonly #settings: RetentionSettings;
+  readonly #store: PendingStore;
+  readonly #agent: Agent;
+  readonly #observer: SessionObserver | undefined;
+  readonly #sessions = new Map<number, ActiveSession>();
+  /** Deadline queues, each in deadline order (see the file comment). */
+  readonly #idle = new Map<number, ActiveSession>();
+  readonly #running = new Map<number, ActiveSession>();
+  readonly #restarts = new Map<number, ActiveSession>();
+  /** Aborted at shutdown; each session holds one listener on it while it exists. */
+  readonly #lifetime = new AbortController();
+  #wakeup: ReturnType<typeof setTimeout> | undefined;
+  #wakeupAtMs = Infinity;
+  #closed = false;
+  #historyMessages = 0;
+  #historyChars = 0;
+  #trimmedMessages = 0;
+  #refused = 0;
+  #evictions = 0;
+  #expirations = 0;
+
+  constructor(environment: TargetEnvironment) {
+    this.#settings = environment.settings;
+    this.#store = environment.store;
+    this.#agent = environment.agent;
+    this.#observer = environment.observer;
+  }
+
+  start(): void {
+    for (const sessionDbId of this.#store.recoverInFlight()) {
+      const record = this.#store.recordById(sessionDbId);
+      if (!record) continue;
+      const session = this.#sessionFor(record);
+      this.#startGenerator(session);
+    }
+  }
+
+  initializeSession(request: InitSessionRequest): InitSessionResult {
+    this.#assertOpen();
+    const known = this.#store.lookup(request.contentSessionId);
+    const existing = known && this.#sessions.get(known.sessionDbId);
+    // Make room before recording anything, so that a refused prompt leaves no trace.
+    if (!existing) this.#makeRoom();
+    const record = this.#store.recordPrompt(request.contentSessionId, request.project, request.userPrompt);
+    const created = !existing;
+    const session = existing ?? this.#sessionFor(record);
+    if (!created) this.#append(session, { role: 'user', content: request.userPrompt });
+    this.#markBusy(session);
+    if (!session.generator) this.#startGenerator(session);
+    return { sessionDbId: record.sessionDbId, promptNumber: record.promptCount, created };
+  }
+
+  queueObservation(request: ObservationRequest): QueueResult {
+    return this.#queue(request.contentSessionId, 'observation', request.text, request.toolName);
+  }
+
+  queueSummarize(request: SummarizeRequest): QueueResult {
+    return this.#queue(request.contentSessionId, 'summarize', request.text, undefined);
+  }
+
+  async deleteSession(sessionDbId: number): Promise<boolean> {
+    const session = this.#sessions.get(sessionDbId);
+    if (!session) return false;
+    this.#remove(session, 'deleted');
+    const generator = session.generator;
+    if (generator) {
+      generator.controller.abort(new Error('session deleted'));
+      await generator.done;
+    }
+    return true;
+  }
+
+  completeSession(sessionDbId: number): Promise<boolean> {
+    return this.deleteSession(sessionDbId);
+  }
+
+  async shutdown(): Promise<void> {
+    this.#closed = true;
+    this.#lifetime.abort(new Error('worker shutting down'));
+    const generators = [...this.#sessions.values()].flatMap((session) => (session.generator ? [session.generator.done] : []));
+    await Promise.all(generators);
+    for (const session of [...this.#sessions.values()]) this.#remove(session, 'shutdown');
+    this.#disarm();
+  }
+
+  session(sessionDbId: number): SessionView | undefined {
+    const session = this.#sessions.get(sessionDbId);
+    if (!session) return undefined;
+    return {
+      sessionDbId,
+      contentSessionId: session.record.contentSessionId,
+      historyMessages: session.history.length,
+      historyTokens: session.history.tokens,
+      historyChars: session.history.chars,
+      firstMessage: session.history.first(),
+      pending: this.#store.pendingCount(sessionDbId),
+      generatorRunning: session.generator !== undefined,
+    };
+  }
+
+  history(sessionDbId: number): readonly ConversationMessage[] | undefined {
+    return this.#sessions.get(sessionDbId)?.history.toArray();
+  }
+
+  stats(): TargetStats {
+    return {
+      activeSessions: this.#sessions.size,
+      generatorsRunning: this.#running.size,
+      historyMessages: this.#historyMessages,
+      historyChars: this.#historyChars,
+      listeners: listenerCount(this.#lifetime.signal),
+      refusedSessions: this.#refused,
+      evictions: this.#evictions,
+      expirations: this.#expirations,
+      trimmedMessages: this.#trimmedMessages,
+    };
+  }
+
+  #queue(contentSessionId: string, kind: MessageKind, text: string, toolName: string | undefined): QueueResult {
+    this.#assertOpen();
+    const record = this.#store.lookup(contentSessionId);
+    if (!record) return { queued: false, reason: 'private' };
+    let session = this.#sessions.get(record.sessionDbId);
+    const created = !session;
+    if (!session) {
+      this.#makeRoom();
+      session = this.#sessionFor(record);
+    }
+    const message = this.#store.enqueue(record.sessionDbId, kind, text, toolName);
+    this.#markBusy(session);
+    if (!session.generator && !this.#restarts.has(session.sessionDbId)) this.#startGenerator(session);
+    return { queued: true, sessionDbId: record.sessionDbId, message, created };
+  }
+
+  /** Creates the in-memory session for a record, pinned to its latest prompt. The caller made room. */
+  #sessionFor(record: SessionRecord): ActiveSession {
+    const session = new ActiveSession(record, this.#settings);
+    session.history.pin({ role: 'user', content: record.userPrompt });
+    this.#historyMessages += 1;
+    this.#historyChars += session.history.chars;
+    this.#sessions.set(record.sessionDbId, session);
+    this.#lifetime.signal.addEventListener('abort', session.onShutdown);
+    return session;
+  }
+
+  /** Evicts the least recently active idle session when at the cap, or refuses. */
+  #makeRoom(): void {
+    if (this.#sessions.size < this.#settings.maxActiveSessions) return;
+    const idlest = firstValue(this.#idle);
+    if (!idlest) {
+      this.#refused += 1;
+      throw new SessionLimitError(this.#settings.maxActiveSessions);
+    }
+    this.#evictions += 1;
+    this.#remove(idlest, 'evicted');
+  }
+
+  #startGenerator(session: ActiveSession): void {
+    const run = new GeneratorRun(performance.now());
+    session.generator = run;
+    this.#restarts.delete(session.sessionDbId);
+    this.#running.set(session.sessionDbId, session);
+    const context = this.#contextFor(session, run);
+    let outcome: Promise<void>;
+    try {
+      outcome = this.#agent.run(context);
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    run.done = outcome.then(
+      () => this.#generatorEnded(session, run, false),
+      () => this.#generatorEnded(session, run, true),
+    );
+    this.#arm();
+  }
+
+  #contextFor(session: ActiveSession, run: GeneratorRun): GeneratorContext {
+    const live = () => session.generator === run && !run.controller.signal.aborted;
+    return {
+      sessionDbId: session.sessionDbId,
+      signal: run.controller.signal,
+      claim: () => {
+        if (!live()) return undefined;
+        this.#generatorActivity(session, run);
+        const message = this.#store.claim(session.sessionDbId);
+        if (message) run.claims += 1;
+        return message;
+      },
+      append: (message) => {
+        if (!live()) return;
+        this.#generatorActivity(session, run);
+        this.#append(session, message);
+      },
+      ack: (message: PendingMessage) => {
+        if (!live()) return;
+        this.#generatorActivity(session, run);
+        this.#store.ack(message);
+      },
+    };
+  }
+
+  #generatorActivity(session: ActiveSession, run: GeneratorRun): void {
+    run.lastActivityMs = performance.now();
+    // Moving the session to the back keeps the hung-generator queue in deadline order.
+    this.#running.delete(session.sessionDbId);
+    this.#running.set(session.sessionDbId, session);
+  }
+
+  #generatorEnded(session: ActiveSession, run: GeneratorRun, crashed: boolean): void {
+    if (session.generator !== run) return;
+    session.generator = undefined;
+    this.#running.delete(session.sessionDbId);
+    const aborted = run.controller.signal.aborted;
+    if (this.#sessions.get(session.sessionDbId) !== session) return; // deleted meanwhile: its queue is gone
+    this.#store.requeueInFlight(session.sessionDbId);
+    if (this.#store.pendingCount(session.sessionDbId) === 0) {
+      this.#markIdle(session);
+    } else if (crashed || aborted || run.claims === 0) {
+      // A generator that ended without taking any of the pending work would be restarted at once,
+      // forever: treat it like a crash and restart after the delay.
+      if (this.#closed) return;
+      session.crashedAtMs = performance.now();
+      this.#restarts.set(session.sessionDbId, session);
+    } else {
+      this.#startGenerator(session);
+    }
+    this.#arm();
+  }
+
+  #append(session: ActiveSession, message: ConversationMessage): void {
+    const before = session.history.chars;
+    const { removed } = session.history.append(message);
+    this.#historyMessages += 1 - removed;
+    this.#historyChars += session.history.chars - before;
+    this.#trimmedMessages += removed;
+  }
+
+  #markBusy(session: ActiveSession): void {
+    this.#idle.delete(session.sessionDbId); // cancels the scheduled cleanup
+  }
+
+  #markIdle(session: ActiveSession): void {
+    session.idleSinceMs = performance.now();
+    this.#idle.delete(session.sessionDbId);
+    this.#idle.set(session.sessionDbId, session);
+  }
+
+  #remove(session: ActiveSession, reason: RemovalReason): void {
+    const id = session.sessionDbId;
+    this.#sessions.delete(id);
+    this.#idle.delete(id);
+    this.#running.delete(id);
+    this.#restarts.delete(id);
+    this.#lifetime.signal.removeEventListener('abort', session.onShutdown);
+    this.#historyMessages -= session.history.length;
+    this.#historyChars -= session.history.chars;
+    if (reason === 'deleted') this.#store.dropSession(id, true);
+    else if (reason !== 'shutdown') this.#store.dropSession(id, false);
+    if (reason === 'expired') this.#expirations += 1;
+    this.#observer?.onRemoved(id, reason);
+  }
+
+  /** Arms the wake-up for the earliest deadline, unless an earlier-or-equal one is armed already. */
+  #arm(): void {
+    if (this.#closed) return;
+    const dueMs = this.#nextDeadline();
+    if (dueMs >= this.#wakeupAtMs) return;
+    this.#disarm();
+    if (dueMs === Infinity) return;
+    this.#wakeupAtMs = dueMs;
+    this.#wakeup = setTimeout(() => this.#wake(), Math.max(0, dueMs - performance.now()));
+  }
+
+  #disarm(): void {
+    if (this.#wakeup !== undefined) clearTimeout(this.#wakeup);
+    this.#wakeup = undefined;
+    this.#wakeupAtMs = Infinity;
+  }
+
+  #nextDeadline(): number {
+    const { ttlMs, generatorIdleTimeoutMs, generatorRestartDelayMs } = this.#settings;
+    const idle = firstValue(this.#idle);
+    const running = firstValue(this.#running);
+    const restart = firstValue(this.#restarts);
+    return Math.min(
+      idle ? idle.idleSinceMs + ttlMs : Infinity,
+      running?.generator ? running.generator.lastActivityMs + generatorIdleTimeoutMs : Infinity,
+      restart ? restart.crashedAtMs + generatorRestartDelayMs : Infinity,
+    );
+  }
+
+  #wake(): void {
+    this.#wakeup = undefined;
+    this.#wakeupAtMs = Infinity;
+    const nowMs = performance.now();
+    const { ttlMs, generatorIdleTimeoutMs, generatorRestartDelayMs } = this.#settings;
+    for (let session = firstValue(this.#restarts); session && session.crashedAtMs + generatorRestartDelayMs <= nowMs; session = firstValue(this.#restarts)) {
+      this.#restarts.delete(session.sessionDbId);
+      if (!session.generator) this.#startGenerator(session);
+    }
+    for (let session = firstValue(this.#running); session?.generator && session.generator.lastActivityMs + generatorIdleTimeoutMs <= nowMs; session = firstValue(this.#running)) {
+      // Hung: abort it. Its end puts claimed work back and schedules a restart.
+      this.#running.delete(session.sessionDbId);
+      session.generator.controller.abort(new Error('generator idle too long'));
+    }
+    for (let session = firstValue(this.#idle); session && session.idleSinceMs + ttlMs <= nowMs; session = firstValue(this.#idle)) {
+      this.#remove(session, 'expired');
+    }
+    this.#arm();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('the session manager has been shut down');
+  }
+}
+
+function firstValue<V>(map: Map<number, V>): V | undefined {
+  for (const value of map.values()) return value;
+  return undefined;
+}
+
+/** Listeners on an AbortSignal, counted by Node itself. */
+function listenerCount(signal: AbortSignal): number {
+  return getEventListeners(signal, 'abort').length;
+}
+
+/** The reference as a target factory, for the simulator and for tests. */
+export const referenceTarget: TargetFactory = (environment) => new SessionManager(environment);

@@ -1,0 +1,107 @@
+/**
+ * Retention settings: how long an idle session lives, how many sessions may exist, and how much
+ * conversation history each may hold. Defaults live here and only here.
+ *
+ * The settings file is claude-mem's own `~/.claude-mem/settings.json`: a flat JSON object whose
+ * values are strings. Unknown keys are ignored (the file holds many other settings); a known key
+ * with a bad value is an error naming the key and the value, never a silent fallback.
+ */
+import { readFileSync } from 'node:fs';
+import { InputError, lineOfOffset } from './input-error.ts';
+
+export interface RetentionSettings {
+  /** An idle session (no generator, nothing pending) is removed after this long. */
+  readonly ttlMs: number;
+  /** At most this many sessions are held in memory at any moment. */
+  readonly maxActiveSessions: number;
+  /** A session's history holds at most this many messages, the pinned init prompt included. */
+  readonly maxHistoryMessages: number;
+  /** A session's history holds at most this many estimated tokens (see `estimateTokens`). */
+  readonly maxHistoryTokens: number;
+  /** A generator that shows no activity for this long is treated as hung and aborted. */
+  readonly generatorIdleTimeoutMs: number;
+  /** A generator that crashed with work pending is restarted after this delay. */
+  readonly generatorRestartDelayMs: number;
+}
+
+export const MINUTE_MS = 60_000;
+
+export const DEFAULT_SETTINGS: RetentionSettings = Object.freeze({
+  ttlMs: 60 * MINUTE_MS,
+  maxActiveSessions: 100,
+  maxHistoryMessages: 50,
+  maxHistoryTokens: 100_000,
+  generatorIdleTimeoutMs: 5 * MINUTE_MS,
+  generatorRestartDelayMs: 1_000,
+});
+
+interface SettingKey {
+  readonly key: string;
+  readonly field: keyof RetentionSettings;
+  /** Multiplier from the file's unit to the field's unit. */
+  readonly scale: number;
+  readonly min: number;
+  readonly max: number;
+  readonly unit: string;
+}
+
+/**
+ * The keys read from a claude-mem settings file. The bounds reject values that are surely typos:
+ * a TTL beyond 30 days or a cap of a million sessions is not a retention policy.
+ */
+export const SETTING_KEYS: readonly SettingKey[] = [
+  { key: 'CLAUDE_MEM_SESSION_TTL_MINUTES', field: 'ttlMs', scale: MINUTE_MS, min: 1, max: 43_200, unit: 'minutes' },
+  { key: 'CLAUDE_MEM_MAX_ACTIVE_SESSIONS', field: 'maxActiveSessions', scale: 1, min: 1, max: 100_000, unit: 'sessions' },
+  { key: 'CLAUDE_MEM_MAX_CONVERSATION_HISTORY', field: 'maxHistoryMessages', scale: 1, min: 3, max: 100_000, unit: 'messages' },
+  { key: 'CLAUDE_MEM_MAX_HISTORY_TOKENS', field: 'maxHistoryTokens', scale: 1, min: 100, max: 10_000_000, unit: 'tokens' },
+];
+
+/** Parses the text of a settings file. Throws `InputError` naming file, line, key and value. */
+export function parseSettings(text: string, file = '<settings>', base: RetentionSettings = DEFAULT_SETTINGS): RetentionSettings {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(file, 1, '', `is not valid JSON (${(error as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InputError(file, 1, '', 'must be a JSON object of string values');
+  }
+  const record = parsed as Record<string, unknown>;
+  const result: Record<string, number> = { ...base };
+  for (const spec of SETTING_KEYS) {
+    if (!(spec.key in record)) continue;
+    result[spec.field] = parseSettingValue(spec, record[spec.key], file, text);
+  }
+  return Object.freeze(result as unknown as RetentionSettings);
+}
+
+function parseSettingValue(spec: SettingKey, raw: unknown, file: string, text: string): number {
+  const line = lineOfOffset(text, text.indexOf(`"${spec.key}"`));
+  const shown = JSON.stringify(raw);
+  // claude-mem writes every value as a string; a bare number is accepted as the same thing.
+  const asText = typeof raw === 'number' ? String(raw) : raw;
+  if (typeof asText !== 'string' || !/^\s*\d+\s*$/.test(asText)) {
+    throw new InputError(file, line, spec.key, `expected a whole number of ${spec.unit} from ${spec.min} to ${spec.max}, got ${shown}`);
+  }
+  const value = Number(asText);
+  if (value < spec.min || value > spec.max) {
+    throw new InputError(file, line, spec.key, `expected a whole number of ${spec.unit} from ${spec.min} to ${spec.max}, got ${shown}`);
+  }
+  return value * spec.scale;
+}
+
+export function loadSettings(file: string, base: RetentionSettings = DEFAULT_SETTINGS): RetentionSettings {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return parseSettings(text, file, base);
+}
+
+/** Settings from plain field values (scenario files use these names), checked like the file keys. */
+export function settingsFromFields(fields: Partial<Record<keyof RetentionSettings, number>>, base: RetentionSettings = DEFAULT_SETTINGS): RetentionSettings {
+  return Object.freeze({ ...base, ...fields });
+}
