@@ -29,6 +29,8 @@ export interface PromptEvent extends SessionEventBase {
   readonly kind: 'prompt';
   readonly promptChars: number;
   readonly text?: string;
+  /** HMAC-SHA256 of the content, as read from a recording that dropped it (see sim/traffic-file/). */
+  readonly hash?: string;
 }
 
 /** PostToolUse: queues an observation for the session's generator. */
@@ -37,7 +39,9 @@ export interface ToolUseEvent extends SessionEventBase {
   readonly toolName: string;
   readonly inputChars: number;
   readonly responseChars: number;
+  /** The tool input followed by the tool response (so `text.length === inputChars + responseChars`). */
   readonly text?: string;
+  readonly hash?: string;
 }
 
 /** Stop: after each assistant turn, queues a summarize request. */
@@ -45,6 +49,7 @@ export interface StopEvent extends SessionEventBase {
   readonly kind: 'stop';
   readonly messageChars: number;
   readonly text?: string;
+  readonly hash?: string;
 }
 
 /** SessionEnd: 8.5.7 called nothing; later versions call the complete route. */

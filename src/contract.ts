@@ -47,7 +47,11 @@ export type QueueResult =
 /** Why a session left memory. Reported to the observer for every removal. */
 export type RemovalReason = 'expired' | 'evicted' | 'deleted' | 'shutdown';
 
-/** What the target tells the simulator as it happens. Every removal must be reported. */
+/**
+ * What the target tells the simulator as it happens. Every removal must be reported, before the
+ * target releases the session's pending work and aborts its generator, so the observer can judge
+ * whether the session was busy.
+ */
 export interface SessionObserver {
   onRemoved(sessionDbId: number, reason: RemovalReason): void;
 }
@@ -87,8 +91,6 @@ export interface TargetStats {
   readonly generatorsRunning: number;
   readonly historyMessages: number;
   readonly historyChars: number;
-  /** Listeners the target holds on long-lived emitters and signals, counted for real (may be O(sessions)). */
-  readonly listeners: number;
   readonly refusedSessions: number;
   readonly evictions: number;
   readonly expirations: number;
@@ -110,6 +112,10 @@ export interface SessionTarget {
   session(sessionDbId: number): SessionView | undefined;
   history(sessionDbId: number): readonly ConversationMessage[] | undefined;
   stats(): TargetStats;
+  /** Sessions in memory, in O(1): the checker reads it after every event. */
+  sessionCount(): number;
+  /** Listeners the target holds on long-lived emitters and signals, counted for real. May be O(sessions): read at samples only. */
+  countListeners(): number;
 }
 
 export interface TargetEnvironment {

@@ -204,6 +204,22 @@ export class PendingStore {
     return this.#queues.get(sessionDbId)?.queuedCount ?? 0;
   }
 
+  /**
+   * The accounting identity, checked without building an object (the checker asks after every
+   * event): enqueued − (processed + queued + in flight + dropped by delete). Zero unless lost.
+   */
+  unaccounted(): number {
+    return this.#enqueued - (this.#processed + this.#queued + this.#inFlight + this.#droppedByDelete);
+  }
+
+  get enqueuedCount(): number {
+    return this.#enqueued;
+  }
+
+  get processedCount(): number {
+    return this.#processed;
+  }
+
   accounting(): QueueAccounting {
     return {
       enqueued: this.#enqueued,

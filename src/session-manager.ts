@@ -25,7 +25,7 @@
  * a deadline earlier than the armed one appears, and otherwise fires early at worst, finds nothing
  * due, and re-arms. Per-session timers (the analysis's sketch) would cost a timer per session.
  */
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import type {
   Agent,
   GeneratorContext,
@@ -48,19 +48,79 @@ import type { MessageKind, PendingMessage, PendingStore, SessionRecord } from '.
 import type { RetentionSettings } from './settings.ts';
 
 class GeneratorRun {
-  readonly controller = new AbortController();
+  readonly controller: AbortController;
   lastActivityMs: number;
   claims = 0;
   done: Promise<void> = Promise.resolve();
 
-  constructor(nowMs: number) {
+  constructor(controller: AbortController, nowMs: number) {
+    this.controller = controller;
     this.lastActivityMs = nowMs;
+  }
+}
+
+/** The manager's side of a running generator; one object per manager, not per run. */
+interface RunEffects {
+  activity(session: ActiveSession, run: GeneratorRun): void;
+  append(session: ActiveSession, message: ConversationMessage): void;
+  readonly store: PendingStore;
+}
+
+/** What the agent holds while its generator runs. Calls from a generator that was replaced or aborted do nothing. */
+class RunContext implements GeneratorContext {
+  readonly #session: ActiveSession;
+  readonly #run: GeneratorRun;
+  readonly #effects: RunEffects;
+
+  constructor(session: ActiveSession, run: GeneratorRun, effects: RunEffects) {
+    this.#session = session;
+    this.#run = run;
+    this.#effects = effects;
+  }
+
+  get sessionDbId(): number {
+    return this.#session.sessionDbId;
+  }
+
+  get signal(): AbortSignal {
+    return this.#run.controller.signal;
+  }
+
+  claim(): PendingMessage | undefined {
+    if (!this.#live()) return undefined;
+    this.#effects.activity(this.#session, this.#run);
+    const message = this.#effects.store.claim(this.#session.sessionDbId);
+    if (message) this.#run.claims += 1;
+    return message;
+  }
+
+  append(message: ConversationMessage): void {
+    if (!this.#live()) return;
+    this.#effects.activity(this.#session, this.#run);
+    this.#effects.append(this.#session, message);
+  }
+
+  ack(message: PendingMessage): void {
+    if (!this.#live()) return;
+    this.#effects.activity(this.#session, this.#run);
+    this.#effects.store.ack(message);
+  }
+
+  #live(): boolean {
+    return this.#session.generator === this.#run && !this.#run.controller.signal.aborted;
   }
 }
 
 class ActiveSession {
   readonly history: ConversationHistory;
   generator: GeneratorRun | undefined;
+  /**
+   * Shared by this session's generator runs until one is aborted. Creating an AbortController
+   * costs microseconds in Node and a session starts a generator for nearly every burst of work;
+   * a controller that was never aborted is as good as new. Never reused once aborted (8.5.7
+   * reused an aborted signal, so every later generator started dead).
+   */
+  controller = new AbortController();
   /** When the session last became idle; meaningful while it is in the idle queue. */
   idleSinceMs = 0;
   /** When its generator crashed; meaningful while it is in the restart queue. */
@@ -73,7 +133,7 @@ class ActiveSession {
     settings: RetentionSettings,
   ) {
     this.history = new ConversationHistory(settings);
-    this.onShutdown = () => this.generator?.controller.abort(new Error('worker shutting down'));
+    this.onShutdown = () => this.controller.abort(new Error('worker shutting down'));
   }
 
   get sessionDbId(): number {
@@ -93,6 +153,7 @@ export class SessionManager implements SessionTarget {
   readonly #restarts = new Map<number, ActiveSession>();
   /** Aborted at shutdown; each session holds one listener on it while it exists. */
   readonly #lifetime = new AbortController();
+  readonly #runEffects: RunEffects;
   #wakeup: ReturnType<typeof setTimeout> | undefined;
   #wakeupAtMs = Infinity;
   #closed = false;
@@ -106,8 +167,16 @@ export class SessionManager implements SessionTarget {
   constructor(environment: TargetEnvironment) {
     this.#settings = environment.settings;
     this.#store = environment.store;
+    this.#runEffects = {
+      activity: (session, run) => this.#generatorActivity(session, run),
+      append: (session, message) => this.#append(session, message),
+      store: environment.store,
+    };
     this.#agent = environment.agent;
     this.#observer = environment.observer;
+    // One listener per session is by design, and the cap bounds it: tell Node so, and it will
+    // still warn if the count ever passes the cap.
+    setMaxListeners(this.#settings.maxActiveSessions + 1, this.#lifetime.signal);
   }
 
   start(): void {
@@ -192,12 +261,19 @@ export class SessionManager implements SessionTarget {
       generatorsRunning: this.#running.size,
       historyMessages: this.#historyMessages,
       historyChars: this.#historyChars,
-      listeners: listenerCount(this.#lifetime.signal),
       refusedSessions: this.#refused,
       evictions: this.#evictions,
       expirations: this.#expirations,
       trimmedMessages: this.#trimmedMessages,
     };
+  }
+
+  sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  countListeners(): number {
+    return getEventListeners(this.#lifetime.signal, 'abort').length;
   }
 
   #queue(contentSessionId: string, kind: MessageKind, text: string, toolName: string | undefined): QueueResult {
@@ -240,11 +316,12 @@ export class SessionManager implements SessionTarget {
   }
 
   #startGenerator(session: ActiveSession): void {
-    const run = new GeneratorRun(performance.now());
+    if (session.controller.signal.aborted) session.controller = new AbortController();
+    const run = new GeneratorRun(session.controller, performance.now());
     session.generator = run;
     this.#restarts.delete(session.sessionDbId);
     this.#running.set(session.sessionDbId, session);
-    const context = this.#contextFor(session, run);
+    const context = new RunContext(session, run, this.#runEffects);
     let outcome: Promise<void>;
     try {
       outcome = this.#agent.run(context);
@@ -258,33 +335,10 @@ export class SessionManager implements SessionTarget {
     this.#arm();
   }
 
-  #contextFor(session: ActiveSession, run: GeneratorRun): GeneratorContext {
-    const live = () => session.generator === run && !run.controller.signal.aborted;
-    return {
-      sessionDbId: session.sessionDbId,
-      signal: run.controller.signal,
-      claim: () => {
-        if (!live()) return undefined;
-        this.#generatorActivity(session, run);
-        const message = this.#store.claim(session.sessionDbId);
-        if (message) run.claims += 1;
-        return message;
-      },
-      append: (message) => {
-        if (!live()) return;
-        this.#generatorActivity(session, run);
-        this.#append(session, message);
-      },
-      ack: (message: PendingMessage) => {
-        if (!live()) return;
-        this.#generatorActivity(session, run);
-        this.#store.ack(message);
-      },
-    };
-  }
-
   #generatorActivity(session: ActiveSession, run: GeneratorRun): void {
-    run.lastActivityMs = performance.now();
+    const nowMs = performance.now();
+    if (nowMs === run.lastActivityMs) return; // already at the back of the queue
+    run.lastActivityMs = nowMs;
     // Moving the session to the back keeps the hung-generator queue in deadline order.
     this.#running.delete(session.sessionDbId);
     this.#running.set(session.sessionDbId, session);
@@ -338,10 +392,11 @@ export class SessionManager implements SessionTarget {
     this.#lifetime.signal.removeEventListener('abort', session.onShutdown);
     this.#historyMessages -= session.history.length;
     this.#historyChars -= session.history.chars;
+    if (reason === 'expired') this.#expirations += 1;
+    // Reported before the pending work is released, so an observer can still see what it held.
+    this.#observer?.onRemoved(id, reason);
     if (reason === 'deleted') this.#store.dropSession(id, true);
     else if (reason !== 'shutdown') this.#store.dropSession(id, false);
-    if (reason === 'expired') this.#expirations += 1;
-    this.#observer?.onRemoved(id, reason);
   }
 
   /** Arms the wake-up for the earliest deadline, unless an earlier-or-equal one is armed already. */
@@ -401,11 +456,6 @@ export class SessionManager implements SessionTarget {
 function firstValue<V>(map: Map<number, V>): V | undefined {
   for (const value of map.values()) return value;
   return undefined;
-}
-
-/** Listeners on an AbortSignal, counted by Node itself. */
-function listenerCount(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
 }
 
 /** The reference as a target factory, for the simulator and for tests. */

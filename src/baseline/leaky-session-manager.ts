@@ -10,7 +10,7 @@
  * It is deliberately not optimised: eviction scans every session, and each session may own a
  * timer. Leaks, not speed, are what it is for.
  */
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import type {
   Agent,
   GeneratorContext,
@@ -100,6 +100,8 @@ export class LeakySessionManager implements SessionTarget {
     this.#store = environment.store;
     this.#agent = environment.agent;
     this.#observer = environment.observer;
+    // Unlimited: the leak is what the gates must catch, not a console warning.
+    setMaxListeners(0, this.#lifetime.signal);
   }
 
   start(): void {
@@ -188,12 +190,19 @@ export class LeakySessionManager implements SessionTarget {
       generatorsRunning,
       historyMessages,
       historyChars,
-      listeners: getEventListeners(this.#lifetime.signal, 'abort').length,
       refusedSessions: this.#refused,
       evictions: this.#evictions,
       expirations: this.#expirations,
       trimmedMessages: this.#trimmed,
     };
+  }
+
+  sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  countListeners(): number {
+    return getEventListeners(this.#lifetime.signal, 'abort').length;
   }
 
   #has(flaw: FlawName): boolean {
@@ -250,8 +259,8 @@ export class LeakySessionManager implements SessionTarget {
       throw new SessionLimitError(this.#settings.maxActiveSessions);
     }
     this.#evictions += 1;
-    victim.abortController.abort(new Error('session evicted'));
     this.#remove(victim, 'evicted');
+    victim.abortController.abort(new Error('session evicted'));
   }
 
   #isBusy(session: LeakySession): boolean {
@@ -377,9 +386,9 @@ export class LeakySessionManager implements SessionTarget {
     if (!this.#has('listener-kept-on-delete') || reason === 'shutdown') {
       this.#lifetime.signal.removeEventListener('abort', session.onShutdown);
     }
+    this.#observer?.onRemoved(id, reason);
     if (reason === 'deleted') this.#store.dropSession(id, true);
     else if (reason !== 'shutdown') this.#store.dropSession(id, false);
-    this.#observer?.onRemoved(id, reason);
   }
 }
 

@@ -1,0 +1,514 @@
+/**
+ * The driver: replays hook traffic against a target in virtual time and lets the checker judge
+ * it after every event. Data flows one way: traffic → driver → target → checker → result.
+ *
+ * One queue orders everything. Traffic arrives as a time-ordered stream; the agent's replies are
+ * scheduled on a small heap; the driver takes whichever is earlier, advances the fake clock to it
+ * (firing the target's due timers on the way), dispatches it, lets promise callbacks settle when
+ * anything asynchronous happened, and runs the checker. The clock only ever moves as far as the
+ * next event, so the target's timers are the only fake timers there are.
+ *
+ * Faults that happen to the worker arrive as events: a restart replaces the target (memory lost,
+ * store kept, timers gone); a sleep freezes the worker, so everything due during it runs at the
+ * wake-up, in order, after every due timer has fired.
+ */
+import TinyQueue from 'tinyqueue';
+import type { SessionTarget, TargetFactory } from '../src/contract.ts';
+import { SessionLimitError } from '../src/contract.ts';
+import { PendingStore } from '../src/pending-store.ts';
+import type { RetentionSettings } from '../src/settings.ts';
+import { SimulatedAgent, type AgentFaults, type AgentHost, type AgentModel, type Deferred } from './agent.ts';
+import { SimClock, settle } from './clock.ts';
+import { ContentSource } from './content.ts';
+import type { HookEvent, HookKind } from './events.ts';
+import { Checker, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
+import { Rng } from './rng.ts';
+import { TraceHash } from './trace-hash.ts';
+
+export type SessionEndRoute = 'none' | 'complete';
+
+export interface DriverFaults extends AgentFaults {
+  /** Per hook event: the same hook fires twice in parallel. */
+  readonly duplicateHookProbability: number;
+}
+
+export interface Checkpoint {
+  readonly everyMs: number;
+  /** Called at each checkpoint with the live target; the run waits for it. */
+  readonly onCheckpoint: (nowMs: number, target: SessionTarget) => void | Promise<void>;
+}
+
+export interface SimulationInput {
+  readonly seed: number;
+  readonly settings: RetentionSettings;
+  readonly target: TargetFactory;
+  /** Hook events in time order (ms from the origin). */
+  readonly traffic: Iterable<HookEvent>;
+  readonly originEpochMs: number;
+  readonly agent: AgentModel;
+  readonly faults: DriverFaults;
+  readonly sessionEndRoute: SessionEndRoute;
+  /** `drain`: after traffic, wait out the TTL and check that everything drained, then shut down. `shutdown`: shut down at once, busy. */
+  readonly end: 'drain' | 'shutdown';
+  readonly sampleEveryMs: number;
+  readonly stopAtFirstViolation: boolean;
+  readonly flatContent?: boolean;
+  readonly checkpoint?: Checkpoint;
+  readonly onProgress?: (nowMs: number, hookEvents: number) => void;
+}
+
+export interface MetricSample {
+  readonly atMs: number;
+  readonly activeSessions: number;
+  readonly generatorsRunning: number;
+  readonly historyMessages: number;
+  readonly historyChars: number;
+  readonly pending: number;
+  readonly timers: number;
+  readonly listeners: number;
+  readonly refusedSessions: number;
+  readonly evictions: number;
+  readonly expirations: number;
+  readonly trimmedMessages: number;
+}
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly traceHash: string;
+  readonly passed: boolean;
+  readonly violations: readonly Violation[];
+  readonly violationCounts: Readonly<Partial<Record<InvariantName, number>>>;
+  readonly stoppedEarly: boolean;
+  readonly endMs: number;
+  readonly hookEvents: Readonly<Record<HookKind, number>>;
+  readonly agentEvents: number;
+  readonly totals: {
+    readonly sessionsCreated: number;
+    readonly refusedSessions: number;
+    readonly privateDrops: number;
+    readonly messagesQueued: number;
+    readonly messagesProcessed: number;
+    readonly evictions: number;
+    readonly expirations: number;
+    readonly trimmedMessages: number;
+    readonly workerRestarts: number;
+  };
+  readonly peaks: {
+    readonly activeSessions: number;
+    readonly historyMessages: number;
+    readonly historyChars: number;
+    readonly timers: number;
+    readonly listeners: number;
+  };
+  readonly samples: readonly MetricSample[];
+}
+
+interface Scheduled {
+  readonly atMs: number;
+  readonly seq: number;
+  readonly incarnation: number;
+  readonly deferred: Deferred;
+}
+
+/** How far past the last event the quiet phase may run: the TTL plus these, plus restarts and replies. */
+const QUIET_EXTRA_MS = 60 * 60_000;
+/** The quiet phase advances at most this far at a time, so samples and due work keep their order. */
+const QUIET_STEP_MS = 60_000;
+
+const KIND_CODE: Record<HookKind, number> = { 'session-start': 1, prompt: 2, 'tool-use': 3, stop: 4, 'session-end': 5, 'worker-restart': 6, sleep: 7 };
+const OUTCOME = { ok: 1, created: 2, refused: 3, private: 4, agent: 5 } as const;
+
+export async function simulate(input: SimulationInput): Promise<SimulationResult> {
+  const run = new Simulation(input);
+  try {
+    return await run.execute();
+  } finally {
+    run.dispose();
+  }
+}
+
+class Simulation {
+  readonly #input: SimulationInput;
+  readonly #clock: SimClock;
+  readonly #store = new PendingStore();
+  readonly #checker: Checker;
+  readonly #trace = new TraceHash();
+  readonly #agenda = new TinyQueue<Scheduled>([], (a, b) => a.atMs - b.atMs || a.seq - b.seq);
+  readonly #content: ContentSource;
+  readonly #agent: SimulatedAgent;
+  readonly #duplicateRng: Rng;
+  readonly #samples: MetricSample[] = [];
+  readonly #hookEvents: Record<HookKind, number> = { 'session-start': 0, prompt: 0, 'tool-use': 0, stop: 0, 'session-end': 0, 'worker-restart': 0, sleep: 0 };
+  #target!: SessionTarget;
+  #seq = 0;
+  #incarnation = 0;
+  #frozenUntilMs = 0;
+  #nextSampleMs: number;
+  #nextCheckpointMs: number;
+  #needsSettle = false;
+  #agentEvents = 0;
+  #hookTotal = 0;
+  #sessionsCreated = 0;
+  #refused = 0;
+  #privateDrops = 0;
+  #queued = 0;
+  #restarts = 0;
+  #evictionsBefore = 0;
+  #expirationsBefore = 0;
+  #trimmedBefore = 0;
+  #peaks = { activeSessions: 0, historyMessages: 0, historyChars: 0, timers: 0, listeners: 0 };
+
+  constructor(input: SimulationInput) {
+    this.#input = input;
+    this.#checker = new Checker(input.settings, this.#store);
+    this.#content = new ContentSource({ flat: input.flatContent ?? false });
+    this.#duplicateRng = Rng.stream(input.seed, 'faults.duplicates');
+    this.#nextSampleMs = input.sampleEveryMs;
+    this.#nextCheckpointMs = input.checkpoint?.everyMs ?? Infinity;
+    const host = this.#agentHost();
+    this.#agent = new SimulatedAgent(host, input.agent, input.faults, Rng.stream(input.seed, 'agent'), Rng.stream(input.seed, 'faults.agent'), this.#content);
+    this.#clock = SimClock.install(input.originEpochMs);
+  }
+
+  dispose(): void {
+    this.#clock.uninstall();
+  }
+
+  async execute(): Promise<SimulationResult> {
+    this.#startTarget();
+    let stoppedEarly = false;
+    let lastEventMs = 0;
+    {
+      const traffic = this.#input.traffic[Symbol.iterator]();
+      let upcoming = traffic.next();
+      for (;;) {
+        const agendaHead = this.#agenda.peek();
+        const hook = upcoming.done ? undefined : upcoming.value;
+        if (!hook && !agendaHead) break;
+        if (hook && (!agendaHead || hook.atMs < agendaHead.atMs)) {
+          const atMs = Math.max(hook.atMs, this.#frozenUntilMs);
+          if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
+          else this.#clock.advanceTo(atMs);
+          this.#dispatch(hook, atMs);
+          if (this.#input.faults.duplicateHookProbability > 0 && this.#duplicateRng.chance(this.#input.faults.duplicateHookProbability) && hook.kind !== 'worker-restart' && hook.kind !== 'sleep') {
+            this.#dispatch(hook, atMs);
+          }
+          lastEventMs = atMs;
+          upcoming = traffic.next();
+        } else {
+          this.#agenda.pop();
+          if (agendaHead!.incarnation !== this.#incarnation) continue; // the worker restarted: that generator died with it
+          const atMs = Math.max(agendaHead!.atMs, this.#frozenUntilMs);
+          if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
+          else this.#clock.advanceTo(atMs);
+          this.#agentEvents += 1;
+          agendaHead!.deferred.fire();
+        }
+        // Inline rather than `await this.#afterEvent()`: most events start nothing asynchronous,
+        // and an await per event is a measurable share of the run.
+        if (this.#needsSettle) await this.#settleIfNeeded();
+        this.#checker.afterEvent(this.#clock.nowMs);
+        if (this.#checker.failed && this.#input.stopAtFirstViolation) {
+          stoppedEarly = true;
+          break;
+        }
+      }
+      if (!stoppedEarly) stoppedEarly = !(await this.#finish(lastEventMs));
+    }
+    return this.#result(stoppedEarly);
+  }
+
+  /** Whether a sample or checkpoint falls due by `atMs`. */
+  #stopDue(atMs: number): boolean {
+    return this.#nextSampleMs <= atMs || this.#nextCheckpointMs <= atMs;
+  }
+
+  /** Advances the clock to `atMs`, taking the samples and checkpoints due on the way. */
+  async #advanceTo(atMs: number): Promise<void> {
+    while (Math.min(this.#nextSampleMs, this.#nextCheckpointMs) <= atMs) {
+      const stopMs = Math.min(this.#nextSampleMs, this.#nextCheckpointMs);
+      this.#clock.advanceTo(stopMs);
+      await this.#settleIfNeeded();
+      if (stopMs === this.#nextSampleMs) {
+        this.#sample();
+        this.#nextSampleMs += this.#input.sampleEveryMs;
+      }
+      if (stopMs === this.#nextCheckpointMs) {
+        await this.#input.checkpoint!.onCheckpoint(stopMs, this.#target);
+        this.#nextCheckpointMs += this.#input.checkpoint!.everyMs;
+      }
+    }
+    this.#clock.advanceTo(atMs);
+  }
+
+  #dispatch(event: HookEvent, atMs: number): void {
+    this.#hookTotal += 1;
+    this.#hookEvents[event.kind] += 1;
+    const trace = this.#trace;
+    trace.mix(KIND_CODE[event.kind]);
+    trace.mixTime(atMs);
+    if ((this.#hookTotal & 0xffff) === 0) this.#input.onProgress?.(atMs, this.#hookTotal);
+    const target = this.#target;
+    switch (event.kind) {
+      case 'session-start':
+        trace.mixString(event.session);
+        return;
+      case 'prompt': {
+        trace.mixString(event.session);
+        const text = event.text ?? this.#content.text(event.promptChars);
+        try {
+          const result = target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: text });
+          if (result.created) {
+            this.#sessionsCreated += 1;
+            this.#checker.created(result.sessionDbId, text, atMs);
+          }
+          this.#checker.touch(result.sessionDbId);
+          trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
+          trace.mix(result.sessionDbId);
+        } catch (error) {
+          this.#refuse(error);
+        }
+        return;
+      }
+      case 'tool-use':
+      case 'stop': {
+        trace.mixString(event.session);
+        try {
+          const result =
+            event.kind === 'tool-use'
+              ? target.queueObservation({ contentSessionId: event.session, toolName: event.toolName, text: event.text ?? this.#content.text(OBSERVATION_TEMPLATE_CHARS + event.inputChars + event.responseChars) })
+              : target.queueSummarize({ contentSessionId: event.session, text: event.text ?? this.#content.text(SUMMARY_TEMPLATE_CHARS + event.messageChars) });
+          if (!result.queued) {
+            this.#privateDrops += 1;
+            trace.mix(OUTCOME.private);
+            return;
+          }
+          this.#queued += 1;
+          this.#checker.enqueued();
+          if (result.created) {
+            this.#sessionsCreated += 1;
+            this.#checker.created(result.sessionDbId, this.#store.recordById(result.sessionDbId)!.userPrompt, atMs);
+          }
+          this.#checker.touch(result.sessionDbId);
+          trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
+        } catch (error) {
+          this.#refuse(error);
+        }
+        return;
+      }
+      case 'session-end': {
+        trace.mixString(event.session);
+        if (this.#input.sessionEndRoute !== 'complete') return;
+        const record = this.#store.lookup(event.session);
+        if (!record) return;
+        this.#needsSettle = true;
+        void target.completeSession(record.sessionDbId);
+        return;
+      }
+      case 'worker-restart':
+        this.#restarts += 1;
+        this.#incarnation += 1;
+        this.#clock.restartProcess();
+        this.#startTarget();
+        return;
+      case 'sleep':
+        trace.mixTime(event.durationMs);
+        this.#frozenUntilMs = Math.max(this.#frozenUntilMs, atMs + event.durationMs);
+        return;
+    }
+  }
+
+  #refuse(error: unknown): void {
+    if (!(error instanceof SessionLimitError)) throw error;
+    this.#refused += 1;
+    this.#trace.mix(OUTCOME.refused);
+  }
+
+  #startTarget(): void {
+    if (this.#target) this.#carryCounters(this.#target);
+    this.#target = this.#input.target({
+      settings: this.#input.settings,
+      store: this.#store,
+      agent: this.#agent,
+      observer: {
+        onRemoved: (sessionDbId, reason) => {
+          this.#trace.mix(20 + ['expired', 'evicted', 'deleted', 'shutdown'].indexOf(reason));
+          this.#trace.mix(sessionDbId);
+          this.#checker.removed(sessionDbId, reason, this.#clock.nowMs);
+        },
+      },
+    });
+    this.#checker.attach(this.#target);
+    this.#target.start();
+    // Sessions recovered at start-up were created by the target itself.
+    for (const sessionDbId of this.#recoveredSessions()) {
+      this.#sessionsCreated += 1;
+      this.#checker.created(sessionDbId, this.#store.recordById(sessionDbId)!.userPrompt, this.#clock.nowMs);
+    }
+    this.#needsSettle = true;
+  }
+
+  /** Sessions a freshly started target holds: those it recovered from the store. */
+  #recoveredSessions(): number[] {
+    const count = this.#target.stats().activeSessions;
+    if (count === 0) return [];
+    const ids: number[] = [];
+    for (let id = 1; ids.length < count && id <= this.#store.recordCount(); id += 1) if (this.#target.session(id)) ids.push(id);
+    return ids;
+  }
+
+  /** Counters of a target that is about to be replaced, so totals span restarts. */
+  #carryCounters(target: SessionTarget): void {
+    const stats = target.stats();
+    this.#evictionsBefore += stats.evictions;
+    this.#expirationsBefore += stats.expirations;
+    this.#trimmedBefore += stats.trimmedMessages;
+  }
+
+  #agentHost(): AgentHost {
+    const simulation = this;
+    return {
+      get nowMs() {
+        return simulation.#clock.nowMs;
+      },
+      at: (atMs, deferred) => {
+        this.#agenda.push({ atMs, seq: this.#seq++, incarnation: this.#incarnation, deferred });
+      },
+      runStarted: (sessionDbId) => {
+        this.#trace.mix(OUTCOME.agent);
+        this.#checker.runStarted(sessionDbId, this.#clock.nowMs);
+      },
+      runEnded: (sessionDbId) => {
+        this.#needsSettle = true;
+        this.#checker.runEnded(sessionDbId);
+      },
+      activity: (sessionDbId) => this.#checker.touch(sessionDbId),
+      acknowledged: () => this.#checker.acknowledged(),
+    };
+  }
+
+  async #settleIfNeeded(): Promise<void> {
+    // Promise callbacks can trigger more (a generator ends, the target starts the next one), so
+    // settle until a round leaves nothing new behind.
+    for (let round = 0; this.#needsSettle && round < 100; round += 1) {
+      this.#needsSettle = false;
+      await settle();
+    }
+  }
+
+  async #afterEvent(): Promise<void> {
+    await this.#settleIfNeeded();
+    this.#checker.afterEvent(this.#clock.nowMs);
+  }
+
+  /** The quiet phase and the end checks. Returns false when it stopped at a violation. */
+  async #finish(lastEventMs: number): Promise<boolean> {
+    const { settings } = this.#input;
+    if (this.#input.end === 'drain') {
+      const horizonMs = Math.max(lastEventMs, this.#frozenUntilMs) + settings.ttlMs + settings.generatorIdleTimeoutMs + settings.generatorRestartDelayMs + QUIET_EXTRA_MS;
+      while (this.#clock.nowMs < horizonMs) {
+        const head = this.#agenda.peek();
+        if (head && head.incarnation !== this.#incarnation) {
+          this.#agenda.pop();
+          continue;
+        }
+        if (!head && this.#clock.timerCount() === 0) break;
+        const stepMs = Math.min(head ? Math.max(head.atMs, this.#frozenUntilMs) : Infinity, this.#clock.nowMs + QUIET_STEP_MS, horizonMs);
+        await this.#advanceTo(stepMs);
+        if (head && Math.max(head.atMs, this.#frozenUntilMs) <= stepMs) {
+          this.#agenda.pop();
+          this.#agentEvents += 1;
+          head.deferred.fire();
+        }
+        await this.#afterEvent();
+        if (this.#checker.failed && this.#input.stopAtFirstViolation) return false;
+      }
+      this.#checker.checkQuiet(this.#resources(), this.#clock.nowMs);
+      if (this.#checker.failed && this.#input.stopAtFirstViolation) return false;
+    }
+    // Shutdown must finish without time passing: a target that waits on a timer to shut down
+    // is not clean. Its promise is given the microtask rounds, not the clock.
+    void this.#target.shutdown();
+    this.#needsSettle = true;
+    await this.#settleIfNeeded();
+    this.#checker.checkShutdown(this.#resources(), this.#clock.nowMs);
+    return true;
+  }
+
+  #resources(): { activeSessions: number; timers: number; listeners: number } {
+    const stats = this.#target.stats();
+    return { activeSessions: stats.activeSessions, timers: this.#clock.timerCount(), listeners: this.#target.countListeners() };
+  }
+
+  #sample(): void {
+    const stats = this.#target.stats();
+    const account = this.#store.accounting();
+    const timers = this.#clock.timerCount();
+    const listeners = this.#target.countListeners();
+    const sample: MetricSample = {
+      atMs: this.#clock.nowMs,
+      activeSessions: stats.activeSessions,
+      generatorsRunning: stats.generatorsRunning,
+      historyMessages: stats.historyMessages,
+      historyChars: stats.historyChars,
+      pending: account.queued + account.inFlight,
+      timers,
+      listeners,
+      refusedSessions: this.#refused,
+      evictions: this.#evictionsBefore + stats.evictions,
+      expirations: this.#expirationsBefore + stats.expirations,
+      trimmedMessages: this.#trimmedBefore + stats.trimmedMessages,
+    };
+    this.#samples.push(sample);
+    const peaks = this.#peaks;
+    peaks.activeSessions = Math.max(peaks.activeSessions, sample.activeSessions);
+    peaks.historyMessages = Math.max(peaks.historyMessages, sample.historyMessages);
+    peaks.historyChars = Math.max(peaks.historyChars, sample.historyChars);
+    peaks.timers = Math.max(peaks.timers, timers);
+    peaks.listeners = Math.max(peaks.listeners, listeners);
+    this.#checker.checkResources({ activeSessions: stats.activeSessions, timers, listeners }, sample.atMs);
+  }
+
+  #result(stoppedEarly: boolean): SimulationResult {
+    const stats = this.#target.stats();
+    const account = this.#store.accounting();
+    const violationCounts: Partial<Record<InvariantName, number>> = {};
+    for (const name of INVARIANT_NAMES) {
+      const count = this.#checker.violationCounts().get(name);
+      if (count) violationCounts[name] = count;
+    }
+    for (const violation of this.#checker.violations) {
+      this.#trace.mix(100 + INVARIANT_NAMES.indexOf(violation.invariant));
+      this.#trace.mixTime(violation.atMs);
+    }
+    return {
+      seed: this.#input.seed,
+      traceHash: this.#trace.hex(),
+      passed: !this.#checker.failed,
+      violations: this.#checker.violations,
+      violationCounts,
+      stoppedEarly,
+      endMs: this.#clock.nowMs,
+      hookEvents: { ...this.#hookEvents },
+      agentEvents: this.#agentEvents,
+      totals: {
+        sessionsCreated: this.#sessionsCreated,
+        refusedSessions: this.#refused,
+        privateDrops: this.#privateDrops,
+        messagesQueued: this.#queued,
+        messagesProcessed: account.processed,
+        evictions: this.#evictionsBefore + stats.evictions,
+        expirations: this.#expirationsBefore + stats.expirations,
+        trimmedMessages: this.#trimmedBefore + stats.trimmedMessages,
+        workerRestarts: this.#restarts,
+      },
+      peaks: { ...this.#peaks },
+      samples: this.#samples,
+    };
+  }
+}
+
+/** What claude-mem wraps around a tool use's input and response to make an observation prompt. */
+export const OBSERVATION_TEMPLATE_CHARS = 600;
+/** What it wraps around the last assistant message to make a summarize prompt. */
+export const SUMMARY_TEMPLATE_CHARS = 800;

@@ -1,0 +1,279 @@
+/**
+ * The checker: judges the target after every event. It never generates traffic.
+ *
+ * Ground truth comes from outside the target wherever it can: busy-ness from the persisted store
+ * (pending messages) and the simulated agent (running generators); timers from the fake clock;
+ * listeners from Node's own count; message accounting from what the driver enqueued and the agent
+ * acknowledged. What only the target knows (its session count, a session's history) it reads
+ * through the contract's views.
+ *
+ * Cost per event is independent of the number of sessions: only sessions touched by the event are
+ * re-examined, and "idle too long" looks at the head of an insertion-ordered map of idle sessions
+ * (the longest idle first). Timer and listener counts are O(n) to read, so they are checked at
+ * every metrics sample instead of every event.
+ */
+import type { RemovalReason, SessionTarget } from '../src/contract.ts';
+import type { PendingStore } from '../src/pending-store.ts';
+import type { RetentionSettings } from '../src/settings.ts';
+
+export const INVARIANTS = {
+  'sessions-within-cap': 'never more than maxActiveSessions sessions in memory',
+  'history-within-bound': 'every history holds at most maxHistoryMessages messages and maxHistoryTokens tokens',
+  'init-prompt-kept': "a session's first history message is always the prompt it was created with",
+  'no-busy-eviction': 'a session with a running generator or pending messages is never evicted or expired',
+  'expiry-not-early': 'an idle session is never expired before it has been idle for the TTL',
+  'idle-expired-in-time': 'an idle session is gone within the TTL plus the expiry granularity',
+  'no-lost-message': 'every queued message is processed, still pending, or dropped by an explicit delete',
+  'one-generator-per-session': 'at most one generator runs for a session at any moment',
+  'timers-bounded': 'timers held are at most the active sessions plus a small constant',
+  'listeners-bounded': 'listeners held are at most the active sessions plus a small constant',
+  'removals-reported': "the target's session count matches the sessions created minus the removals it reported",
+  'drains-when-quiet': 'once traffic stops and the TTL passes: no session, timer, listener or pending message is left',
+  'clean-shutdown': 'after shutdown: no session, timer or listener is left',
+} as const;
+
+export type InvariantName = keyof typeof INVARIANTS;
+
+export const INVARIANT_NAMES = Object.keys(INVARIANTS) as InvariantName[];
+
+/** Idle sessions must be gone within the TTL plus this: the reference expires on time to the millisecond; one second allows a target to sweep on a coarse timer. */
+export const EXPIRY_GRANULARITY_MS = 1_000;
+/** Timers and listeners a target may hold beyond one per active session (a sweep timer, a shutdown hook, …). */
+export const RESOURCE_SLACK = 4;
+/** A run keeps at most this many violations per invariant; the rest are only counted. */
+export const VIOLATIONS_KEPT_PER_INVARIANT = 20;
+
+export interface Violation {
+  readonly invariant: InvariantName;
+  readonly atMs: number;
+  readonly sessionDbId?: number;
+  readonly detail: string;
+}
+
+interface TrackedSession {
+  readonly sessionDbId: number;
+  readonly pinned: string;
+  idleSinceMs: number;
+  runs: number;
+}
+
+export interface ResourceCounts {
+  readonly activeSessions: number;
+  readonly timers: number;
+  readonly listeners: number;
+}
+
+export class Checker {
+  readonly #settings: RetentionSettings;
+  readonly #store: PendingStore;
+  readonly #sessions = new Map<number, TrackedSession>();
+  /** Idle sessions, longest idle first (a session is moved to the back whenever it becomes idle). */
+  readonly #idle = new Map<number, TrackedSession>();
+  readonly #touched = new Set<number>();
+  readonly #violations: Violation[] = [];
+  readonly #violationCounts = new Map<InvariantName, number>();
+  #enqueued = 0;
+  #acknowledged = 0;
+  #target: SessionTarget | undefined;
+
+  constructor(settings: RetentionSettings, store: PendingStore) {
+    this.#settings = settings;
+    this.#store = store;
+  }
+
+  get violations(): readonly Violation[] {
+    return this.#violations;
+  }
+
+  get failed(): boolean {
+    return this.#violationCounts.size > 0;
+  }
+
+  violationCounts(): ReadonlyMap<InvariantName, number> {
+    return this.#violationCounts;
+  }
+
+  /** A new worker incarnation: memory is gone, so is every in-memory session. */
+  attach(target: SessionTarget): void {
+    this.#target = target;
+    this.#sessions.clear();
+    this.#idle.clear();
+    this.#touched.clear();
+  }
+
+  /** The target created a session in memory, pinned to `pinned`. */
+  created(sessionDbId: number, pinned: string, nowMs: number): void {
+    const existing = this.#sessions.get(sessionDbId);
+    if (existing) this.#fail('removals-reported', nowMs, `session ${sessionDbId} was created again without its removal being reported`, sessionDbId);
+    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, runs: existing?.runs ?? 0 });
+    this.#touched.add(sessionDbId);
+  }
+
+  touch(sessionDbId: number): void {
+    this.#touched.add(sessionDbId);
+  }
+
+  enqueued(): void {
+    this.#enqueued += 1;
+  }
+
+  acknowledged(): void {
+    this.#acknowledged += 1;
+  }
+
+  runStarted(sessionDbId: number, nowMs: number): void {
+    const session = this.#sessions.get(sessionDbId);
+    if (!session) return;
+    session.runs += 1;
+    if (session.runs > 1) this.#fail('one-generator-per-session', nowMs, `${session.runs} generators running for session ${sessionDbId}`, sessionDbId);
+    this.#touched.add(sessionDbId);
+  }
+
+  runEnded(sessionDbId: number): void {
+    const session = this.#sessions.get(sessionDbId);
+    if (!session) return;
+    session.runs -= 1;
+    this.#touched.add(sessionDbId);
+  }
+
+  /** The observer hook: the target reports a removal before it releases the session's work. */
+  removed(sessionDbId: number, reason: RemovalReason, nowMs: number): void {
+    const session = this.#sessions.get(sessionDbId);
+    if (!session) {
+      this.#fail('removals-reported', nowMs, `removal of session ${sessionDbId} (${reason}) reported, but it was not in memory`, sessionDbId);
+      return;
+    }
+    if (reason === 'expired' || reason === 'evicted') {
+      const pending = this.#store.pendingCount(sessionDbId);
+      if (pending > 0 || session.runs > 0) {
+        const why = [pending > 0 ? `${pending} pending messages` : '', session.runs > 0 ? 'a running generator' : ''].filter(Boolean).join(' and ');
+        this.#fail('no-busy-eviction', nowMs, `session ${sessionDbId} was ${reason} while busy (${why})`, sessionDbId);
+      } else if (reason === 'expired') {
+        const idleMs = this.#idle.has(sessionDbId) ? nowMs - session.idleSinceMs : 0;
+        if (idleMs < this.#settings.ttlMs) {
+          this.#fail('expiry-not-early', nowMs, `session ${sessionDbId} expired after ${formatMs(idleMs)} idle, before the TTL of ${formatMs(this.#settings.ttlMs)}`, sessionDbId);
+        }
+      }
+    }
+    this.#sessions.delete(sessionDbId);
+    this.#idle.delete(sessionDbId);
+    this.#touched.delete(sessionDbId);
+  }
+
+  /** After each event: re-examine the touched sessions, then the O(1) global checks. */
+  afterEvent(nowMs: number): void {
+    const target = this.#target!;
+    for (const sessionDbId of this.#touched) this.#examine(target, sessionDbId, nowMs);
+    this.#touched.clear();
+
+    const activeSessions = target.sessionCount();
+    if (activeSessions > this.#settings.maxActiveSessions) {
+      this.#fail('sessions-within-cap', nowMs, `${activeSessions} sessions in memory, cap ${this.#settings.maxActiveSessions}`);
+    }
+    if (activeSessions !== this.#sessions.size) {
+      this.#fail('removals-reported', nowMs, `target holds ${activeSessions} sessions, but ${this.#sessions.size} were created and not reported removed`);
+    }
+    this.#checkIdleHead(nowMs);
+    this.#checkAccounting(nowMs);
+  }
+
+  /** At every metrics sample: the O(n) resource counts. */
+  checkResources(counts: ResourceCounts, nowMs: number): void {
+    const bound = counts.activeSessions + RESOURCE_SLACK;
+    if (counts.timers > bound) this.#fail('timers-bounded', nowMs, `${counts.timers} timers held with ${counts.activeSessions} sessions (bound ${bound})`);
+    if (counts.listeners > bound) this.#fail('listeners-bounded', nowMs, `${counts.listeners} listeners held with ${counts.activeSessions} sessions (bound ${bound})`);
+  }
+
+  /** Liveness, once traffic has stopped and the quiet period has passed. */
+  checkQuiet(counts: ResourceCounts, nowMs: number): void {
+    const { queued, inFlight } = this.#store.accounting();
+    const left = [
+      counts.activeSessions ? `${counts.activeSessions} sessions` : '',
+      counts.timers ? `${counts.timers} timers` : '',
+      counts.listeners ? `${counts.listeners} listeners` : '',
+      queued + inFlight ? `${queued + inFlight} pending messages` : '',
+    ].filter(Boolean);
+    if (left.length) this.#fail('drains-when-quiet', nowMs, `after traffic stopped and the TTL passed, still held: ${left.join(', ')}`);
+  }
+
+  checkShutdown(counts: ResourceCounts, nowMs: number): void {
+    const left = [
+      counts.activeSessions ? `${counts.activeSessions} sessions` : '',
+      counts.timers ? `${counts.timers} timers` : '',
+      counts.listeners ? `${counts.listeners} listeners` : '',
+    ].filter(Boolean);
+    if (left.length) this.#fail('clean-shutdown', nowMs, `after shutdown, still held: ${left.join(', ')}`);
+  }
+
+  #examine(target: SessionTarget, sessionDbId: number, nowMs: number): void {
+    const session = this.#sessions.get(sessionDbId);
+    if (!session) return;
+    const view = target.session(sessionDbId);
+    if (!view) return; // removed without a report: afterEvent's count comparison names it
+    const { maxHistoryMessages, maxHistoryTokens } = this.#settings;
+    if (view.historyMessages > maxHistoryMessages || view.historyTokens > maxHistoryTokens) {
+      this.#fail(
+        'history-within-bound',
+        nowMs,
+        `session ${sessionDbId} holds ${view.historyMessages} messages / ${view.historyTokens} tokens (bounds ${maxHistoryMessages} / ${maxHistoryTokens})`,
+        sessionDbId,
+      );
+    }
+    const first = view.firstMessage;
+    if (!first || first.role !== 'user' || (first.content !== session.pinned && !(first.content.length > 0 && session.pinned.startsWith(first.content)))) {
+      this.#fail('init-prompt-kept', nowMs, `session ${sessionDbId} no longer starts with its init prompt`, sessionDbId);
+    }
+    const busy = session.runs > 0 || this.#store.pendingCount(sessionDbId) > 0;
+    if (busy) {
+      this.#idle.delete(sessionDbId);
+    } else if (!this.#idle.has(sessionDbId)) {
+      session.idleSinceMs = nowMs;
+      this.#idle.set(sessionDbId, session);
+    }
+  }
+
+  #checkIdleHead(nowMs: number): void {
+    for (const session of this.#idle.values()) {
+      const idleMs = nowMs - session.idleSinceMs;
+      if (idleMs > this.#settings.ttlMs + EXPIRY_GRANULARITY_MS) {
+        this.#fail('idle-expired-in-time', nowMs, `session ${session.sessionDbId} still in memory after ${formatMs(idleMs)} idle (TTL ${formatMs(this.#settings.ttlMs)})`, session.sessionDbId);
+        // Report each session once: it stays idle, so it would fail every event from here on.
+        this.#idle.delete(session.sessionDbId);
+      }
+      return;
+    }
+  }
+
+  #checkAccounting(nowMs: number): void {
+    const store = this.#store;
+    if (store.enqueuedCount === this.#enqueued && store.unaccounted() === this.#reportedMissing && store.processedCount === this.#acknowledged) return;
+    const account = store.accounting();
+    const missing = store.unaccounted();
+    const parts = [
+      `${this.#enqueued} queued by hooks; store: ${account.enqueued} enqueued = ${account.processed} processed + ${account.queued} queued + ${account.inFlight} in flight + ${account.droppedByDelete} dropped by delete`,
+      missing ? `${missing} unaccounted (${account.lost} lost with a dead generator, ${account.droppedByEviction} dropped with an evicted or expired session)` : '',
+      account.processed !== this.#acknowledged ? `the agent acknowledged ${this.#acknowledged}` : '',
+    ].filter(Boolean);
+    this.#fail('no-lost-message', nowMs, parts.join('; '));
+    // Re-base, so that one loss is reported once rather than after every later event.
+    this.#enqueued = account.enqueued;
+    this.#acknowledged = account.processed;
+    this.#reportedMissing = missing;
+  }
+
+  #reportedMissing = 0;
+
+  #fail(invariant: InvariantName, atMs: number, detail: string, sessionDbId?: number): void {
+    const count = (this.#violationCounts.get(invariant) ?? 0) + 1;
+    this.#violationCounts.set(invariant, count);
+    if (count <= VIOLATIONS_KEPT_PER_INVARIANT) this.#violations.push(sessionDbId === undefined ? { invariant, atMs, detail } : { invariant, atMs, sessionDbId, detail });
+  }
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${(ms / 1_000).toFixed(1)} s`;
+  if (ms < 7_200_000) return `${(ms / 60_000).toFixed(1)} min`;
+  if (ms < 172_800_000) return `${(ms / 3_600_000).toFixed(1)} h`;
+  return `${(ms / 86_400_000).toFixed(1)} days`;
+}

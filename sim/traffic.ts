@@ -1,0 +1,178 @@
+/**
+ * The traffic model: a team of developers working in Claude Code over days, as the worker's hooks
+ * see it. It only generates; it never judges (that is invariants.ts).
+ *
+ * Each developer is an independent stream with its own RNG stream (`traffic.dev<N>`), so a
+ * developer's traffic does not change when the team grows or a fault is switched on. A developer
+ * does one thing at a time, so each stream is in time order; the team's streams are merged by a
+ * small heap (one entry per developer), lazily: memory is O(developers), whatever the length.
+ *
+ * A working day: start at `workdayStartHour` plus jitter; sessions one after another; each session
+ * is prompts, each prompt a burst of tool uses and a Stop. A session then ends in one of four ways:
+ * properly (SessionEnd), abandoned (the terminal was closed: no hook at all), resumed later (the
+ * same session id comes back after hours or days), or cleared (/clear: SessionEnd, then a new
+ * session at once).
+ */
+import TinyQueue from 'tinyqueue';
+import type { SessionEndReason, SessionEvent } from './events.ts';
+import { Rng } from './rng.ts';
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+
+export interface SessionEndings {
+  readonly proper: number;
+  readonly abandoned: number;
+  readonly resumed: number;
+  readonly cleared: number;
+}
+
+export interface TrafficModel {
+  readonly developers: number;
+  readonly days: number;
+  /** Whether developers also work on Saturdays and Sundays (day 0 is a Monday). */
+  readonly weekends: boolean;
+  readonly workdayStartHour: number;
+  readonly workdayHours: number;
+  /** Each developer starts within this many minutes after `workdayStartHour`. */
+  readonly startJitterMinutes: number;
+  readonly projectsPerDeveloper: number;
+  /** Means; each draw is spread over [mean/2, 3·mean/2] (see Rng.around). */
+  readonly sessionsPerDay: number;
+  readonly promptsPerSession: number;
+  readonly toolUsesPerPrompt: number;
+  /** Means of exponential gaps. */
+  readonly toolGapSeconds: number;
+  readonly answerSeconds: number;
+  readonly promptGapMinutes: number;
+  readonly sessionGapMinutes: number;
+  readonly resumeAfterHours: number;
+  /** Relative weights of the ways a session ends. */
+  readonly endings: SessionEndings;
+  /** Mean content sizes in characters. */
+  readonly promptChars: number;
+  readonly toolInputChars: number;
+  readonly toolResponseChars: number;
+  readonly stopChars: number;
+}
+
+export const DEFAULT_TRAFFIC: TrafficModel = Object.freeze({
+  developers: 5,
+  days: 7,
+  weekends: false,
+  workdayStartHour: 9,
+  workdayHours: 8,
+  startJitterMinutes: 60,
+  projectsPerDeveloper: 2,
+  sessionsPerDay: 6,
+  promptsPerSession: 8,
+  toolUsesPerPrompt: 12,
+  toolGapSeconds: 6,
+  answerSeconds: 20,
+  promptGapMinutes: 3,
+  sessionGapMinutes: 20,
+  resumeAfterHours: 6,
+  endings: Object.freeze({ proper: 4, abandoned: 3, resumed: 2, cleared: 1 }),
+  promptChars: 2_000,
+  toolInputChars: 1_500,
+  toolResponseChars: 3_000,
+  stopChars: 1_000,
+});
+
+/** Tools by how often Claude Code calls them. */
+const TOOL_WEIGHTS = { Read: 30, Bash: 25, Edit: 20, Grep: 10, Glob: 5, Write: 5, TodoWrite: 3, WebFetch: 2 } as const;
+
+const DAY_OF_WEEK_SATURDAY = 5;
+
+interface ResumableSession {
+  readonly id: string;
+  readonly project: string;
+  readonly resumeAtMs: number;
+}
+
+/** One developer's hook events over the whole run, in time order. */
+export function* developerTraffic(model: TrafficModel, seed: number, developer: number): Generator<SessionEvent> {
+  const rng = Rng.stream(seed, `traffic.dev${developer}`);
+  const name = `dev${String(developer).padStart(2, '0')}`;
+  const projects = Array.from({ length: Math.max(1, model.projectsPerDeveloper) }, (_, index) => `${name}-project${index + 1}`);
+  const resumable: ResumableSession[] = [];
+  let sessionNumber = 0;
+  let clockMs = 0;
+
+  for (let day = 0; day < model.days; day += 1) {
+    if (!model.weekends && day % 7 >= DAY_OF_WEEK_SATURDAY) continue;
+    const dayStartMs = day * DAY_MS + model.workdayStartHour * HOUR_MS + rng.float() * model.startJitterMinutes * 60_000;
+    const dayEndMs = dayStartMs + model.workdayHours * HOUR_MS;
+    clockMs = Math.max(clockMs, dayStartMs);
+    const sessions = rng.around(model.sessionsPerDay, 1);
+    let afterClear = false;
+
+    for (let slot = 0; slot < sessions && clockMs < dayEndMs; slot += 1) {
+      const resumed = resumable.length > 0 && resumable[0]!.resumeAtMs <= clockMs ? resumable.shift() : undefined;
+      const id = resumed?.id ?? `${name}-s${String(++sessionNumber).padStart(4, '0')}`;
+      const project = resumed?.project ?? rng.pick(projects);
+      const at = () => Math.round(clockMs);
+      yield { kind: 'session-start', atMs: at(), session: id, project, source: resumed ? 'resume' : afterClear ? 'clear' : 'startup' };
+
+      const prompts = rng.around(model.promptsPerSession, 1);
+      for (let prompt = 0; prompt < prompts; prompt += 1) {
+        clockMs += 1_000 + rng.exponential(5_000);
+        yield { kind: 'prompt', atMs: at(), session: id, project, promptChars: rng.around(model.promptChars, 1) };
+        const toolUses = rng.around(model.toolUsesPerPrompt);
+        for (let use = 0; use < toolUses; use += 1) {
+          clockMs += 200 + rng.exponential(model.toolGapSeconds * 1_000);
+          yield {
+            kind: 'tool-use',
+            atMs: at(),
+            session: id,
+            project,
+            toolName: rng.weighted(TOOL_WEIGHTS),
+            inputChars: rng.around(model.toolInputChars, 1),
+            responseChars: rng.around(model.toolResponseChars, 1),
+          };
+        }
+        clockMs += rng.exponential(model.answerSeconds * 1_000);
+        yield { kind: 'stop', atMs: at(), session: id, project, messageChars: rng.around(model.stopChars, 1) };
+        clockMs += rng.exponential(model.promptGapMinutes * 60_000);
+      }
+
+      const ending = rng.weighted(model.endings);
+      afterClear = ending === 'cleared';
+      if (ending === 'proper' || ending === 'cleared') {
+        const reason: SessionEndReason = ending === 'cleared' ? 'clear' : 'prompt_input_exit';
+        yield { kind: 'session-end', atMs: at(), session: id, project, reason };
+      } else if (ending === 'resumed') {
+        insertByResumeTime(resumable, { id, project, resumeAtMs: clockMs + rng.exponential(model.resumeAfterHours * HOUR_MS) });
+      }
+      if (!afterClear) clockMs += rng.exponential(model.sessionGapMinutes * 60_000);
+    }
+  }
+}
+
+function insertByResumeTime(queue: ResumableSession[], session: ResumableSession): void {
+  let index = queue.length;
+  while (index > 0 && queue[index - 1]!.resumeAtMs > session.resumeAtMs) index -= 1;
+  queue.splice(index, 0, session);
+}
+
+interface StreamHead {
+  readonly event: SessionEvent;
+  readonly developer: number;
+  readonly stream: Iterator<SessionEvent>;
+}
+
+/** The whole team's traffic, merged into one time-ordered stream (ties broken by developer). */
+export function* teamTraffic(model: TrafficModel, seed: number): Generator<SessionEvent> {
+  const heads = new TinyQueue<StreamHead>([], (a, b) => a.event.atMs - b.event.atMs || a.developer - b.developer);
+  for (let developer = 1; developer <= model.developers; developer += 1) {
+    const stream = developerTraffic(model, seed, developer);
+    const first = stream.next();
+    if (!first.done) heads.push({ event: first.value, developer, stream });
+  }
+  while (heads.length > 0) {
+    const head = heads.pop()!;
+    yield head.event;
+    const next = head.stream.next();
+    if (!next.done) heads.push({ event: next.value, developer: head.developer, stream: head.stream });
+  }
+}
