@@ -51,7 +51,11 @@ export interface SimulationInput {
   /** `drain`: after traffic, wait out the TTL and check that everything drained, then shut down. `shutdown`: shut down at once, busy. */
   readonly end: 'drain' | 'shutdown';
   readonly sampleEveryMs: number;
-  readonly stopAtFirstViolation: boolean;
+  /**
+   * Asked after every event once something was violated: true ends the run there (its verdict is
+   * settled). Omitted: the run goes to the end, recording every violation.
+   */
+  readonly stopWhen?: (violated: ReadonlyMap<InvariantName, number>) => boolean;
   readonly flatContent?: boolean;
   readonly checkpoint?: Checkpoint;
   readonly onProgress?: (nowMs: number, hookEvents: number) => void;
@@ -208,14 +212,20 @@ class Simulation {
         // and an await per event is a measurable share of the run.
         if (this.#needsSettle) await this.#settleIfNeeded();
         this.#checker.afterEvent(this.#clock.nowMs);
-        if (this.#checker.failed && this.#input.stopAtFirstViolation) {
+        if (this.#settled()) {
           stoppedEarly = true;
           break;
         }
       }
       if (!stoppedEarly) stoppedEarly = !(await this.#finish(lastEventMs));
     }
+    // A last sample, so that metrics and peaks include how the run ended (early or not).
+    if (this.#samples.at(-1)?.atMs !== this.#clock.nowMs) this.#sample();
     return this.#result(stoppedEarly);
+  }
+
+  #settled(): boolean {
+    return this.#checker.failed && this.#input.stopWhen !== undefined && this.#input.stopWhen(this.#checker.violationCounts());
   }
 
   /** Whether a sample or checkpoint falls due by `atMs`. */
@@ -421,10 +431,10 @@ class Simulation {
           head.deferred.fire();
         }
         await this.#afterEvent();
-        if (this.#checker.failed && this.#input.stopAtFirstViolation) return false;
+        if (this.#settled()) return false;
       }
       this.#checker.checkQuiet(this.#resources(), this.#clock.nowMs);
-      if (this.#checker.failed && this.#input.stopAtFirstViolation) return false;
+      if (this.#settled()) return false;
     }
     // Shutdown must finish without time passing: a target that waits on a timer to shut down
     // is not clean. Its promise is given the microtask rounds, not the clock.

@@ -223,10 +223,11 @@ export class Checker {
     if (!first || first.role !== 'user' || (first.content !== session.pinned && !(first.content.length > 0 && session.pinned.startsWith(first.content)))) {
       this.#fail('init-prompt-kept', nowMs, `session ${sessionDbId} no longer starts with its init prompt`, sessionDbId);
     }
+    // Every touch is activity (a hook for the session, or its generator's output), so an idle
+    // session's idle time starts again now, even if it was never seen busy in between.
     const busy = session.runs > 0 || this.#store.pendingCount(sessionDbId) > 0;
-    if (busy) {
-      this.#idle.delete(sessionDbId);
-    } else if (!this.#idle.has(sessionDbId)) {
+    this.#idle.delete(sessionDbId);
+    if (!busy) {
       session.idleSinceMs = nowMs;
       this.#idle.set(sessionDbId, session);
     }
@@ -236,7 +237,12 @@ export class Checker {
     for (const session of this.#idle.values()) {
       const idleMs = nowMs - session.idleSinceMs;
       if (idleMs > this.#settings.ttlMs + EXPIRY_GRANULARITY_MS) {
-        this.#fail('idle-expired-in-time', nowMs, `session ${session.sessionDbId} still in memory after ${formatMs(idleMs)} idle (TTL ${formatMs(this.#settings.ttlMs)})`, session.sessionDbId);
+        this.#fail(
+          'idle-expired-in-time',
+          nowMs,
+          `session ${session.sessionDbId} still in memory ${formatMs(idleMs - this.#settings.ttlMs)} after its TTL of ${formatMs(this.#settings.ttlMs)} ran out`,
+          session.sessionDbId,
+        );
         // Report each session once: it stays idle, so it would fail every event from here on.
         this.#idle.delete(session.sessionDbId);
       }

@@ -1,4 +1,8 @@
 /** The command table: one line per command, loaded on demand so startup stays fast. */
 import { registerCommand } from './main.ts';
 
-// Each entry: registerCommand('name', async () => (await import('./name.ts')).nameCommand);
+registerCommand('run', async () => (await import('./run.ts')).runCommand);
+registerCommand('check', async () => (await import('./check.ts')).checkCommand);
+registerCommand('replay', async () => (await import('./replay.ts')).replayCommand);
+registerCommand('import', async () => (await import('./import.ts')).importCommand);
+registerCommand('record', async () => (await import('./record.ts')).recordCommand);

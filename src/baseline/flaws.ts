@@ -11,7 +11,7 @@ export const FLAWS = {
   'lose-claimed-on-crash': 'claim-and-delete: a generator that dies, or a worker that restarts, loses the messages it had claimed (8.5.7)',
   'no-generator-watchdog': 'a hung generator is never aborted, so its session stays busy forever (8.5.7)',
   'evicts-busy-session': 'at the cap, the least recently active session is evicted even while it has work',
-  'cleanup-not-cancelled': 'new work does not cancel the cleanup timer scheduled when the session went idle',
+  'cleanup-not-cancelled': 'neither new work nor the next idle period cancels the cleanup timer armed when the session went idle; it fires a TTL after the first',
   'timer-kept-on-delete': "deleting a session leaves its cleanup timer armed, holding the session until it fires",
   'listener-kept-on-delete': "deleting a session leaves its listener on the worker's lifetime signal, holding the session forever",
 } as const;

@@ -353,7 +353,9 @@ export class LeakySessionManager implements SessionTarget {
 
   #scheduleCleanup(session: LeakySession): void {
     if (this.#has('no-idle-cleanup') || this.#closed) return;
-    this.#cancelCleanup(session);
+    // With the flaw, the handle is overwritten without clearTimeout: the timer from the previous
+    // idle period stays armed and fires a TTL after that period began.
+    if (!this.#has('cleanup-not-cancelled')) this.#cancelCleanup(session);
     session.cleanupTimer = setTimeout(() => {
       session.cleanupTimer = undefined;
       if (this.#sessions.get(session.record.sessionDbId) !== session) return;

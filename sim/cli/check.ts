@@ -1,0 +1,111 @@
+/**
+ * `leaksim check`: the CI gate. Every scenario against every target it states a verdict for
+ * (reference, baseline, twin, and the flaws it names), for each of its seeds; then the flaw
+ * table: every named flaw must be caught by at least one scenario.
+ * Exit 0 when every verdict is as expected and every flaw is caught, 1 otherwise, 2 for bad input.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FLAW_NAMES } from '../../src/baseline/flaws.ts';
+import { InputError } from '../../src/input-error.ts';
+import type { FlawCoverage, Report } from '../report.ts';
+import { runScenario, type RunOutcome } from '../run.ts';
+import { loadScenario, type Scenario } from '../scenario.ts';
+import { builtInTarget } from '../targets.ts';
+import type { Output } from './output.ts';
+import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor } from './shared.ts';
+
+export const CHECK_HELP = `usage: leaksim check [scenario.json ...] [options]
+
+The CI gate: runs every scenario (default: scenarios/*.json) against each target it expects a
+verdict for, for each of its seeds, and checks that every named flaw is caught somewhere.
+Exit 0 when all verdicts are as expected, 1 otherwise, 2 for bad input.
+
+options:
+  --only NAME   run only the scenario with this name (repeatable)
+  --out DIR     report folder (default reports/check)
+  --json        print summary.json to stdout instead of the readable lines`;
+
+export const DEFAULT_SCENARIO_DIR = 'scenarios';
+
+export async function checkCommand(args: readonly string[], output: Output): Promise<number> {
+  const { values, positionals } = parseOptions('check', args, {
+    only: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  });
+  if (values.help) {
+    output.out(CHECK_HELP);
+    return EXIT_OK;
+  }
+  const files = positionals.length ? positionals : scenarioFiles(DEFAULT_SCENARIO_DIR);
+  let scenarios = files.map((file) => loadScenario(file));
+  if (values.only?.length) {
+    const unknown = values.only.filter((name) => !scenarios.some((scenario) => scenario.name === name));
+    if (unknown.length) throw new InputError('leaksim check', 0, '--only', `no scenario named ${unknown.join(', ')}`);
+    scenarios = scenarios.filter((scenario) => values.only!.includes(scenario.name));
+  }
+  const report = await check(scenarios, output, !values.json);
+  return finishReport(output, report, values.out ?? 'reports/check', values.json);
+}
+
+export function scenarioFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    throw new InputError(dir, 0, '', 'is not a readable folder of scenarios');
+  }
+  const files = names.filter((name) => name.endsWith('.json') && !name.endsWith('.schema.json')).sort();
+  if (files.length === 0) throw new InputError(dir, 0, '', 'holds no scenario files (*.json)');
+  return files.map((name) => join(dir, name));
+}
+
+/** The targets a scenario is judged against: those it states a verdict for. */
+export function targetsOf(scenario: Scenario): string[] {
+  const names = ['reference'];
+  if (scenario.expect.baseline) names.push('baseline');
+  if (scenario.expect.twin) names.push('twin');
+  for (const flaw of FLAW_NAMES) if (scenario.expect.flaws[flaw]) names.push(`flaw:${flaw}`);
+  return names;
+}
+
+export async function check(scenarios: readonly Scenario[], output: Output, print: boolean): Promise<Report> {
+  const plan = scenarios.flatMap((scenario) => targetsOf(scenario).flatMap((target) => scenario.seeds.map((seed) => ({ scenario, target, seed }))));
+  const outcomes: RunOutcome[] = [];
+  for (const [index, { scenario, target, seed }] of plan.entries()) {
+    const outcome = await runScenario(scenario, {
+      target: builtInTarget(target)!,
+      seed,
+      stop: 'verdict',
+      onProgress: progressFor(output, `[${index + 1}/${plan.length}] ${scenario.name} ${target} seed ${seed}`),
+    });
+    output.progress('');
+    if (print) printOutcome(output, outcome);
+    outcomes.push(outcome);
+  }
+  const flaws = flawCoverage(outcomes);
+  if (print) {
+    const caught = flaws.filter((coverage) => coverage.caughtBy.length > 0).length;
+    output.out(`flaws caught: ${caught}/${flaws.length}`);
+    for (const coverage of flaws) {
+      output.out(`  ${coverage.caughtBy.length ? '✓' : '✗'} ${coverage.flaw.padEnd(24)} ${coverage.caughtBy.map((by) => `${by.scenario} (${by.invariant})`).join(', ') || 'not caught by any scenario'}`);
+    }
+  }
+  return { command: 'check', outcomes, flaws };
+}
+
+/** For each flaw, the scenarios whose run of that flaw failed as expected, and on which invariant. */
+export function flawCoverage(outcomes: readonly RunOutcome[]): FlawCoverage[] {
+  return FLAW_NAMES.map((flaw) => {
+    const caughtBy = new Map<string, string>();
+    for (const outcome of outcomes) {
+      if (outcome.target === `flaw:${flaw}` && outcome.verdict === 'fail' && outcome.asExpected && !caughtBy.has(outcome.scenario)) {
+        const expected = outcome.expected && 'failsOn' in outcome.expected ? outcome.expected.failsOn : [];
+        caughtBy.set(outcome.scenario, expected.join(' + '));
+      }
+    }
+    return { flaw, caughtBy: [...caughtBy].map(([scenario, invariant]) => ({ scenario, invariant })) };
+  });
+}

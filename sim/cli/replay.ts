@@ -1,0 +1,90 @@
+/** `leaksim replay <traffic.jsonl>`: recorded traffic through the simulator, with every invariant. */
+import { basename, resolve } from 'node:path';
+import { InputError } from '../../src/input-error.ts';
+import { DEFAULT_SETTINGS } from '../../src/settings.ts';
+import { DEFAULT_AGENT } from '../agent.ts';
+import type { Report } from '../report.ts';
+import { recordingSpanMs } from '../replay.ts';
+import { runScenario } from '../run.ts';
+import type { Scenario } from '../scenario.ts';
+import { resolveTarget } from '../targets.ts';
+import { DAY_MS } from '../traffic.ts';
+import type { Output } from './output.ts';
+import { EXIT_OK, finishReport, parseOptions, positiveNumber, printOutcome, progressFor, settingsOption, wholeNumber } from './shared.ts';
+
+export const REPLAY_HELP = `usage: leaksim replay <traffic.jsonl> [options]
+
+Replays a traffic file (recorded, imported or written by hand) against a target, checking every
+invariant after every event, and writes the same reports as 'run'.
+Exit 0 when no invariant was violated, 1 when one was, 2 for bad input.
+
+options:
+  --target NAME       reference (default), baseline, twin, flaw:<name>, or an adapter module path
+  --settings FILE     claude-mem settings.json (CLAUDE_MEM_* keys) for the target
+  --repeat N          play the recording N times, each copy a day later with fresh session ids
+  --rate X            play X times faster (2 = half the time)
+  --days N            stop after N days
+  --session-end ROUTE what a SessionEnd hook calls: none (8.5.7, default) or complete
+  --seed N            seed for the simulated agent's latencies (default 1)
+  --keep-going        record every violation instead of stopping at the first
+  --out DIR           report folder (default reports/replay-<file name>)
+  --json              print summary.json to stdout`;
+
+export async function replayCommand(args: readonly string[], output: Output): Promise<number> {
+  const { values, positionals } = parseOptions('replay', args, {
+    target: { type: 'string', default: 'reference' },
+    settings: { type: 'string' },
+    repeat: { type: 'string' },
+    rate: { type: 'string' },
+    days: { type: 'string' },
+    'session-end': { type: 'string', default: 'none' },
+    seed: { type: 'string' },
+    'keep-going': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  });
+  if (values.help) {
+    output.out(REPLAY_HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) throw new InputError('leaksim replay', 0, '', `expected one traffic file, got ${positionals.length}`);
+  const file = positionals[0]!;
+  const repeat = wholeNumber('replay', '--repeat', values.repeat, 1, 10_000) ?? 1;
+  const rate = positiveNumber('replay', '--rate', values.rate, 1_000) ?? 1;
+  const seed = wholeNumber('replay', '--seed', values.seed, 0, 4_294_967_295) ?? 1;
+  const sessionEnd = values['session-end'];
+  if (sessionEnd !== 'none' && sessionEnd !== 'complete') throw new InputError('leaksim replay', 0, '--session-end', `expected none or complete, got ${JSON.stringify(sessionEnd)}`);
+  const spanMs = recordingSpanMs(file); // also validates the whole file before anything runs
+  const days = wholeNumber('replay', '--days', values.days, 1, 366) ?? Math.max(1, Math.ceil((Math.ceil((spanMs + 1) / DAY_MS) * DAY_MS * repeat) / rate / DAY_MS));
+  const target = await resolveTarget(values.target);
+  const settings = settingsOption(values.settings, DEFAULT_SETTINGS);
+  const name = basename(file).replace(/\.jsonl?$/, '').replace(/[^a-z0-9-]+/gi, '-').toLowerCase() || 'traffic';
+  const scenario: Scenario = {
+    name,
+    description: `replay of ${file}`,
+    file: resolve(file),
+    days,
+    seeds: [seed],
+    settings: settings?.values ?? DEFAULT_SETTINGS,
+    traffic: { kind: 'file', path: resolve(file), repeat, rate },
+    agent: DEFAULT_AGENT,
+    faults: { crashProbability: 0, hangProbability: 0, duplicateHookProbability: 0, workerRestarts: [], sleeps: [] },
+    sessionEndRoute: sessionEnd,
+    end: 'drain',
+    sampleEveryMs: 15 * 60_000,
+    expect: { reference: { pass: true }, flaws: {} },
+  };
+  const outcome = await runScenario(scenario, {
+    target,
+    seed,
+    stop: values['keep-going'] ? 'never' : 'first-violation',
+    onProgress: progressFor(output, `replay ${file} ${target.name}`),
+  });
+  const reproduce = ['npx leaksim replay', file, '--target', target.name, ...(repeat > 1 ? ['--repeat', String(repeat)] : []), ...(rate !== 1 ? ['--rate', String(rate)] : []), ...(values.days ? ['--days', values.days] : []), ...(sessionEnd !== 'none' ? ['--session-end', sessionEnd] : []), ...(values.settings ? ['--settings', values.settings] : []), '--seed', String(seed)].join(' ');
+  const replayed = { ...outcome, asExpected: undefined, expected: undefined, reproduce };
+  output.progress('');
+  if (!values.json) printOutcome(output, replayed);
+  const report: Report = { command: 'replay', outcomes: [replayed] };
+  return finishReport(output, report, values.out ?? `reports/replay-${name}`, values.json);
+}

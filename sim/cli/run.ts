@@ -1,0 +1,62 @@
+/** `leaksim run <scenario>`: one scenario against one target, for each seed (or the one given). */
+import { InputError } from '../../src/input-error.ts';
+import type { Report } from '../report.ts';
+import { runScenario } from '../run.ts';
+import { loadScenario } from '../scenario.ts';
+import { resolveTarget } from '../targets.ts';
+import type { Output } from './output.ts';
+import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, settingsOption, wholeNumber } from './shared.ts';
+
+export const RUN_HELP = `usage: leaksim run <scenario.json> [options]
+
+Runs a scenario against a target and checks every invariant after every event.
+Exit 0 when no invariant was violated, 1 when one was, 2 for bad input.
+
+options:
+  --target NAME     reference (default), baseline, twin, flaw:<name>, or an adapter module path
+  --seed N          run this seed only (default: every seed the scenario lists)
+  --days N          override the scenario's length
+  --settings FILE   claude-mem settings.json whose CLAUDE_MEM_* keys override the scenario's settings
+  --keep-going      record every violation instead of stopping at the first
+  --out DIR         report folder (default reports/run-<scenario>)
+  --json            print summary.json to stdout instead of the readable lines`;
+
+export async function runCommand(args: readonly string[], output: Output): Promise<number> {
+  const { values, positionals } = parseOptions('run', args, {
+    target: { type: 'string', default: 'reference' },
+    seed: { type: 'string' },
+    days: { type: 'string' },
+    settings: { type: 'string' },
+    'keep-going': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  });
+  if (values.help) {
+    output.out(RUN_HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) throw new InputError('leaksim run', 0, '', `expected one scenario file, got ${positionals.length}`);
+  const scenario = loadScenario(positionals[0]!);
+  const target = await resolveTarget(values.target);
+  const seed = wholeNumber('run', '--seed', values.seed, 0, 4_294_967_295);
+  const days = wholeNumber('run', '--days', values.days, 1, 366);
+  const settings = settingsOption(values.settings, scenario.settings);
+  const outcomes = [];
+  for (const runSeed of seed === undefined ? scenario.seeds : [seed]) {
+    const outcome = await runScenario(scenario, {
+      target,
+      seed: runSeed,
+      ...(days !== undefined ? { days } : {}),
+      ...(settings ? { settings } : {}),
+      stop: values['keep-going'] ? 'never' : 'first-violation',
+      onProgress: progressFor(output, `${scenario.name} ${target.name} seed ${runSeed}`),
+    });
+    output.progress('');
+    if (!values.json) printOutcome(output, outcome);
+    outcomes.push(outcome);
+  }
+  // `run` judges by invariants alone: the scenario's expectation is shown, not required.
+  const report: Report = { command: 'run', outcomes: outcomes.map((outcome) => ({ ...outcome, asExpected: undefined })) };
+  return finishReport(output, report, values.out ?? `reports/run-${scenario.name}`, values.json);
+}

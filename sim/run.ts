@@ -1,0 +1,150 @@
+/**
+ * Runs a scenario against a target for one seed and judges the outcome against the scenario's
+ * expectation: `runScenario(scenario, { target, seed })`.
+ */
+import { relative } from 'node:path';
+import type { RetentionSettings } from '../src/settings.ts';
+import { RunawayTimersError } from './clock.ts';
+import { simulate, type Checkpoint, type SimulationInput, type SimulationResult } from './driver.ts';
+import type { HookEvent } from './events.ts';
+import type { Violation } from './invariants.ts';
+import { replayTraffic } from './replay.ts';
+import type { Scenario, Verdict } from './scenario.ts';
+import type { NamedTarget } from './targets.ts';
+import { DAY_MS, HOUR_MS, teamTraffic } from './traffic.ts';
+
+/** Every run starts on Monday 2026-01-05, 00:00 UTC: day 0 of every scenario is a Monday. */
+export const ORIGIN_EPOCH_MS = Date.UTC(2026, 0, 5);
+
+export interface RunOptions {
+  readonly target: NamedTarget;
+  readonly seed: number;
+  /** Overrides the scenario's length. */
+  readonly days?: number;
+  /** Overrides the scenario's settings (from `--settings FILE`). */
+  readonly settings?: { readonly values: RetentionSettings; readonly file: string };
+  /**
+   * `first-violation` (default): stop at the first violation. `verdict`: stop as soon as the
+   * verdict against the expectation is settled. `never`: run to the end, recording everything.
+   */
+  readonly stop?: 'first-violation' | 'verdict' | 'never';
+  readonly checkpoint?: Checkpoint;
+  readonly onProgress?: (nowMs: number, hookEvents: number) => void;
+}
+
+export interface RunOutcome {
+  readonly scenario: string;
+  readonly scenarioFile: string;
+  readonly target: string;
+  readonly seed: number;
+  readonly days: number;
+  readonly expected: Verdict | undefined;
+  /** `error`: the run could not finish (a runaway timer loop). */
+  readonly verdict: 'pass' | 'fail' | 'error';
+  /** Undefined when the scenario states no expectation for this target. */
+  readonly asExpected: boolean | undefined;
+  readonly firstViolation: Violation | undefined;
+  readonly error: string | undefined;
+  readonly result: SimulationResult | undefined;
+  readonly reproduce: string;
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
+  const days = options.days ?? scenario.days;
+  const settings = options.settings?.values ?? scenario.settings;
+  const expected = expectationFor(scenario, options.target.name);
+  const reproduce = reproduceCommand(scenario, options);
+  const base = { scenario: scenario.name, scenarioFile: scenario.file, target: options.target.name, seed: options.seed, days, expected, reproduce };
+  let result: SimulationResult;
+  try {
+    result = await simulate({
+      seed: options.seed,
+      settings,
+      target: options.target.factory,
+      traffic: scenarioTraffic(scenario, options.seed, days),
+      originEpochMs: ORIGIN_EPOCH_MS,
+      agent: scenario.agent,
+      faults: scenario.faults,
+      sessionEndRoute: scenario.sessionEndRoute,
+      end: scenario.end,
+      sampleEveryMs: scenario.sampleEveryMs,
+      ...stopRule(options.stop ?? 'first-violation', expected),
+      ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof RunawayTimersError)) throw error;
+    const message = `${error.message} (seed ${options.seed})`;
+    return { ...base, verdict: 'error', asExpected: false, firstViolation: undefined, error: message, result: undefined };
+  }
+  const firstViolation = result.violations[0];
+  const verdict = result.passed ? 'pass' : 'fail';
+  return { ...base, verdict, asExpected: judge(expected, result), firstViolation, error: undefined, result };
+}
+
+export function expectationFor(scenario: Scenario, target: string): Verdict | undefined {
+  if (target === 'reference') return scenario.expect.reference;
+  if (target === 'baseline') return scenario.expect.baseline;
+  if (target === 'twin') return scenario.expect.twin;
+  if (target.startsWith('flaw:')) return scenario.expect.flaws[target.slice(5) as keyof Scenario['expect']['flaws']];
+  return undefined;
+}
+
+/** A `failsOn` verdict holds when every listed invariant was violated (others may be too). */
+function judge(expected: Verdict | undefined, result: SimulationResult): boolean | undefined {
+  if (!expected) return undefined;
+  if ('pass' in expected) return result.passed;
+  return expected.failsOn.every((invariant) => (result.violationCounts[invariant] ?? 0) > 0);
+}
+
+function stopRule(stop: 'first-violation' | 'verdict' | 'never', expected: Verdict | undefined): Pick<SimulationInput, 'stopWhen'> {
+  if (stop === 'never') return {};
+  if (stop === 'first-violation' || !expected || 'pass' in expected) return { stopWhen: () => true };
+  const wanted = expected.failsOn;
+  return { stopWhen: (violated) => wanted.every((invariant) => violated.has(invariant)) };
+}
+
+/** The one command that replays this run exactly. */
+export function reproduceCommand(scenario: Scenario, options: Pick<RunOptions, 'target' | 'seed' | 'days' | 'settings'>): string {
+  const parts = ['npx leaksim run', shellQuote(relative(process.cwd(), scenario.file) || scenario.file), '--target', shellQuote(options.target.name), '--seed', String(options.seed)];
+  if (options.days !== undefined) parts.push('--days', String(options.days));
+  if (options.settings) parts.push('--settings', shellQuote(relative(process.cwd(), options.settings.file)));
+  return parts.join(' ');
+}
+
+function shellQuote(text: string): string {
+  return /^[\w./:@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The scenario's hook traffic for one seed, with its worker faults merged in, in time order. */
+export function scenarioTraffic(scenario: Scenario, seed: number, days: number): Iterable<HookEvent> {
+  const limitMs = days * DAY_MS;
+  const traffic: Iterable<HookEvent> =
+    scenario.traffic.kind === 'model'
+      ? teamTraffic({ ...scenario.traffic.model, days }, seed)
+      : replayTraffic(scenario.traffic.path, { repeat: scenario.traffic.repeat, rate: scenario.traffic.rate, untilMs: limitMs });
+  const faults: HookEvent[] = [
+    ...scenario.faults.workerRestarts.map((moment): HookEvent => ({ kind: 'worker-restart', atMs: Math.round(moment.day * DAY_MS + moment.hour * HOUR_MS) })),
+    ...scenario.faults.sleeps.map((sleep): HookEvent => ({ kind: 'sleep', atMs: Math.round(sleep.day * DAY_MS + sleep.hour * HOUR_MS), durationMs: Math.round(sleep.hours * HOUR_MS) })),
+  ]
+    .filter((event) => event.atMs < limitMs)
+    .sort((a, b) => a.atMs - b.atMs);
+  return mergeByTime(traffic, faults);
+}
+
+/** Merges two time-ordered streams; on a tie the first stream's event comes first. */
+export function* mergeByTime(first: Iterable<HookEvent>, second: Iterable<HookEvent>): Generator<HookEvent> {
+  const a = first[Symbol.iterator]();
+  const b = second[Symbol.iterator]();
+  let nextA = a.next();
+  let nextB = b.next();
+  while (!nextA.done || !nextB.done) {
+    if (nextB.done || (!nextA.done && nextA.value.atMs <= nextB.value.atMs)) {
+      yield nextA.value as HookEvent;
+      nextA = a.next();
+    } else {
+      yield nextB.value;
+      nextB = b.next();
+    }
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Scenario files: traffic, faults, settings, length, seeds and the verdict expected of each
+ * target, as data. `loadScenario` validates a file against scenarios/scenario.schema.json and
+ * fills in defaults; every problem is an InputError naming the file, the line and the field.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { findNodeAtLocation, parseTree, type Node, type ParseError, printParseErrorCode } from 'jsonc-parser';
+import type { FlawName } from '../src/baseline/flaws.ts';
+import { InputError, lineOfOffset } from '../src/input-error.ts';
+import { DEFAULT_SETTINGS, MINUTE_MS, type RetentionSettings } from '../src/settings.ts';
+import { DEFAULT_AGENT, type AgentModel } from './agent.ts';
+import type { DriverFaults, SessionEndRoute } from './driver.ts';
+import type { InvariantName } from './invariants.ts';
+import { DEFAULT_TRAFFIC, type TrafficModel } from './traffic.ts';
+
+export const SCENARIO_SCHEMA_PATH = resolve(import.meta.dirname, '../scenarios/scenario.schema.json');
+
+export type Verdict = { readonly pass: true } | { readonly failsOn: readonly InvariantName[] };
+
+export type ScenarioTraffic =
+  | { readonly kind: 'model'; readonly model: Omit<TrafficModel, 'days'> }
+  | { readonly kind: 'file'; readonly path: string; readonly repeat: number; readonly rate: number };
+
+export interface WorkerMoment {
+  readonly day: number;
+  readonly hour: number;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** The file it was read from, as given. */
+  readonly file: string;
+  readonly days: number;
+  readonly seeds: readonly number[];
+  readonly settings: RetentionSettings;
+  readonly traffic: ScenarioTraffic;
+  readonly agent: AgentModel;
+  readonly faults: DriverFaults & { readonly workerRestarts: readonly WorkerMoment[]; readonly sleeps: readonly (WorkerMoment & { readonly hours: number })[] };
+  readonly sessionEndRoute: SessionEndRoute;
+  readonly end: 'drain' | 'shutdown';
+  readonly sampleEveryMs: number;
+  readonly expect: {
+    readonly reference: Verdict;
+    readonly baseline?: Verdict;
+    readonly twin?: Verdict;
+    readonly flaws: Readonly<Partial<Record<FlawName, Verdict>>>;
+  };
+  /** Heap-gate settings, read by the heap gate itself. */
+  readonly heap?: Readonly<Record<string, unknown>>;
+}
+
+let validator: ValidateFunction | undefined;
+
+function validate(): ValidateFunction {
+  validator ??= new Ajv({ allErrors: false, strict: true, strictTypes: false }).compile(JSON.parse(readFileSync(SCENARIO_SCHEMA_PATH, 'utf8')));
+  return validator;
+}
+
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return parseScenario(text, file);
+}
+
+export function parseScenario(text: string, file: string): Scenario {
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
+  if (errors.length > 0 || !tree) {
+    const first = errors[0];
+    throw new InputError(file, first ? lineOfOffset(text, first.offset) : 1, '', `is not valid JSON (${first ? printParseErrorCode(first.error) : 'empty'})`);
+  }
+  const raw = JSON.parse(text) as Record<string, any>;
+  const check = validate();
+  if (!check(raw)) throw schemaError(check.errors ?? [], tree, text, file);
+  checkFaultDays(raw, tree, text, file);
+  return build(raw, file);
+}
+
+function schemaError(errors: readonly ErrorObject[], tree: Node, text: string, file: string): InputError {
+  // With allErrors off, ajv stops at the first failing keyword; combinators (if/oneOf) report
+  // after their branch, so the most specific error is the deepest non-combinator one.
+  const specific = errors.filter((error) => !['if', 'oneOf', 'anyOf'].includes(error.keyword));
+  const error = [...(specific.length ? specific : errors)].sort((a, b) => b.instancePath.length - a.instancePath.length)[0]!;
+  const path = error.instancePath.split('/').slice(1).map((part) => (/^\d+$/.test(part) ? Number(part) : part.replace(/~1/g, '/').replace(/~0/g, '~')));
+  let field = path.join('.');
+  let node = findNodeAtLocation(tree, path) ?? tree;
+  let problem: string;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const extra = String(error.params.additionalProperty);
+      field = field ? `${field}.${extra}` : extra;
+      node = findNodeAtLocation(tree, [...path, extra])?.parent ?? node;
+      problem = 'is not a known field (see scenarios/scenario.schema.json)';
+      break;
+    }
+    case 'required':
+      field = field ? `${field}.${String(error.params.missingProperty)}` : String(error.params.missingProperty);
+      problem = 'is required';
+      break;
+    case 'const':
+      problem = `expected ${JSON.stringify(error.params.allowedValue)} or {"failsOn": [invariant names]}, got ${JSON.stringify(valueAt(text, node))}`;
+      break;
+    case 'enum':
+      problem = `expected one of ${(error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}, got ${JSON.stringify(valueAt(text, node))}`;
+      break;
+    default:
+      problem = `${error.message ?? 'is invalid'}, got ${JSON.stringify(valueAt(text, node))}`;
+  }
+  return new InputError(file, lineOfOffset(text, node.offset), field || '(top level)', problem);
+}
+
+/** A fault must fall within the scenario's days: one past the end would silently never happen. */
+function checkFaultDays(raw: Record<string, any>, tree: Node, text: string, file: string): void {
+  for (const list of ['workerRestarts', 'sleeps'] as const) {
+    (raw.faults?.[list] ?? []).forEach((moment: WorkerMoment, index: number) => {
+      if (moment.day < raw.days) return;
+      const node = findNodeAtLocation(tree, ['faults', list, index, 'day'])!;
+      throw new InputError(file, lineOfOffset(text, node.offset), `faults.${list}.${index}.day`, `must be below days (${raw.days}; days count from 0), got ${moment.day}`);
+    });
+  }
+}
+
+function valueAt(text: string, node: Node): unknown {
+  return JSON.parse(text.slice(node.offset, node.offset + node.length));
+}
+
+function build(raw: Record<string, any>, file: string): Scenario {
+  const settings = raw.settings ?? {};
+  const faults = raw.faults ?? {};
+  const expect = raw.expect;
+  const traffic: ScenarioTraffic =
+    'file' in raw.traffic
+      ? { kind: 'file', path: resolve(dirname(file), raw.traffic.file), repeat: raw.traffic.repeat ?? 1, rate: raw.traffic.rate ?? 1 }
+      : { kind: 'model', model: { ...withoutDays(DEFAULT_TRAFFIC), ...raw.traffic } };
+  return {
+    name: raw.name,
+    description: raw.description,
+    file,
+    days: raw.days,
+    seeds: raw.seeds,
+    settings: Object.freeze({
+      ttlMs: settings.ttlMinutes !== undefined ? Math.round(settings.ttlMinutes * MINUTE_MS) : DEFAULT_SETTINGS.ttlMs,
+      maxActiveSessions: settings.maxActiveSessions ?? DEFAULT_SETTINGS.maxActiveSessions,
+      maxHistoryMessages: settings.maxHistoryMessages ?? DEFAULT_SETTINGS.maxHistoryMessages,
+      maxHistoryTokens: settings.maxHistoryTokens ?? DEFAULT_SETTINGS.maxHistoryTokens,
+      generatorIdleTimeoutMs:
+        settings.generatorIdleTimeoutMinutes !== undefined ? Math.round(settings.generatorIdleTimeoutMinutes * MINUTE_MS) : DEFAULT_SETTINGS.generatorIdleTimeoutMs,
+      generatorRestartDelayMs: settings.generatorRestartDelayMs ?? DEFAULT_SETTINGS.generatorRestartDelayMs,
+    }),
+    traffic,
+    agent: { ...DEFAULT_AGENT, ...(raw.agent ?? {}) },
+    faults: {
+      crashProbability: faults.generatorCrashProbability ?? 0,
+      hangProbability: faults.generatorHangProbability ?? 0,
+      duplicateHookProbability: faults.duplicateHookProbability ?? 0,
+      workerRestarts: faults.workerRestarts ?? [],
+      sleeps: faults.sleeps ?? [],
+    },
+    sessionEndRoute: raw.worker?.sessionEndRoute ?? 'none',
+    end: raw.end ?? 'drain',
+    sampleEveryMs: Math.round((raw.sampleEveryMinutes ?? 15) * MINUTE_MS),
+    expect: {
+      reference: verdict(expect.reference),
+      ...(expect.baseline !== undefined ? { baseline: verdict(expect.baseline) } : {}),
+      ...(expect.twin !== undefined ? { twin: verdict(expect.twin) } : {}),
+      flaws: Object.fromEntries(Object.entries(expect.flaws ?? {}).map(([name, value]) => [name, verdict(value)])),
+    },
+    ...(raw.heap !== undefined ? { heap: raw.heap } : {}),
+  };
+}
+
+function verdict(value: unknown): Verdict {
+  return value === 'pass' ? { pass: true } : { failsOn: (value as { failsOn: InvariantName[] }).failsOn };
+}
+
+function withoutDays(model: TrafficModel): Omit<TrafficModel, 'days'> {
+  const { days: _days, ...rest } = model;
+  return rest;
+}
+
+/** Every flaw name the schema knows, for the test that keeps schema and code in step. */
+export function schemaEnums(): { flaws: string[]; invariants: string[] } {
+  const schema = JSON.parse(readFileSync(SCENARIO_SCHEMA_PATH, 'utf8'));
+  return { flaws: schema.definitions.flawName.enum, invariants: schema.definitions.invariantName.enum };
+}

@@ -1,0 +1,45 @@
+/**
+ * Targets by name, as the CLI and scenario files name them:
+ *   reference        the fix (src/session-manager.ts)
+ *   baseline         the leaky baseline with every 8.5.7 flaw on
+ *   twin             the leaky implementation with no flaw on: must behave like the reference
+ *   flaw:<name>      the leaky implementation with that one flaw on (a mutant)
+ *   <path>.ts|.js    a user's adapter module exporting `createTarget` (a TargetFactory)
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BASELINE_FLAWS, FLAW_NAMES, isFlawName, type FlawName } from '../src/baseline/flaws.ts';
+import { leakyTarget } from '../src/baseline/leaky-session-manager.ts';
+import type { TargetFactory } from '../src/contract.ts';
+import { InputError } from '../src/input-error.ts';
+import { referenceTarget } from '../src/session-manager.ts';
+
+export interface NamedTarget {
+  readonly name: string;
+  readonly factory: TargetFactory;
+}
+
+export const BUILT_IN_TARGETS = ['reference', 'baseline', 'twin', ...FLAW_NAMES.map((flaw) => `flaw:${flaw}`)];
+
+export function builtInTarget(name: string): NamedTarget | undefined {
+  if (name === 'reference') return { name, factory: referenceTarget };
+  if (name === 'baseline') return { name, factory: leakyTarget(BASELINE_FLAWS) };
+  if (name === 'twin') return { name, factory: leakyTarget([]) };
+  if (name.startsWith('flaw:') && isFlawName(name.slice(5))) return { name, factory: leakyTarget([name.slice(5) as FlawName]) };
+  return undefined;
+}
+
+/** Resolves a target name, loading an adapter module when given a path. */
+export async function resolveTarget(name: string, source = '--target'): Promise<NamedTarget> {
+  const builtIn = builtInTarget(name);
+  if (builtIn) return builtIn;
+  if (/\.(c|m)?(t|j)s$/.test(name)) {
+    const path = resolve(name);
+    if (!existsSync(path)) throw new InputError(source, 0, '', `adapter module ${name} does not exist`);
+    const module = (await import(pathToFileURL(path).href)) as { createTarget?: unknown };
+    if (typeof module.createTarget !== 'function') throw new InputError(name, 0, 'createTarget', 'must be exported: a function (environment) => SessionTarget');
+    return { name, factory: module.createTarget as TargetFactory };
+  }
+  throw new InputError(source, 0, '', `unknown target '${name}': expected reference, baseline, twin, flaw:<name> (${FLAW_NAMES.join(', ')}) or a path to an adapter module`);
+}
