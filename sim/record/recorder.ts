@@ -124,7 +124,13 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
   let unrecorded = 0;
   const sessions = new SessionTable();
   const nowMs = (): number => Math.floor(performance.now() - startPerfMs);
+  let fileClosed = false;
   const record = (event: HookEvent & { kind: keyof typeof counts }): void => {
+    // A call completing after the stop cannot be written (its fd may even be reused by then).
+    if (fileClosed) {
+      unrecorded += 1;
+      return;
+    }
     writeSync(fd, `${formatter.event(event)}\n`); // one write per line: a signal never splits one
     counts[event.kind] += 1;
   };
@@ -142,7 +148,9 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
     else if (event !== null) record(event);
     return event?.session;
   };
-  const server = http.createServer((request, response) => proxy(request, response, options.upstream, onCall, sessions));
+  // The recorder's own connection pool to the worker, so stopping can close every socket it opened.
+  const agent = new http.Agent({ keepAlive: true });
+  const server = http.createServer((request, response) => proxy(request, response, options.upstream, agent, onCall, sessions));
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -168,8 +176,10 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
       clearTimeout(grace);
       server.closeAllConnections();
       await closed;
+      agent.destroy();
       fsyncSync(fd);
       closeSync(fd);
+      fileClosed = true;
       renameSync(partialPath, options.outPath);
       return summary();
     })();
@@ -202,12 +212,12 @@ function routeOf(method: string | undefined, url: string | undefined): { route: 
   return undefined;
 }
 
-function proxy(request: http.IncomingMessage, response: http.ServerResponse, upstream: HostPort, onCall: (call: Call) => string | undefined, sessions: SessionTable): void {
+function proxy(request: http.IncomingMessage, response: http.ServerResponse, upstream: HostPort, agent: http.Agent, onCall: (call: Call) => string | undefined, sessions: SessionTable): void {
   const matched = routeOf(request.method, request.url);
   // Recorded when the request body has arrived; resolves to the call's session (for the init answer).
   const recorded = matched ? new Promise<string | undefined>((resolve) => collect(request, (body) => resolve(onCall({ ...matched, body })))) : undefined;
   const upstreamRequest = http.request(
-    { host: upstream.host, port: upstream.port, method: request.method, path: request.url, headers: request.rawHeaders, setHost: false },
+    { host: upstream.host, port: upstream.port, method: request.method, path: request.url, headers: request.rawHeaders, setHost: false, agent },
     (upstreamResponse) => {
       response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.statusMessage, upstreamResponse.rawHeaders);
       // The init answer names the sessionDbId that end calls will use; read a copy of it and pair it
