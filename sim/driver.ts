@@ -477,6 +477,9 @@ class Simulation {
     peaks.timers = Math.max(peaks.timers, timers);
     peaks.listeners = Math.max(peaks.listeners, listeners);
     this.#checker.checkResources({ activeSessions: stats.activeSessions, timers, listeners }, sample.atMs);
+    // Also the per-event checks, so that in a long quiet spell a session overstaying its TTL is
+    // reported within one sample interval rather than at the next hook.
+    this.#checker.afterEvent(sample.atMs);
   }
 
   #result(stoppedEarly: boolean): SimulationResult {

@@ -86,7 +86,8 @@ export function parseScenario(text: string, file: string): Scenario {
 function schemaError(errors: readonly ErrorObject[], tree: Node, text: string, file: string): InputError {
   // With allErrors off, ajv stops at the first failing keyword; combinators (if/oneOf) report
   // after their branch, so the most specific error is the deepest non-combinator one.
-  const specific = errors.filter((error) => !['if', 'oneOf', 'anyOf'].includes(error.keyword));
+  const named = errors.find((error) => error.keyword === 'propertyNames');
+  const specific = named ? [named] : errors.filter((error) => !['if', 'oneOf', 'anyOf'].includes(error.keyword));
   const error = [...(specific.length ? specific : errors)].sort((a, b) => b.instancePath.length - a.instancePath.length)[0]!;
   const path = error.instancePath.split('/').slice(1).map((part) => (/^\d+$/.test(part) ? Number(part) : part.replace(/~1/g, '/').replace(/~0/g, '~')));
   let field = path.join('.');
@@ -98,6 +99,14 @@ function schemaError(errors: readonly ErrorObject[], tree: Node, text: string, f
       field = field ? `${field}.${extra}` : extra;
       node = findNodeAtLocation(tree, [...path, extra])?.parent ?? node;
       problem = 'is not a known field (see scenarios/scenario.schema.json)';
+      break;
+    }
+    case 'propertyNames': {
+      const name = String(error.params.propertyName);
+      const names = errors.find((other) => other.keyword === 'enum')?.params.allowedValues as unknown[] | undefined;
+      field = field ? `${field}.${name}` : name;
+      node = findNodeAtLocation(tree, [...path, name])?.parent ?? node;
+      problem = `is not a known name${names ? `: expected one of ${names.map((value) => JSON.stringify(value)).join(', ')}` : ''}`;
       break;
     }
     case 'required':

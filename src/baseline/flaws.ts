@@ -6,6 +6,7 @@
 export const FLAWS = {
   'no-idle-cleanup': 'a session whose generator finished stays in memory forever (8.5.7: "idle sessions stay in memory")',
   'unbounded-history': 'conversationHistory is appended to on every prompt and reply and never trimmed (8.5.7)',
+  'trim-drops-init-prompt': "history is trimmed as the analysis's trimConversationHistory sketch does, splicing from the front, so the init prompt goes first",
   'no-session-cap': 'no limit on the number of sessions in memory (8.5.7)',
   'duplicate-generator': 'every prompt starts another generator without checking for a running one (8.5.7)',
   'lose-claimed-on-crash': 'claim-and-delete: a generator that dies, or a worker that restarts, loses the messages it had claimed (8.5.7)',

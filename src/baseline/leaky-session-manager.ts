@@ -33,6 +33,53 @@ import type { MessageKind, PendingStore, SessionRecord } from '../pending-store.
 import type { RetentionSettings } from '../settings.ts';
 import { BASELINE_FLAWS, type FlawName } from './flaws.ts';
 
+/**
+ * The analysis's recommended fix, as sketched: keep the last `maxHistoryMessages` messages by
+ * splicing from index 0. Bounded, but the init prompt is the first thing it drops.
+ */
+class SplicedHistory {
+  readonly #messages: ConversationMessage[] = [];
+  readonly #limits: { readonly maxHistoryMessages: number; readonly maxHistoryTokens: number };
+  #tokens = 0;
+  #chars = 0;
+
+  constructor(limits: { readonly maxHistoryMessages: number; readonly maxHistoryTokens: number }) {
+    this.#limits = limits;
+  }
+
+  get length(): number {
+    return this.#messages.length;
+  }
+  get tokens(): number {
+    return this.#tokens;
+  }
+  get chars(): number {
+    return this.#chars;
+  }
+  first(): ConversationMessage | undefined {
+    return this.#messages[0];
+  }
+  pin(message: ConversationMessage): void {
+    this.append(message);
+  }
+  append(message: ConversationMessage): { removed: number } {
+    this.#messages.push(message);
+    this.#tokens += estimateTokens(message.content);
+    this.#chars += message.content.length;
+    let removed = 0;
+    while (this.#messages.length > 1 && (this.#messages.length > this.#limits.maxHistoryMessages || this.#tokens > this.#limits.maxHistoryTokens)) {
+      const [dropped] = this.#messages.splice(0, 1);
+      this.#tokens -= estimateTokens(dropped!.content);
+      this.#chars -= dropped!.content.length;
+      removed += 1;
+    }
+    return { removed };
+  }
+  toArray(): ConversationMessage[] {
+    return [...this.#messages];
+  }
+}
+
 /** What the history array of 8.5.7 did: push, never trim. Same surface as ConversationHistory. */
 class UnboundedHistory {
   readonly #messages: ConversationMessage[] = [];
@@ -67,7 +114,7 @@ class UnboundedHistory {
 
 interface LeakySession {
   readonly record: SessionRecord;
-  readonly history: ConversationHistory | UnboundedHistory;
+  readonly history: ConversationHistory | UnboundedHistory | SplicedHistory;
   generatorPromise: Promise<void> | null;
   abortController: AbortController;
   generatorCount: number;
@@ -226,7 +273,11 @@ export class LeakySessionManager implements SessionTarget {
   }
 
   #create(record: SessionRecord): LeakySession {
-    const history = this.#has('unbounded-history') ? new UnboundedHistory() : new ConversationHistory(this.#settings);
+    const history = this.#has('unbounded-history')
+      ? new UnboundedHistory()
+      : this.#has('trim-drops-init-prompt')
+        ? new SplicedHistory(this.#settings)
+        : new ConversationHistory(this.#settings);
     history.pin({ role: 'user', content: record.userPrompt });
     const session: LeakySession = {
       record,
