@@ -1,0 +1,117 @@
+/**
+ * `npm run bench`: speed and memory goals, measured side by side in one run. Never a unit test:
+ * these machines are shared and noisy, so the numbers are printed with their goals, not asserted.
+ *
+ * 1. The heavy month (scenarios/heavy-month.json, reference, every invariant on), in a child
+ *    process: wall time and peak RSS. Goals: under 10 s and 500 MB for at least 1,000,000 hook events.
+ * 2. Throughput on one pre-generated stream of the same traffic, merged by the same small heap:
+ *    the full simulation against a bare loop that pops each event and does one Map update (the
+ *    stand-in for the physical limit). Goal for the ratio: at least 1/3.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import TinyQueue from 'tinyqueue';
+import { referenceTarget } from '../src/session-manager.ts';
+import { simulate } from '../sim/driver.ts';
+import type { HookEvent } from '../sim/events.ts';
+import { ORIGIN_EPOCH_MS } from '../sim/run.ts';
+import { loadScenario } from '../sim/scenario.ts';
+import { developerTraffic } from '../sim/traffic.ts';
+
+const HEAVY_MONTH = 'scenarios/heavy-month.json';
+/** Days of the heavy month's traffic used for the side-by-side throughput runs. */
+const THROUGHPUT_DAYS = 10;
+const REPEATS = 3;
+
+function formatRate(eventsPerSecond: number): string {
+  return `${(eventsPerSecond / 1e6).toFixed(2)} M events/s`;
+}
+
+function heavyMonth(): void {
+  const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'bench/heavy-month.ts', HEAVY_MONTH], { encoding: 'utf8' });
+  const run = JSON.parse(stdout) as { hookEvents: number; agentEvents: number; wallMs: number; maxRssBytes: number; verdict: string };
+  const seconds = run.wallMs / 1e3;
+  const megabytes = run.maxRssBytes / 2 ** 20;
+  console.log(`heavy month (${HEAVY_MONTH}, reference, seed 1, every invariant on): ${run.verdict}`);
+  console.log(`  ${run.hookEvents.toLocaleString('en-US')} hook events (+ ${run.agentEvents.toLocaleString('en-US')} agent replies)`);
+  console.log(`  wall time   ${seconds.toFixed(2)} s     goal < 10 s             ${seconds < 10 ? 'met' : 'NOT met'}`);
+  console.log(`  peak RSS    ${megabytes.toFixed(0)} MB     goal < 500 MB           ${megabytes < 500 ? 'met' : 'NOT met'}`);
+  console.log(`  hook events ${run.hookEvents >= 1_000_000 ? '≥' : '<'} 1,000,000      ${run.hookEvents >= 1_000_000 ? 'met' : 'NOT met'}`);
+}
+
+/**
+ * The stream both sides consume: each developer's pre-generated events merged by a binary heap
+ * with one entry per developer, exactly as the traffic model merges them, minus the generation.
+ */
+function* merged(perDeveloper: readonly (readonly HookEvent[])[]): Generator<HookEvent> {
+  const heads = new TinyQueue<{ event: HookEvent; developer: number; index: number }>([], (a, b) => a.event.atMs - b.event.atMs || a.developer - b.developer);
+  perDeveloper.forEach((events, developer) => {
+    if (events.length) heads.push({ event: events[0]!, developer, index: 0 });
+  });
+  while (heads.length > 0) {
+    const head = heads.pop()!;
+    yield head.event;
+    const next = perDeveloper[head.developer]![head.index + 1];
+    if (next) heads.push({ event: next, developer: head.developer, index: head.index + 1 });
+  }
+}
+
+/** Pops every event of the merged stream and does one Map update: no clock, no target, no checks. */
+function bareLoop(perDeveloper: readonly (readonly HookEvent[])[]): number {
+  const lastSeen = new Map<string, number>();
+  let count = 0;
+  const started = process.hrtime.bigint();
+  for (const event of merged(perDeveloper)) {
+    lastSeen.set('session' in event ? event.session : event.kind, event.atMs);
+    count += 1;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (lastSeen.size === 0) throw new Error('the bare loop saw nothing');
+  return count / seconds;
+}
+
+async function fullSimulation(perDeveloper: readonly (readonly HookEvent[])[], count: number): Promise<number> {
+  const scenario = loadScenario(HEAVY_MONTH);
+  const started = process.hrtime.bigint();
+  const result = await simulate({
+    seed: 1,
+    settings: scenario.settings,
+    target: referenceTarget,
+    traffic: merged(perDeveloper),
+    originEpochMs: ORIGIN_EPOCH_MS,
+    agent: scenario.agent,
+    faults: scenario.faults,
+    sessionEndRoute: scenario.sessionEndRoute,
+    end: scenario.end,
+    sampleEveryMs: scenario.sampleEveryMs,
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (!result.passed) throw new Error(`the reference failed the throughput run: ${result.violations[0]?.detail}`);
+  return count / seconds;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+console.log(`leaksim bench: Node ${process.version}, ${cpus().length} cores`);
+heavyMonth();
+
+const scenario = loadScenario(HEAVY_MONTH);
+if (scenario.traffic.kind !== 'model') throw new Error('heavy-month must use generated traffic');
+const model = { ...scenario.traffic.model, days: THROUGHPUT_DAYS };
+const perDeveloper = Array.from({ length: model.developers }, (_, index) => [...developerTraffic(model, 1, index + 1)]);
+const count = perDeveloper.reduce((sum, events) => sum + events.length, 0);
+const bare: number[] = [];
+const full: number[] = [];
+for (let round = 0; round < REPEATS; round += 1) {
+  // Interleaved, so that a noisy neighbour slows both sides alike.
+  bare.push(bareLoop(perDeveloper));
+  full.push(await fullSimulation(perDeveloper, count));
+}
+const ratio = median(full) / median(bare);
+console.log(`throughput on one stream of ${count.toLocaleString('en-US')} hook events (${THROUGHPUT_DAYS} days of the heavy month), median of ${REPEATS}, side by side:`);
+console.log(`  bare heap loop (pop + Map update)          ${formatRate(median(bare))}`);
+console.log(`  full simulation (reference, all invariants) ${formatRate(median(full))}`);
+console.log(`  ratio       ${ratio.toFixed(3)}   goal ≥ 0.333            ${ratio >= 1 / 3 ? 'met' : 'NOT met'}`);
