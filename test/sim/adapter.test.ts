@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { main } from '../../sim/cli/main.ts';
+import { collectOutput } from '../../sim/cli/output.ts';
+import { runScenario } from '../../sim/run.ts';
+import { loadScenario } from '../../sim/scenario.ts';
+import { resolveTarget } from '../../sim/targets.ts';
+
+describe('the example adapter (examples/adapter.ts)', () => {
+  it('runs a third-party manager through a scenario from the command line', async () => {
+    const output = collectOutput();
+    const code = await main(['run', 'scenarios/abandoned-sessions.json', '--target', 'examples/adapter.ts', '--seed', '1', '--out', 'reports/test-adapter'], output);
+    expect(output.stdout[0]).toBe('✓ abandoned-sessions · examples/adapter.ts · seed 1: pass');
+    expect(code).toBe(0);
+  });
+
+  it('is caught where that manager is unsound: no watchdog for hung generators, no session cap', async () => {
+    const adapter = await resolveTarget('examples/adapter.ts');
+    const hangs = await runScenario(loadScenario('scenarios/crashing-generators.json'), { target: adapter, seed: 1 });
+    expect(hangs.firstViolation?.invariant).toBe('drains-when-quiet');
+    const burst = await runScenario(loadScenario('scenarios/burst-at-cap.json'), { target: adapter, seed: 1 });
+    expect(burst.firstViolation?.invariant).toBe('sessions-within-cap');
+  });
+
+  it('a module without createTarget is refused with exit code 2', async () => {
+    const output = collectOutput();
+    expect(await main(['run', 'scenarios/steady-week.json', '--target', 'examples/claude-mem-like-manager.ts'], output)).toBe(2);
+    expect(output.stderr).toEqual(['leaksim: examples/claude-mem-like-manager.ts: createTarget must be exported: a function (environment) => SessionTarget']);
+  });
+});
