@@ -7,6 +7,9 @@ export default defineConfig({
     // poolOptions execArgv is ignored), and the heap tests assert that gc exists.
     execArgv: ['--expose-gc'],
     pool: 'forks',
+    // The JSON results feed the plain "N passed, N failed" line that .ci/run prints last.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'reports/vitest-results.json' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
