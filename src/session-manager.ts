@@ -215,6 +215,7 @@ export class SessionManager implements SessionTarget {
     const session = this.#sessions.get(sessionDbId);
     if (!session) return false;
     this.#remove(session, 'deleted');
+    this.#arm(); // the last deadline may have gone with it
     const generator = session.generator;
     if (generator) {
       generator.controller.abort(new Error('session deleted'));
@@ -399,13 +400,17 @@ export class SessionManager implements SessionTarget {
     else if (reason !== 'shutdown') this.#store.dropSession(id, false);
   }
 
-  /** Arms the wake-up for the earliest deadline, unless an earlier-or-equal one is armed already. */
+  /**
+   * Arms the wake-up for the earliest deadline, unless an earlier-or-equal one is armed already
+   * (a later deadline is served by the early wake-up re-arming). With no deadline left, holds no
+   * timer at all: a manager with nothing to wait for must not keep the process awake.
+   */
   #arm(): void {
     if (this.#closed) return;
     const dueMs = this.#nextDeadline();
+    if (dueMs === Infinity) return this.#disarm();
     if (dueMs >= this.#wakeupAtMs) return;
     this.#disarm();
-    if (dueMs === Infinity) return;
     this.#wakeupAtMs = dueMs;
     this.#wakeup = setTimeout(() => this.#wake(), Math.max(0, dueMs - performance.now()));
   }

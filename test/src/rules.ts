@@ -1,0 +1,297 @@
+/**
+ * The reference's rules, one named check each, written against the target contract so that the
+ * same check runs against the reference, the leaky twin (no flaw on: must pass too) and every
+ * flaw (each must break at least one): see rules.test.ts and flaw-table.test.ts.
+ *
+ * A check throws an AssertionError saying what it saw; it returns normally when the rule held.
+ */
+import assert from 'node:assert/strict';
+import { SessionLimitError, type TargetFactory } from '../../src/contract.ts';
+import { estimateTokens } from '../../src/history.ts';
+import { inWorld, settle, type World } from '../helpers/manual.ts';
+
+export interface RuleCheck {
+  readonly name: string;
+  /** The rule as README.md states it. */
+  readonly rule: string;
+  readonly check: (factory: TargetFactory) => Promise<void>;
+}
+
+const MINUTE = 60_000;
+const TTL = 10 * MINUTE;
+
+function assertAccounted(world: World): void {
+  const accounting = world.store.accounting();
+  assert.equal(world.store.unaccounted(), 0, `queue accounting does not balance: ${JSON.stringify(accounting)}`);
+  assert.equal(accounting.droppedByEviction, 0, `pending work was dropped by eviction or expiry: ${JSON.stringify(accounting)}`);
+}
+
+function assertHistoriesBounded(world: World, sessionDbId: number, initPrompt: string): void {
+  const history = world.target.history(sessionDbId);
+  assert.ok(history, `session ${sessionDbId} has no history`);
+  const tokens = history.reduce((sum, message) => sum + estimateTokens(message.content), 0);
+  assert.ok(history.length <= world.settings.maxHistoryMessages, `history holds ${history.length} messages, more than ${world.settings.maxHistoryMessages}`);
+  assert.ok(tokens <= world.settings.maxHistoryTokens, `history holds ${tokens} tokens, more than ${world.settings.maxHistoryTokens}`);
+  assert.equal(history[0]?.content, initPrompt, 'the init prompt is no longer the first message');
+}
+
+export const RULES: readonly RuleCheck[] = [
+  {
+    name: 'idle-expires-after-ttl',
+    rule: 'An idle session is removed once it has been idle for the TTL, and leaves no timer or listener behind.',
+    check: (factory) =>
+      inWorld(factory, { ttlMs: TTL }, async (world) => {
+        const id = world.prompt('a');
+        await world.complete(id);
+        await world.advance(TTL - 1);
+        assert.ok(world.target.session(id), 'expired before its TTL');
+        await world.advance(1);
+        assert.equal(world.target.session(id), undefined, 'still in memory a TTL after it went idle');
+        assert.equal(world.reasonFor(id), 'expired');
+        assert.equal(world.timers(), 0, 'a timer is left with no session');
+        assert.equal(world.target.countListeners(), 0, 'a listener is left with no session');
+      }),
+  },
+  {
+    name: 'new-work-cancels-cleanup',
+    rule: 'New work cancels the cleanup scheduled when the generator finished; the TTL counts from the latest idle moment.',
+    check: (factory) =>
+      inWorld(factory, { ttlMs: TTL }, async (world) => {
+        const id = world.prompt('a');
+        await world.complete(id);
+        await world.advance(TTL / 2);
+        world.observe('a');
+        await world.complete(id);
+        await world.advance(TTL / 2 + MINUTE);
+        assert.ok(world.target.session(id), 'removed a TTL after the first idle period although new work came since');
+        await world.advance(TTL / 2 - MINUTE);
+        assert.equal(world.reasonFor(id), 'expired', 'not removed a TTL after its latest idle moment');
+      }),
+  },
+  {
+    name: 'busy-never-expires',
+    rule: 'A session whose generator runs or which has pending messages is never expired, however long it works.',
+    check: (factory) =>
+      inWorld(factory, { ttlMs: TTL }, async (world) => {
+        const id = world.prompt('a');
+        for (let minute = 0; minute < 3 * TTL; minute += MINUTE) {
+          world.agent.live(id).reply('streaming');
+          await world.advance(MINUTE);
+        }
+        assert.ok(world.target.session(id), 'a working session was removed');
+        assert.deepEqual(world.removals, []);
+      }),
+  },
+  {
+    name: 'history-bounded',
+    rule: 'Every append leaves the history within maxHistoryMessages and maxHistoryTokens.',
+    check: (factory) =>
+      inWorld(factory, { maxHistoryMessages: 6, maxHistoryTokens: 1_000 }, async (world) => {
+        const id = world.prompt('a', 'init prompt');
+        await world.complete(id);
+        for (let turn = 0; turn < 40; turn += 1) {
+          world.prompt('a', `prompt ${turn} `.padEnd(400, '.'));
+          world.observe('a', `observation ${turn} `.padEnd(800, '.'));
+          const run = world.agent.live(id);
+          run.processAll(600);
+          const history = world.target.history(id)!;
+          assert.ok(history.length <= 6, `history holds ${history.length} messages after turn ${turn}, more than 6`);
+          const tokens = history.reduce((sum, message) => sum + estimateTokens(message.content), 0);
+          assert.ok(tokens <= 1_000, `history holds ${tokens} tokens after turn ${turn}, more than 1,000`);
+          run.finish();
+          await settle();
+        }
+      }),
+  },
+  {
+    name: 'init-prompt-pinned',
+    rule: 'Trimming never removes the init prompt: it stays the first message.',
+    check: (factory) =>
+      inWorld(factory, { maxHistoryMessages: 5, maxHistoryTokens: 10_000 }, async (world) => {
+        const id = world.prompt('a', 'the init prompt');
+        for (let turn = 0; turn < 10; turn += 1) {
+          world.observe('a', `observation ${turn}`);
+          world.agent.live(id).processAll();
+        }
+        assertHistoriesBounded(world, id, 'the init prompt');
+      }),
+  },
+  {
+    name: 'cap-evicts-idlest',
+    rule: 'Creating a session at the cap evicts the least recently active idle session; the cap is never exceeded.',
+    check: (factory) =>
+      inWorld(factory, { maxActiveSessions: 3, ttlMs: TTL }, async (world) => {
+        const a = world.prompt('a');
+        await world.complete(a);
+        await world.advance(MINUTE);
+        const b = world.prompt('b');
+        await world.complete(b);
+        await world.advance(MINUTE);
+        const c = world.prompt('c');
+        await world.complete(c);
+        await world.advance(MINUTE);
+        world.observe('a'); // a is the most recently active now
+        await world.complete(a);
+        const d = world.prompt('d');
+        assert.equal(world.target.sessionCount(), 3, `${world.target.sessionCount()} sessions in memory with a cap of 3`);
+        assert.equal(world.reasonFor(b), 'evicted', 'the least recently active idle session (b) was not the one evicted');
+        for (const id of [a, c, d]) assert.ok(world.target.session(id), `session ${id} was removed instead`);
+        assertAccounted(world);
+      }),
+  },
+  {
+    name: 'busy-never-evicted',
+    rule: 'When every session is busy, a new one is refused with SessionLimitError and counted; no busy session is evicted.',
+    check: (factory) =>
+      inWorld(factory, { maxActiveSessions: 2 }, async (world) => {
+        const a = world.prompt('a');
+        const b = world.prompt('b');
+        world.observe('a');
+        assert.throws(() => world.prompt('c'), SessionLimitError, 'a third session was accepted while both were busy');
+        assert.equal(world.target.stats().refusedSessions, 1, 'the refusal was not counted');
+        assert.equal(world.target.sessionCount(), 2);
+        assert.deepEqual(world.removals, [], 'a busy session was removed to make room');
+        assert.ok(world.target.session(a) && world.target.session(b));
+        assertAccounted(world);
+      }),
+  },
+  {
+    name: 'one-generator-per-session',
+    rule: 'A session never has more than one generator running; new prompts and work go to the running one.',
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        for (let step = 0; step < 3; step += 1) {
+          world.observe('a');
+          world.prompt('a', `prompt ${step}`);
+          world.summarize('a');
+          assert.equal(world.agent.liveRuns(id).length, 1, `${world.agent.liveRuns(id).length} generators running for one session`);
+        }
+      }),
+  },
+  {
+    name: 'crash-requeues-claimed-work',
+    rule: "A crashed generator's claimed messages go back to the queue and are processed by its restart; nothing is lost.",
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        world.observe('a');
+        world.observe('a');
+        const first = world.agent.live(id);
+        assert.ok(first.claim(), 'nothing to claim');
+        first.crash();
+        await world.advance(world.settings.generatorRestartDelayMs);
+        const restarted = world.agent.live(id);
+        assert.equal(restarted.processAll(), 2, 'the restarted generator did not get both messages back');
+        restarted.finish();
+        await settle();
+        assert.equal(world.store.processedCount, 2);
+        assertAccounted(world);
+      }),
+  },
+  {
+    name: 'hung-generator-aborted',
+    rule: 'A generator silent for generatorIdleTimeoutMs is aborted, and its pending work restarted.',
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        world.observe('a');
+        const hung = world.agent.live(id);
+        await world.advance(world.settings.generatorIdleTimeoutMs);
+        assert.equal(hung.state, 'aborted', 'a silent generator was left running');
+        await world.advance(world.settings.generatorRestartDelayMs);
+        assert.equal(world.agent.live(id).processAll(), 1, 'the pending observation was not restarted');
+      }),
+  },
+  {
+    name: 'delete-releases-everything',
+    rule: "Deleting a session aborts its generator, waits for it, and releases its queue, listener and timers; the drop is counted.",
+    check: (factory) =>
+      inWorld(factory, { ttlMs: TTL }, async (world) => {
+        const busy = world.prompt('busy');
+        world.observe('busy');
+        world.observe('busy');
+        const run = world.agent.live(busy);
+        run.claim();
+        const idle = world.prompt('idle');
+        await world.complete(idle);
+        const deleting = world.target.deleteSession(busy);
+        assert.equal(world.target.session(busy), undefined, 'still visible once delete began');
+        await deleting;
+        assert.equal(run.state, 'aborted', 'delete returned before its generator ended');
+        assert.equal(world.store.accounting().droppedByDelete, 2);
+        assert.equal(world.target.countListeners(), 1, `${world.target.countListeners()} listeners held for one session`);
+        assert.equal(await world.target.deleteSession(idle), true);
+        assert.equal(world.target.countListeners(), 0, 'a deleted session left its listener behind');
+        assert.equal(world.timers(), 0, 'a deleted session left a timer behind');
+        assert.equal(await world.target.deleteSession(idle), false, 'deleting twice reported success');
+        assertAccounted(world);
+      }),
+  },
+  {
+    name: 'shutdown-releases-everything',
+    rule: 'Shutdown aborts every generator and waits for it; afterwards no session, timer or listener remains.',
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const hung = world.prompt('hung');
+        const idle = world.prompt('idle');
+        await world.complete(idle);
+        const crashed = world.prompt('crashed');
+        world.observe('crashed');
+        world.agent.live(crashed).crash(); // a restart is due in a second
+        await settle();
+        await world.target.shutdown();
+        assert.equal(world.agent.runs.filter((run) => run.live).length, 0, 'a generator still runs after shutdown');
+        assert.equal(world.agent.runs.find((run) => run.sessionDbId === hung)?.state, 'aborted');
+        assert.equal(world.target.sessionCount(), 0);
+        assert.equal(world.timers(), 0, `${world.timers()} timers left after shutdown`);
+        assert.equal(world.target.countListeners(), 0, 'listeners left after shutdown');
+        assert.deepEqual(world.removals.map((removal) => removal.reason), ['shutdown', 'shutdown', 'shutdown']);
+      }),
+  },
+  {
+    name: 'restart-recovers-claimed-work',
+    rule: 'After a worker restart, messages that were in flight are queued again and processed; nothing is lost.',
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        world.observe('a');
+        world.observe('a');
+        world.agent.live(id).claim();
+        await world.restartWorker();
+        assert.equal(world.agent.live(id).processAll(), 2, 'the restarted worker did not get both messages back');
+        assertAccounted(world);
+      }),
+  },
+];
+
+/** Cost rules: how the reference meets the rules, not what a user sees. Checked on the reference only. */
+export const COST_RULES: readonly RuleCheck[] = [
+  {
+    name: 'one-timer-whatever-the-sessions',
+    rule: 'The manager holds at most one timer, however many sessions are idle, working or restarting.',
+    check: (factory) =>
+      inWorld(factory, { maxActiveSessions: 200, ttlMs: TTL }, async (world) => {
+        for (let index = 0; index < 50; index += 1) {
+          await world.complete(world.prompt(`idle-${index}`));
+          await world.advance(1_000);
+        }
+        for (let index = 0; index < 50; index += 1) world.observe(`idle-${index}`); // busy again: watchdogs
+        for (let index = 0; index < 50; index += 1) world.agent.live(world.store.lookup(`idle-${index}`)!.sessionDbId).crash();
+        await settle();
+        assert.equal(world.target.sessionCount(), 50);
+        assert.ok(world.timers() <= 1, `${world.timers()} timers for 50 sessions`);
+      }),
+  },
+  {
+    name: 'one-listener-per-session',
+    rule: "Each session holds exactly one listener on the worker's lifetime signal, released with it.",
+    check: (factory) =>
+      inWorld(factory, { maxActiveSessions: 20 }, async (world) => {
+        for (let index = 0; index < 20; index += 1) world.prompt(`s-${index}`);
+        assert.equal(world.target.countListeners(), 20);
+        await world.target.deleteSession(1);
+        assert.equal(world.target.countListeners(), 19);
+      }),
+  },
+];

@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/input-error.ts';
+import { DEFAULT_SETTINGS, loadSettings, MINUTE_MS, parseSettings } from '../../src/settings.ts';
+
+function errorOf(thunk: () => unknown): InputError {
+  try {
+    thunk();
+  } catch (error) {
+    if (error instanceof InputError) return error;
+    throw error;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('retention settings', () => {
+  it('defaults to a 60-minute TTL, 100 sessions, 50 messages and 100,000 tokens', () => {
+    expect(DEFAULT_SETTINGS).toMatchObject({ ttlMs: 60 * MINUTE_MS, maxActiveSessions: 100, maxHistoryMessages: 50, maxHistoryTokens: 100_000 });
+  });
+
+  it('reads a claude-mem settings file of string values and ignores unknown keys', () => {
+    const settings = parseSettings(
+      JSON.stringify({
+        CLAUDE_MEM_MODEL: 'claude-sonnet-4-5',
+        CLAUDE_MEM_SESSION_TTL_MINUTES: '30',
+        CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '20',
+        CLAUDE_MEM_MAX_CONVERSATION_HISTORY: '40',
+        CLAUDE_MEM_MAX_HISTORY_TOKENS: '50000',
+      }),
+    );
+    expect(settings).toMatchObject({ ttlMs: 30 * MINUTE_MS, maxActiveSessions: 20, maxHistoryMessages: 40, maxHistoryTokens: 50_000 });
+    expect(settings.generatorIdleTimeoutMs).toBe(DEFAULT_SETTINGS.generatorIdleTimeoutMs);
+  });
+
+  it.each([
+    ['not a number', '"abc"'],
+    ['zero', '"0"'],
+    ['negative', '"-5"'],
+    ['absurdly large', '"999999999"'],
+    ['a fraction', '"1.5"'],
+    ['not a string or number', 'true'],
+  ])('refuses a value that is %s, naming the key, the value and the line', (_, value) => {
+    const text = `{\n  "CLAUDE_MEM_MODEL": "x",\n  "CLAUDE_MEM_SESSION_TTL_MINUTES": ${value}\n}`;
+    const error = errorOf(() => parseSettings(text, 'settings.json'));
+    expect(error.field).toBe('CLAUDE_MEM_SESSION_TTL_MINUTES');
+    expect(error.line).toBe(3);
+    expect(error.message).toContain(`settings.json:3: CLAUDE_MEM_SESSION_TTL_MINUTES expected a whole number of minutes from 1 to 43200, got ${value}`);
+  });
+
+  it('refuses a file that is not a JSON object', () => {
+    expect(errorOf(() => parseSettings('[1]', 'settings.json')).message).toBe('settings.json:1: must be a JSON object of string values');
+    expect(errorOf(() => parseSettings('{', 'settings.json')).message).toMatch(/^settings\.json:1: is not valid JSON/);
+  });
+
+  it('loads from a file, and names a file it cannot read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-settings-'));
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, '{"CLAUDE_MEM_MAX_ACTIVE_SESSIONS": "7"}');
+    expect(loadSettings(file).maxActiveSessions).toBe(7);
+    expect(errorOf(() => loadSettings(join(dir, 'missing.json'))).message).toContain('missing.json: cannot be read (ENOENT)');
+  });
+});
