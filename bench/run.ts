@@ -17,6 +17,7 @@ import TinyQueue from 'tinyqueue';
 import type { Agent, GeneratorContext } from '../src/contract.ts';
 import { PendingStore } from '../src/pending-store.ts';
 import { referenceTarget } from '../src/session-manager.ts';
+import { SimClock } from '../sim/clock.ts';
 import { simulate } from '../sim/driver.ts';
 import type { HookEvent } from '../sim/events.ts';
 import { ORIGIN_EPOCH_MS } from '../sim/run.ts';
@@ -109,9 +110,20 @@ const instantAgent: Agent = {
 
 /**
  * The reference's routes for every event of the stream, one await per event so that generator
- * ends run as they would: no fake clock, no checker, no samples, no agent latency.
+ * ends run as they would: no driver queue, no checker, no samples, no agent latency. Under the
+ * simulator's fake clock, held still, because the target's cost depends on the clock it reads
+ * (a deadline moves only when time does).
  */
 async function targetAlone(perDeveloper: readonly (readonly HookEvent[])[], count: number): Promise<number> {
+  const clock = SimClock.install(ORIGIN_EPOCH_MS);
+  try {
+    return await targetAloneUnderClock(perDeveloper, count);
+  } finally {
+    clock.uninstall();
+  }
+}
+
+async function targetAloneUnderClock(perDeveloper: readonly (readonly HookEvent[])[], count: number): Promise<number> {
   const scenario = loadScenario(HEAVY_MONTH);
   const target = referenceTarget({ settings: { ...scenario.settings, maxActiveSessions: 100_000 }, store: new PendingStore(), agent: instantAgent });
   const ids = new Map<string, number>();
