@@ -5,8 +5,9 @@
 import fc from 'fast-check';
 import type { TargetFactory } from '../../../src/contract.ts';
 import { initialModel, modelSettingsArbitrary, sessionCommands } from './session-model.ts';
-import { assertPassed, simulateCase, trafficCaseArbitrary } from './traffic-case.ts';
-import { World } from './world.ts';
+import type { NamedTarget } from '../../../sim/targets.ts';
+import { assertPassed, describeCounterexample, simulateCase, trafficCaseArbitrary, writeCounterexample, type TrafficCase, type WrittenCounterexample } from './traffic-case.ts';
+import { InvariantViolation, World } from './world.ts';
 
 /** Commands per run: enough to fill the cap, trim a history and outlive a TTL. */
 export const MAX_COMMANDS = 40;
@@ -30,3 +31,24 @@ export function hookTrafficProperty(target: TargetFactory) {
     assertPassed(await simulateCase(trafficCase, target));
   });
 }
+
+/** A failed traffic-level check as a usable counterexample: files written, replay printed. */
+export interface TrafficFailure {
+  readonly invariant: string;
+  readonly written: WrittenCounterexample;
+  readonly message: string;
+}
+
+/**
+ * Checks the traffic-level property on a target. On failure, writes the shrunk case to
+ * reports/counterexamples/hook-traffic-<target>.jsonl (+ .settings.json) and returns what to print.
+ */
+export async function checkHookTraffic(target: NamedTarget, parameters: fc.Parameters<[TrafficCase]>): Promise<{ details: fc.RunDetails<[TrafficCase]>; failure: TrafficFailure | undefined }> {
+  const details = await fc.check(hookTrafficProperty(target.factory), parameters);
+  if (!details.failed || !details.counterexample) return { details, failure: undefined };
+  const invariant = details.errorInstance instanceof InvariantViolation ? details.errorInstance.invariant : 'error';
+  const written = writeCounterexample(HOOK_TRAFFIC, target.name, details.counterexample[0]);
+  return { details, failure: { invariant, written, message: describeCounterexample(HOOK_TRAFFIC, target.name, invariant, written, details) } };
+}
+
+export const HOOK_TRAFFIC = 'hook-traffic';
