@@ -29,6 +29,8 @@ export interface RunOptions {
    */
   readonly stop?: 'first-violation' | 'verdict' | 'never';
   readonly checkpoint?: Checkpoint;
+  /** Every message owns its characters (see sim/content.ts): what a heap measurement needs. */
+  readonly flatContent?: boolean;
   readonly onProgress?: (nowMs: number, hookEvents: number) => void;
 }
 
@@ -70,6 +72,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       sampleEveryMs: scenario.sampleEveryMs,
       ...stopRule(options.stop ?? 'first-violation', expected),
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+      ...(options.flatContent ? { flatContent: true } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   } catch (error) {

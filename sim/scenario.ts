@@ -13,7 +13,9 @@ import { DEFAULT_SETTINGS, MINUTE_MS, type RetentionSettings } from '../src/sett
 import { DEFAULT_AGENT, type AgentModel } from './agent.ts';
 import type { DriverFaults, SessionEndRoute } from './driver.ts';
 import type { InvariantName } from './invariants.ts';
-import { DEFAULT_TRAFFIC, type TrafficModel } from './traffic.ts';
+import { checkpointCount, DEFAULT_CHECKPOINT_EVERY_HOURS, DEFAULT_WARMUP_CHECKPOINTS } from './heap/plan.ts';
+import { JUDGED_CHECKPOINTS_MIN } from './heap/rule.ts';
+import { DEFAULT_TRAFFIC, HOUR_MS, type TrafficModel } from './traffic.ts';
 
 export const SCENARIO_SCHEMA_PATH = resolve(import.meta.dirname, '../scenarios/scenario.schema.json');
 
@@ -48,7 +50,7 @@ export interface Scenario {
     readonly twin?: Verdict;
     readonly flaws: Readonly<Partial<Record<FlawName, Verdict>>>;
   };
-  /** Heap-gate settings, read by the heap gate itself. */
+  /** Heap-gate settings, read by the heap gate itself (sim/heap/plan.ts). */
   readonly heap?: Readonly<Record<string, unknown>>;
 }
 
@@ -80,6 +82,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const check = validate();
   if (!check(raw)) throw schemaError(check.errors ?? [], tree, text, file);
   checkFaultDays(raw, tree, text, file);
+  checkHeapCheckpoints(raw, tree, text, file);
   return build(raw, file);
 }
 
@@ -134,6 +137,22 @@ function checkFaultDays(raw: Record<string, any>, tree: Node, text: string, file
       throw new InputError(file, lineOfOffset(text, node.offset), `faults.${list}.${index}.day`, `must be below days (${raw.days}; days count from 0), got ${moment.day}`);
     });
   }
+}
+
+/** A heap section needs three checkpoints after its warm-up inside the traffic, or the growth rule reads nothing. */
+function checkHeapCheckpoints(raw: Record<string, any>, tree: Node, text: string, file: string): void {
+  if (!raw.heap) return;
+  const everyHours = raw.heap.checkpointEveryHours ?? DEFAULT_CHECKPOINT_EVERY_HOURS;
+  const warmup = raw.heap.warmupCheckpoints ?? DEFAULT_WARMUP_CHECKPOINTS;
+  const checkpoints = checkpointCount(raw.days, everyHours * HOUR_MS);
+  if (checkpoints - warmup >= JUDGED_CHECKPOINTS_MIN) return;
+  const node = findNodeAtLocation(tree, ['heap', raw.heap.checkpointEveryHours !== undefined ? 'checkpointEveryHours' : 'expect'])!;
+  throw new InputError(
+    file,
+    lineOfOffset(text, node.offset),
+    'heap',
+    `gives ${checkpoints} checkpoints inside ${raw.days} days (every ${everyHours} h), ${warmup} of them warm-up: the growth rule needs ${JUDGED_CHECKPOINTS_MIN} after the warm-up (more days or more frequent checkpoints)`,
+  );
 }
 
 function valueAt(text: string, node: Node): unknown {

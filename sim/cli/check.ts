@@ -12,6 +12,9 @@ import type { FlawCoverage, Report } from '../report.ts';
 import { runScenario, type RunOutcome } from '../run.ts';
 import { loadScenario, type Scenario } from '../scenario.ts';
 import { builtInTarget } from '../targets.ts';
+import { DEFAULT_BASELINES_FILE } from '../heap/baselines.ts';
+import { DEFAULT_KEPT_SNAPSHOT_DIR } from '../heap/gate.ts';
+import { heapCheckCommand } from './heap.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor } from './shared.ts';
 
@@ -24,7 +27,15 @@ Exit 0 when all verdicts are as expected, 1 otherwise, 2 for bad input.
 options:
   --only NAME   run only the scenario with this name (repeatable)
   --out DIR     report folder (default reports/check)
-  --json        print summary.json to stdout instead of the readable lines`;
+  --json        print summary.json to stdout instead of the readable lines
+
+heap gates (see README, Heap gates):
+  --heap               run the heap gates instead: every scenario with a "heap" section, each
+                       target and seed in a child process with --expose-gc, heap snapshots read
+                       with memlab (report folder default reports/heap)
+  --baselines FILE     committed heap baselines (default ${DEFAULT_BASELINES_FILE})
+  --update-baselines   rewrite the baselines file from this run (deliberately: npm run heap:update)
+  --keep-snapshots     keep the .heapsnapshot files (in ${DEFAULT_KEPT_SNAPSHOT_DIR}/)`;
 
 export const DEFAULT_SCENARIO_DIR = 'scenarios';
 
@@ -34,10 +45,19 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
+    heap: { type: 'boolean', default: false },
+    baselines: { type: 'string' },
+    'update-baselines': { type: 'boolean', default: false },
+    'keep-snapshots': { type: 'boolean', default: false },
   });
   if (values.help) {
     output.out(CHECK_HELP);
     return EXIT_OK;
+  }
+  if (!values.heap) {
+    for (const flag of ['baselines', 'update-baselines', 'keep-snapshots'] as const) {
+      if (values[flag]) throw new InputError('leaksim check', 0, `--${flag}`, 'only applies with --heap');
+    }
   }
   const files = positionals.length ? positionals : scenarioFiles(DEFAULT_SCENARIO_DIR);
   let scenarios = files.map((file) => loadScenario(file));
@@ -45,6 +65,15 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
     const unknown = values.only.filter((name) => !scenarios.some((scenario) => scenario.name === name));
     if (unknown.length) throw new InputError('leaksim check', 0, '--only', `no scenario named ${unknown.join(', ')}`);
     scenarios = scenarios.filter((scenario) => values.only!.includes(scenario.name));
+  }
+  if (values.heap) {
+    return heapCheckCommand(scenarios, output, {
+      out: values.out ?? 'reports/heap',
+      json: values.json,
+      baselinesFile: values.baselines ?? DEFAULT_BASELINES_FILE,
+      updateBaselines: values['update-baselines'],
+      keepSnapshots: values['keep-snapshots'],
+    });
   }
   const report = await check(scenarios, output, !values.json);
   return finishReport(output, report, values.out ?? 'reports/check', values.json);

@@ -112,19 +112,31 @@ class UnboundedHistory {
   }
 }
 
-interface LeakySession {
+/**
+ * One session in memory. A class, not an object literal, so that a heap snapshot names it: the
+ * heap gate counts `LeakySession` objects to see sessions the manager no longer knows of but a
+ * timer or listener still holds.
+ */
+class LeakySession {
   readonly record: SessionRecord;
   readonly history: ConversationHistory | UnboundedHistory | SplicedHistory;
-  generatorPromise: Promise<void> | null;
-  abortController: AbortController;
-  generatorCount: number;
+  generatorPromise: Promise<void> | null = null;
+  abortController = new AbortController();
+  generatorCount = 0;
   lastActivity: number;
-  lastGeneratorActivity: number;
-  claims: number;
-  cleanupTimer: ReturnType<typeof setTimeout> | undefined;
-  watchdogTimer: ReturnType<typeof setTimeout> | undefined;
-  restartTimer: ReturnType<typeof setTimeout> | undefined;
-  onShutdown: () => void;
+  lastGeneratorActivity = 0;
+  claims = 0;
+  cleanupTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  watchdogTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  restartTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  readonly onShutdown: () => void;
+
+  constructor(record: SessionRecord, history: ConversationHistory | UnboundedHistory | SplicedHistory, nowMs: number) {
+    this.record = record;
+    this.history = history;
+    this.lastActivity = nowMs;
+    this.onShutdown = () => this.abortController.abort(new Error('worker shutting down'));
+  }
 }
 
 export class LeakySessionManager implements SessionTarget {
@@ -279,20 +291,7 @@ export class LeakySessionManager implements SessionTarget {
         ? new SplicedHistory(this.#settings)
         : new ConversationHistory(this.#settings);
     history.pin({ role: 'user', content: record.userPrompt });
-    const session: LeakySession = {
-      record,
-      history,
-      generatorPromise: null,
-      abortController: new AbortController(),
-      generatorCount: 0,
-      lastActivity: Date.now(),
-      lastGeneratorActivity: 0,
-      claims: 0,
-      cleanupTimer: undefined,
-      watchdogTimer: undefined,
-      restartTimer: undefined,
-      onShutdown: () => session.abortController.abort(new Error('worker shutting down')),
-    };
+    const session = new LeakySession(record, history, Date.now());
     this.#sessions.set(record.sessionDbId, session);
     this.#lifetime.signal.addEventListener('abort', session.onShutdown);
     return session;

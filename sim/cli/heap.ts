@@ -1,0 +1,54 @@
+/**
+ * `leaksim check --heap`: the heap gates at the edge. Runs heapCheck, prints a few lines per run
+ * and the baseline comparison, writes reports/heap/, and with --update-baselines rewrites the
+ * committed baselines. Exit 0 when every heap verdict is as expected and no baseline regressed,
+ * 1 otherwise, 2 for bad input.
+ */
+import { InputError } from '../../src/input-error.ts';
+import { DEFAULT_MARGIN_PERCENT, readBaselines, writeBaselines } from '../heap/baselines.ts';
+import { heapCheck, heapScenarios, type HeapReport } from '../heap/gate.ts';
+import { heapSummaryJson, runLines, writeHeapReports } from '../heap/report.ts';
+import type { Scenario } from '../scenario.ts';
+import type { Output } from './output.ts';
+import { EXIT_GATE_FAILED, EXIT_OK } from './shared.ts';
+
+export interface HeapCommandOptions {
+  readonly out: string;
+  readonly json: boolean;
+  readonly baselinesFile: string;
+  readonly updateBaselines: boolean;
+  readonly keepSnapshots: boolean;
+}
+
+export async function heapCheckCommand(scenarios: readonly Scenario[], output: Output, options: HeapCommandOptions): Promise<number> {
+  const marked = heapScenarios(scenarios);
+  if (marked.length === 0) throw new InputError('leaksim check --heap', 0, '', 'none of the scenarios has a "heap" section');
+  // Read (and so validate) the committed file before spending a minute on probes.
+  const committed = readBaselines(options.baselinesFile);
+  const report = await heapCheck(marked, {
+    baselinesFile: options.baselinesFile,
+    keepSnapshots: options.keepSnapshots,
+    onRun: options.json ? undefined : (run) => runLines(run).forEach((line) => output.out(line)),
+  });
+  if (!options.json) printBaselines(output, report);
+  writeHeapReports(options.out, report);
+  if (options.updateBaselines) {
+    const referenceFailed = report.runs.some((run) => run.target === 'reference' && !run.asExpected);
+    if (referenceFailed) {
+      output.err('leaksim: baselines not updated: a reference heap run failed; fix it first');
+      return EXIT_GATE_FAILED;
+    }
+    writeBaselines(options.baselinesFile, report.measuredBaselines, committed?.marginPercent ?? DEFAULT_MARGIN_PERCENT);
+    output.out(`baselines updated: ${options.baselinesFile}`);
+  }
+  if (options.json) output.out(heapSummaryJson(report).trimEnd());
+  else output.out(`reports: ${options.out}/summary.md, summary.json`);
+  const passed = options.updateBaselines ? report.runs.every((run) => run.asExpected) : report.passed;
+  return passed ? EXIT_OK : EXIT_GATE_FAILED;
+}
+
+function printBaselines(output: Output, report: HeapReport): void {
+  output.out(`heap baselines (${report.baselinesFile}):`);
+  for (const check of report.baselineChecks) output.out(`  ${check.passed ? '✓' : '✗'} ${check.scenario} ${check.measure}: ${check.detail}`);
+  if (report.baselineChecks.length === 0) output.out('  (no reference bytes measured)');
+}

@@ -1,0 +1,150 @@
+/**
+ * The heap gate: every heap scenario × each target it expects a heap verdict for × each of its
+ * heap seeds, one probe child each (probe.ts), judged by rule.ts, with the reference's bytes held
+ * to the committed baselines (baselines.ts). `heapCheck` returns data; the CLI prints it.
+ *
+ * Probes run a few at a time (one per core, at most HEAP_PROBES_PARALLEL_MAX): each is a separate
+ * process capped at PROBE_MAX_OLD_SPACE_MB, so a runaway heap fails one probe, not the gate.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Scenario } from '../scenario.ts';
+import { compareBaselines, measureBaselines, readBaselines, type BaselineCheck, type ScenarioBaseline } from './baselines.ts';
+import { heapPlanOf, type HeapPlan, type HeapVerdict } from './plan.ts';
+import type { ProbeRequest, ProbeResult } from './probe.ts';
+import { heapLimits, judgeHeap, type HeapJudgement, type HeapLimits } from './rule.ts';
+
+export const PROBE_PATH = resolve(import.meta.dirname, 'probe.ts');
+/** Old-space cap of a probe: a heap scenario's snapshots are tens of MB, parsing needs a few times that. */
+export const PROBE_MAX_OLD_SPACE_MB = 768;
+export const HEAP_PROBES_PARALLEL_MAX = 4;
+/** A probe that has not finished after this long is killed and reported as an error. */
+export const PROBE_TIMEOUT_MS = 120_000;
+/** Where `--keep-snapshots` leaves them (gitignored, like every *.heapsnapshot). */
+export const DEFAULT_KEPT_SNAPSHOT_DIR = 'reports/heap-snapshots';
+
+export interface HeapRun {
+  readonly scenario: string;
+  readonly scenarioFile: string;
+  readonly target: string;
+  readonly seed: number;
+  readonly expected: HeapVerdict;
+  readonly verdict: HeapVerdict | 'error';
+  readonly asExpected: boolean;
+  readonly limits: HeapLimits;
+  readonly judgement: HeapJudgement | undefined;
+  readonly probe: ProbeResult | undefined;
+  readonly error: string | undefined;
+  readonly reproduce: string;
+}
+
+export interface HeapReport {
+  readonly runs: readonly HeapRun[];
+  readonly measuredBaselines: Record<string, ScenarioBaseline>;
+  readonly baselineChecks: readonly BaselineCheck[];
+  readonly baselinesFile: string;
+  readonly passed: boolean;
+}
+
+export interface HeapCheckOptions {
+  readonly baselinesFile: string;
+  /** Where probes write snapshots (default: a fresh temporary folder, removed afterwards). */
+  readonly snapshotDir?: string;
+  readonly keepSnapshots?: boolean;
+  readonly parallel?: number;
+  /** Called as each run is judged, in completion order. */
+  readonly onRun?: (run: HeapRun) => void;
+}
+
+interface PlannedRun {
+  readonly scenario: Scenario;
+  readonly plan: HeapPlan;
+  readonly target: string;
+  readonly seed: number;
+  readonly expected: HeapVerdict;
+}
+
+export function heapScenarios(scenarios: readonly Scenario[]): Scenario[] {
+  return scenarios.filter((scenario) => scenario.heap !== undefined);
+}
+
+export async function heapCheck(scenarios: readonly Scenario[], options: HeapCheckOptions): Promise<HeapReport> {
+  const planned: PlannedRun[] = heapScenarios(scenarios).flatMap((scenario) => {
+    const plan = heapPlanOf(scenario)!;
+    // A target expected to fail runs on the first heap seed only: one deterministic run shows a
+    // leak. One expected to pass runs on every heap seed: repeated runs are what show a false alarm.
+    return [...plan.expect].flatMap(([target, expected]) => (expected === 'fail' ? plan.seeds.slice(0, 1) : plan.seeds).map((seed) => ({ scenario, plan, target, seed, expected })));
+  });
+  const work = mkdtempSync(join(tmpdir(), 'leaksim-heap-'));
+  const snapshotDir = options.snapshotDir ?? (options.keepSnapshots ? DEFAULT_KEPT_SNAPSHOT_DIR : join(work, 'snapshots'));
+  mkdirSync(snapshotDir, { recursive: true });
+  const runs: HeapRun[] = new Array(planned.length);
+  try {
+    let next = 0;
+    const parallel = Math.max(1, Math.min(options.parallel ?? availableParallelism(), HEAP_PROBES_PARALLEL_MAX));
+    const worker = async () => {
+      for (let index = next++; index < planned.length; index = next++) {
+        const run = await judgeRun(planned[index]!, snapshotDir, join(work, `result-${index}.json`), options.keepSnapshots ?? false);
+        runs[index] = run;
+        options.onRun?.(run);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, planned.length) }, worker));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const warmups = new Map(planned.map((run) => [run.scenario.name, run.plan.warmupCheckpoints]));
+  const referenceResults = runs.filter((run) => run.probe && run.judgement?.passed).map((run) => run.probe!);
+  const measuredBaselines = measureBaselines(referenceResults, (scenario) => warmups.get(scenario) ?? 0);
+  const baselineChecks = compareBaselines(measuredBaselines, readBaselines(options.baselinesFile), options.baselinesFile);
+  const passed = runs.every((run) => run.asExpected) && baselineChecks.every((check) => check.passed);
+  return { runs, measuredBaselines, baselineChecks, baselinesFile: options.baselinesFile, passed };
+}
+
+/** Judges a run's probe result again (with other limits, or after reading it back from a report). */
+export function judgeProbe(probe: ProbeResult, plan: HeapPlan, scenario: Scenario): HeapJudgement {
+  return judgeHeap(probe.measures, plan.warmupCheckpoints, scenario.settings, heapLimits(scenario.settings, plan.historySlackMessages));
+}
+
+async function judgeRun(planned: PlannedRun, snapshotDir: string, resultFile: string, keepSnapshots: boolean): Promise<HeapRun> {
+  const { scenario, plan, target, seed, expected } = planned;
+  const limits = heapLimits(scenario.settings, plan.historySlackMessages);
+  const base = { scenario: scenario.name, scenarioFile: scenario.file, target, seed, expected, limits, reproduce: `npx leaksim check --heap ${scenario.file} --only ${scenario.name}` };
+  const request: ProbeRequest = { scenarioFile: scenario.file, target, seed, snapshotDir, resultFile, keepSnapshots };
+  try {
+    const probe = await runProbe(request);
+    const judgement = judgeProbe(probe, plan, scenario);
+    const verdict = judgement.passed ? 'pass' : 'fail';
+    return { ...base, verdict, asExpected: verdict === expected, judgement, probe, error: undefined };
+  } catch (error) {
+    return { ...base, verdict: 'error', asExpected: false, judgement: undefined, probe: undefined, error: (error as Error).message };
+  }
+}
+
+/** Starts the probe in a child with --expose-gc and a memory cap; resolves with its result. */
+export function runProbe(request: ProbeRequest, execArgv: readonly string[] = ['--expose-gc']): Promise<ProbeResult> {
+  const args = [...execArgv, `--max-old-space-size=${PROBE_MAX_OLD_SPACE_MB}`, '--import', import.meta.resolve('tsx'), PROBE_PATH, JSON.stringify(request)];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: PROBE_TIMEOUT_MS });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4_000);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code !== 0) {
+        const last = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+        reject(new Error(`heap probe ${request.target} seed ${request.seed} exited with ${signal ?? `code ${code}`}${last ? `: ${last}` : ''}`));
+        return;
+      }
+      try {
+        resolvePromise(JSON.parse(readFileSync(request.resultFile, 'utf8')) as ProbeResult);
+      } catch (error) {
+        reject(new Error(`heap probe ${request.target} seed ${request.seed} left no result (${(error as Error).message})`));
+      }
+    });
+  });
+}

@@ -1,0 +1,222 @@
+/**
+ * Reading heap snapshots with memlab: what the heap gate measures at each checkpoint.
+ *
+ * Snapshots are written by the probe (`v8.writeHeapSnapshot` at paths it chooses, so no
+ * `Math.random` file names) and read here, after the simulation, with memlab's Node API:
+ * `utils.getSnapshotFromFile` parses, `analysis.preparePathFinder` annotates shortest paths from
+ * the GC roots and computes dominators and retained sizes, `TraceFinder.getPathToGCRoots` and
+ * `serializer.summarizePath` turn one object's retainers into text.
+ *
+ * What is counted, by how it looks in the heap:
+ * - sessions: objects whose constructor is a session class (`ActiveSession` of the reference,
+ *   `LeakySession` of the leaky implementation);
+ * - history messages: plain objects whose own properties are exactly `role` and `content` (the
+ *   `ConversationMessage` shape; the simulated agent and the managers create them as literals);
+ * - the session manager: the retained size of the `SessionManager` / `LeakySessionManager` object;
+ * - total heap: the retained size of the snapshot's root, i.e. everything reachable.
+ * memlab is imported lazily: the probe loads it only after its last snapshot, so its own objects
+ * are never in what it measures.
+ */
+import type { IHeapNode, IHeapSnapshot } from '@memlab/core';
+
+/** Constructor names of the session classes of the built-in targets. */
+export const SESSION_CLASSES: readonly string[] = ['ActiveSession', 'LeakySession'];
+/** Constructor names of the session managers of the built-in targets. */
+export const MANAGER_CLASSES: readonly string[] = ['SessionManager', 'LeakySessionManager'];
+/** The kind name a history message is reported under (it has no class of its own). */
+export const MESSAGE_KIND = 'ConversationMessage {role, content}';
+/** The grown kinds a report lists, largest growth first. */
+export const GROWN_KINDS_MAX = 10;
+
+export interface CheckpointMeasure {
+  /** Run time of the checkpoint (ms from the origin). */
+  readonly atMs: number;
+  readonly snapshotBytes: number;
+  readonly sessionObjects: number;
+  readonly sessionRetainedBytes: number;
+  readonly historyMessageObjects: number;
+  readonly historyMessageRetainedBytes: number;
+  readonly managerRetainedBytes: number;
+  readonly totalHeapBytes: number;
+}
+
+/** One kind of object (a constructor name, or `(string)`, `(array)`…) at two checkpoints. */
+export interface KindGrowth {
+  readonly kind: string;
+  readonly firstCount: number;
+  readonly lastCount: number;
+  readonly firstBytes: number;
+  readonly lastBytes: number;
+}
+
+export interface RetainerPath {
+  /** The session object the path leads to, as memlab names it (`LeakySession @1234`). */
+  readonly object: string;
+  /** The earliest checkpoint it is known to have been in memory since. */
+  readonly heldSinceMs: number;
+  /** Whether its shortest path from the roots avoids the manager's own session maps (a timer, listener or closure holds it). */
+  readonly outsideManagerMaps: boolean;
+  /** memlab's summary of the path, GC root first, one node or edge per line. */
+  readonly text: string;
+}
+
+export interface SnapshotAnalysis {
+  readonly measures: readonly CheckpointMeasure[];
+  /** Kinds whose self size grew from the first judged checkpoint to the last. */
+  readonly grownKinds: readonly KindGrowth[];
+  /** Retainer path of a session object held from the first judged checkpoint to the last, if any. */
+  readonly retainerPath: RetainerPath | null;
+}
+
+export interface SnapshotFile {
+  readonly atMs: number;
+  readonly file: string;
+  readonly bytes: number;
+}
+
+interface Histogram {
+  readonly count: Map<string, number>;
+  readonly bytes: Map<string, number>;
+}
+
+type Memlab = typeof import('@memlab/core');
+
+/**
+ * Measures every snapshot, in order. `firstJudged` is the index of the first checkpoint after the
+ * warm-up: grown kinds and the held session are taken from it to the last one.
+ */
+export async function analyseSnapshots(files: readonly SnapshotFile[], firstJudged: number): Promise<SnapshotAnalysis> {
+  const memlab: Memlab = await import('@memlab/core');
+  memlab.config.muteConsole = true;
+  const measures: CheckpointMeasure[] = [];
+  let firstHistogram: Histogram | undefined;
+  let lastHistogram: Histogram | undefined;
+  let firstSessionIds = new Set<number>();
+  let retainerPath: RetainerPath | null = null;
+  for (const [index, snapshotFile] of files.entries()) {
+    const snapshot = await memlab.utils.getSnapshotFromFile(snapshotFile.file, { buildNodeIdIndex: true });
+    const last = index === files.length - 1;
+    // Retained sizes need dominators in every snapshot; shortest paths only in the last one.
+    const finder = new memlab.TraceFinder();
+    if (last) memlab.analysis.preparePathFinder(snapshot);
+    else finder.calculateAllNodesRetainedSizes(snapshot);
+    const { measure, histogram, sessionIds } = measureSnapshot(snapshot, snapshotFile);
+    measures.push(measure);
+    if (index === firstJudged) {
+      firstHistogram = histogram;
+      firstSessionIds = sessionIds;
+    }
+    if (last) {
+      lastHistogram = histogram;
+      retainerPath = leakedSessionPath(memlab, snapshot, finder, sessionIds, index > firstJudged ? firstSessionIds : new Set(), files[firstJudged]?.atMs ?? snapshotFile.atMs, snapshotFile.atMs);
+    }
+  }
+  return { measures, grownKinds: firstHistogram && lastHistogram ? grownKinds(firstHistogram, lastHistogram) : [], retainerPath };
+}
+
+/** Edges by which a manager holds its own sessions: a path through one of them is the manager's map. */
+const MANAGER_MAP_EDGES = new Set(['#sessions', '#idle', '#running', '#restarts']);
+
+/**
+ * The retainer path of the session that best shows a leak: first one held outside the manager's
+ * own maps (a timer, a listener, a closure) and since the first judged checkpoint; then one held
+ * outside the maps at all; then one held since the first judged checkpoint. Null when none is.
+ */
+function leakedSessionPath(
+  memlab: Memlab,
+  snapshot: IHeapSnapshot,
+  finder: InstanceType<Memlab['TraceFinder']>,
+  sessionIds: ReadonlySet<number>,
+  heldIds: ReadonlySet<number>,
+  firstJudgedMs: number,
+  lastMs: number,
+): RetainerPath | null {
+  const candidates: { id: number; held: boolean; outside: boolean; path: NonNullable<ReturnType<typeof finder.getPathToGCRoots>> }[] = [];
+  for (const id of [...sessionIds].sort((a, b) => a - b)) {
+    const node = snapshot.getNodeById(id);
+    const path = node ? finder.getPathToGCRoots(snapshot, node) : null;
+    if (!path) continue;
+    let outside = true;
+    for (let step: typeof path | undefined = path; step; step = step.next) if (step.edge && MANAGER_MAP_EDGES.has(String(step.edge.name_or_index))) outside = false;
+    candidates.push({ id, held: heldIds.has(id), outside, path });
+  }
+  const best = candidates.find((c) => c.outside && c.held) ?? candidates.find((c) => c.outside) ?? candidates.find((c) => c.held);
+  if (!best) return null;
+  const node = snapshot.getNodeById(best.id)!;
+  const text = memlab.serializer.summarizePath(best.path, new memlab.NumericSet(), snapshot, { color: false }).trimEnd();
+  return { object: `${node.name} @${node.id}`, heldSinceMs: best.held ? firstJudgedMs : lastMs, outsideManagerMaps: best.outside, text };
+}
+
+function measureSnapshot(snapshot: IHeapSnapshot, file: SnapshotFile): { measure: CheckpointMeasure; histogram: Histogram; sessionIds: Set<number> } {
+  const histogram: Histogram = { count: new Map(), bytes: new Map() };
+  const sessionIds = new Set<number>();
+  let sessionObjects = 0;
+  let sessionRetainedBytes = 0;
+  let historyMessageObjects = 0;
+  let historyMessageRetainedBytes = 0;
+  let managerRetainedBytes = 0;
+  snapshot.nodes.forEach((node: IHeapNode) => {
+    let kind: string;
+    if (node.type === 'object') {
+      kind = node.name;
+      if (SESSION_CLASSES.includes(node.name)) {
+        sessionObjects += 1;
+        sessionRetainedBytes += node.retainedSize;
+        sessionIds.add(node.id);
+      } else if (MANAGER_CLASSES.includes(node.name)) {
+        managerRetainedBytes += node.retainedSize;
+      } else if (node.name === 'Object' && isMessage(node)) {
+        kind = MESSAGE_KIND;
+        historyMessageObjects += 1;
+        historyMessageRetainedBytes += node.retainedSize;
+      }
+    } else if (node.type === 'closure') {
+      kind = `${node.name || '(anonymous)'} (closure)`;
+    } else {
+      kind = `(${node.type})`;
+    }
+    histogram.count.set(kind, (histogram.count.get(kind) ?? 0) + 1);
+    histogram.bytes.set(kind, (histogram.bytes.get(kind) ?? 0) + node.self_size);
+  });
+  const root = snapshot.nodes.get(0);
+  const measure: CheckpointMeasure = {
+    atMs: file.atMs,
+    snapshotBytes: file.bytes,
+    sessionObjects,
+    sessionRetainedBytes,
+    historyMessageObjects,
+    historyMessageRetainedBytes,
+    managerRetainedBytes,
+    totalHeapBytes: root ? root.retainedSize : 0,
+  };
+  return { measure, histogram, sessionIds };
+}
+
+/** The ConversationMessage shape: own properties `role` and `content`, nothing else. */
+function isMessage(node: IHeapNode): boolean {
+  if (node.edge_count < 2 || node.edge_count > 6) return false;
+  let role = false;
+  let content = false;
+  for (const edge of node.references) {
+    if (edge.type !== 'property' || edge.name_or_index === '__proto__') continue;
+    if (edge.name_or_index === 'role') role = true;
+    else if (edge.name_or_index === 'content') content = true;
+    else return false;
+  }
+  return role && content;
+}
+
+/** V8's own kinds (compiled code, hidden classes, roots): they grow with the JIT, not with the target. */
+const ENGINE_KINDS = new Set(['(code)', '(hidden)', '(synthetic)', '(object shape)']);
+
+function grownKinds(first: Histogram, last: Histogram): KindGrowth[] {
+  const kinds: KindGrowth[] = [];
+  for (const [kind, lastBytes] of last.bytes) {
+    if (ENGINE_KINDS.has(kind)) continue;
+    const firstBytes = first.bytes.get(kind) ?? 0;
+    const firstCount = first.count.get(kind) ?? 0;
+    const lastCount = last.count.get(kind) ?? 0;
+    if (lastBytes > firstBytes && lastCount > firstCount) kinds.push({ kind, firstCount, lastCount, firstBytes, lastBytes });
+  }
+  return kinds.sort((a, b) => b.lastBytes - b.firstBytes - (a.lastBytes - a.firstBytes) || (a.kind < b.kind ? -1 : 1)).slice(0, GROWN_KINDS_MAX);
+}

@@ -1,0 +1,106 @@
+/**
+ * The heap probe: one scenario × target × seed, in a child process of its own.
+ *
+ *   node --expose-gc --max-old-space-size=512 --import tsx sim/heap/probe.ts '<ProbeRequest JSON>'
+ *
+ * A child, because a heap snapshot sees the whole process: the gate's own state, vitest's, or a
+ * previous run's leftovers would be measured with the target. The child runs the simulation with
+ * a checkpoint every simulated day (by default); at each it forces a full collection and writes
+ * a snapshot with `v8.writeHeapSnapshot` to a path named by scenario, target, seed and
+ * checkpoint (deterministic, unlike memlab's random names). Writing is synchronous, so the fake
+ * clock does not move. After the run it reads the snapshots with memlab (measure.ts), deletes
+ * them unless asked to keep them, and writes a ProbeResult as JSON to `resultFile`.
+ *
+ * Without `--expose-gc` the measures would be noise: the probe refuses to run (exit 3).
+ */
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
+import { runScenario } from '../run.ts';
+import { loadScenario } from '../scenario.ts';
+import { builtInTarget } from '../targets.ts';
+import { analyseSnapshots, type SnapshotAnalysis, type SnapshotFile } from './measure.ts';
+import { checkpointCount, heapPlanOf } from './plan.ts';
+
+export interface ProbeRequest {
+  readonly scenarioFile: string;
+  readonly target: string;
+  readonly seed: number;
+  readonly snapshotDir: string;
+  readonly resultFile: string;
+  readonly keepSnapshots: boolean;
+}
+
+export interface ProbeResult extends SnapshotAnalysis {
+  readonly scenario: string;
+  readonly target: string;
+  readonly seed: number;
+  /** The plain invariants' verdict on the same run (it runs to the end, whatever it violates). */
+  readonly invariantVerdict: 'pass' | 'fail' | 'error';
+  readonly invariantsViolated: readonly string[];
+  readonly snapshotFiles: readonly string[];
+  /** Wall time, for the report's footnote only (never in what a trace hash covers). */
+  readonly simulateMs: number;
+  readonly analyseMs: number;
+}
+
+/** Exit code of a probe started without `--expose-gc`. */
+export const EXIT_NO_GC = 3;
+
+export async function probe(request: ProbeRequest): Promise<ProbeResult> {
+  const gc = globalThis.gc;
+  if (typeof gc !== 'function') throw new Error('the heap probe needs --expose-gc: without forced collection the heap measures are noise');
+  const scenario = loadScenario(request.scenarioFile);
+  const plan = heapPlanOf(scenario);
+  if (!plan) throw new Error(`scenario ${scenario.name} has no heap section`);
+  const target = builtInTarget(request.target);
+  if (!target) throw new Error(`the heap gate runs built-in targets only, not ${request.target}`);
+  mkdirSync(request.snapshotDir, { recursive: true });
+  const checkpoints = checkpointCount(scenario.days, plan.checkpointEveryMs);
+  const snapshots: SnapshotFile[] = [];
+  const startedMs = process.hrtime.bigint();
+  const outcome = await runScenario(scenario, {
+    target,
+    seed: request.seed,
+    stop: 'never',
+    flatContent: true,
+    checkpoint: {
+      everyMs: plan.checkpointEveryMs,
+      onCheckpoint: (nowMs) => {
+        if (snapshots.length >= checkpoints) return;
+        gc();
+        const file = join(request.snapshotDir, `${scenario.name}--${request.target.replace(/[^\w.-]+/g, '_')}--seed${request.seed}--${String(snapshots.length + 1).padStart(2, '0')}.heapsnapshot`);
+        writeHeapSnapshot(file);
+        snapshots.push({ atMs: nowMs, file, bytes: statSync(file).size });
+      },
+    },
+  });
+  const simulatedMs = process.hrtime.bigint();
+  if (snapshots.length < checkpoints) throw new Error(`only ${snapshots.length} of ${checkpoints} checkpoints were reached (${outcome.error ?? 'the run ended early'})`);
+  try {
+    const analysis = await analyseSnapshots(snapshots, plan.warmupCheckpoints);
+    return {
+      scenario: scenario.name,
+      target: request.target,
+      seed: request.seed,
+      invariantVerdict: outcome.verdict,
+      invariantsViolated: Object.keys(outcome.result?.violationCounts ?? {}),
+      snapshotFiles: request.keepSnapshots ? snapshots.map((snapshot) => snapshot.file) : [],
+      ...analysis,
+      simulateMs: Number(simulatedMs - startedMs) / 1e6,
+      analyseMs: Number(process.hrtime.bigint() - simulatedMs) / 1e6,
+    };
+  } finally {
+    if (!request.keepSnapshots) for (const snapshot of snapshots) rmSync(snapshot.file, { force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) {
+  const request = JSON.parse(process.argv[2] ?? '{}') as ProbeRequest;
+  if (typeof globalThis.gc !== 'function') {
+    process.stderr.write('heap probe: gc is not exposed; start node with --expose-gc\n');
+    process.exit(EXIT_NO_GC);
+  }
+  const result = await probe(request);
+  writeFileSync(request.resultFile, `${JSON.stringify(result)}\n`);
+}
