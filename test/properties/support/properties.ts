@@ -52,3 +52,5 @@ export async function checkHookTraffic(target: NamedTarget, parameters: fc.Param
 }
 
 export const HOOK_TRAFFIC = 'hook-traffic';
+
+export { wholeRunProperty } from './whole-run.ts';
