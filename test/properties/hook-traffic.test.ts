@@ -3,28 +3,15 @@
  * a file. A failure is written as a traffic file with the command that replays it.
  */
 import fc from 'fast-check';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../sim/cli/main.ts';
-import { collectOutput } from '../../sim/cli/output.ts';
 import { builtInTarget } from '../../sim/targets.ts';
 import { parseTraffic, readAllEvents } from '../../sim/traffic-file/reader.ts';
 import { checkHookTraffic, hookTrafficProperty } from './support/properties.ts';
 import { referenceRuns, timeoutFor } from './support/runs.ts';
-import { caseEvents, type TrafficCase } from './support/traffic-case.ts';
+import { caseEvents, replayPrinted, type TrafficCase } from './support/traffic-case.ts';
 
 const QUICK_RUNS = 100;
-
-/** Runs the command a counterexample printed, through the CLI function, and returns the first invariant it reports. */
-export async function replayPrinted(replay: string): Promise<{ code: number; invariant: string | undefined; stdout: string }> {
-  const args = replay.replace(/^npx leaksim /, '').split(' ');
-  const output = collectOutput();
-  const code = await main([...args, '--json', '--out', mkdtempSync(join(tmpdir(), 'leaksim-replay-'))], output);
-  const summary = JSON.parse(output.stdout.join('\n')) as { runs: { firstViolation: { invariant: string } | null }[] };
-  return { code, invariant: summary.runs[0]?.firstViolation?.invariant, stdout: output.stdout.join('\n') };
-}
 
 describe('hook traffic', () => {
   it(

@@ -34,7 +34,7 @@ describe('model-based runs', () => {
     const details = await fc.check(modelBasedProperty(leakyTarget(['duplicate-generator'])), { seed: 1, numRuns: 100 });
     expect(details.failed).toBe(true);
     const story = String(details.counterexample![1]);
-    expect(story).toMatch(/prompt [ABC] \(\d+ chars\), /);
+    expect(story).toMatch(/prompt [ABC] \(\d+ chars\): /);
     expect(String(details.errorInstance)).toContain('one-generator-per-session');
   });
 });

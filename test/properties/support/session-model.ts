@@ -145,7 +145,7 @@ class Prompt implements SessionCommand {
     agree(model, world);
   }
   toString(): string {
-    return `prompt ${this.session} (${this.chars} chars), ${REACTION_TEXT[this.reaction]}`;
+    return `prompt ${this.session} (${this.chars} chars): ${REACTION_TEXT[this.reaction]}`;
   }
 }
 
@@ -187,7 +187,7 @@ class Queue implements SessionCommand {
     agree(model, world);
   }
   toString(): string {
-    return `${this.kind === 'observation' ? 'observe' : 'summarize'} ${this.session} (${this.chars} chars), ${REACTION_TEXT[this.reaction]}`;
+    return `${this.kind === 'observation' ? 'observe' : 'summarize'} ${this.session} (${this.chars} chars): ${REACTION_TEXT[this.reaction]}`;
   }
 }
 
@@ -302,7 +302,7 @@ class Quiet implements SessionCommand {
     world.agent.auto = false;
   }
   toString(): string {
-    return 'traffic stops: waiting generators finish, time passes until everything should have drained';
+    return 'work stops: waiting generators finish and time passes until everything should have drained';
   }
 }
 

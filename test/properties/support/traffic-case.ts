@@ -10,11 +10,14 @@
  * are left to the model-based property, whose counterexamples are command stories instead.
  */
 import fc from 'fast-check';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TargetFactory } from '../../../src/contract.ts';
 import { parseSettings, type RetentionSettings } from '../../../src/settings.ts';
 import { DEFAULT_AGENT } from '../../../sim/agent.ts';
+import { main } from '../../../sim/cli/main.ts';
+import { collectOutput } from '../../../sim/cli/output.ts';
 import { simulate, type SimulationResult } from '../../../sim/driver.ts';
 import type { HookEvent } from '../../../sim/events.ts';
 import { ORIGIN_EPOCH_MS } from '../../../sim/run.ts';
@@ -204,4 +207,13 @@ export function describeCounterexample(property: string, target: string, invaria
     `  replay:     ${written.replay}`,
     `  fast-check: seed ${details.seed}, path "${details.counterexamplePath ?? ''}" (LEAKSIM_PROPERTY_SEED=${details.seed} reruns the search)`,
   ].join('\n');
+}
+
+/** Runs the command a counterexample printed, through the CLI function, and returns the first invariant it reports. */
+export async function replayPrinted(replay: string): Promise<{ code: number; invariant: string | undefined; stdout: string }> {
+  const args = replay.replace(/^npx leaksim /, '').split(' ');
+  const output = collectOutput();
+  const code = await main([...args, '--json', '--out', mkdtempSync(join(tmpdir(), 'leaksim-replay-'))], output);
+  const summary = JSON.parse(output.stdout.join('\n')) as { runs: { firstViolation: { invariant: string } | null }[] };
+  return { code, invariant: summary.runs[0]?.firstViolation?.invariant, stdout: output.stdout.join('\n') };
 }
