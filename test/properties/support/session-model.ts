@@ -326,26 +326,26 @@ const session = fc.constantFrom(...CONTENT_SESSIONS);
 const reaction = fc.constantFrom<Reaction>('answers', 'answers', 'answers', 'waits', 'waits', 'hangs', 'crashes');
 
 /**
- * The command mix. Weights bias toward what makes leaks visible in a few steps: prompts and
- * generator moves, with time jumps both small (within a generator's timeout) and large (past a TTL).
+ * The command mix. Weights bias toward what makes leaks visible in a few steps: hook calls and
+ * generator moves first, time steps both small (within a generator's timeout) and around the TTL,
+ * and now and then a restart, a shutdown or a quiet phase.
  */
 export function sessionCommands(maxCommands: number): fc.Arbitrary<Iterable<SessionCommand>> {
+  const command: fc.Arbitrary<SessionCommand> = fc.oneof(
+    { weight: 6, arbitrary: fc.tuple(session, fc.integer({ min: 20, max: 400 }), fc.nat(999), reaction).map(([s, chars, serial, r]) => new Prompt(s, chars, serial, r)) },
+    { weight: 4, arbitrary: fc.tuple(session, fc.integer({ min: 20, max: 600 }), reaction).map(([s, chars, r]) => new Queue('observation', s, chars, r)) },
+    { weight: 2, arbitrary: fc.tuple(session, fc.integer({ min: 20, max: 300 }), reaction).map(([s, chars, r]) => new Queue('summarize', s, chars, r)) },
+    { weight: 4, arbitrary: fc.tuple(fc.constantFrom<GeneratorAction>('step', 'finish', 'finish', 'crash', 'hang'), session).map(([action, s]) => new Generator(action, s)) },
+    { weight: 2, arbitrary: session.map((s) => new Delete(s)) },
+    { weight: 2, arbitrary: fc.integer({ min: 1, max: 30_000 }).map((ms) => new Advance(ms)) },
+    { weight: 1, arbitrary: fc.integer({ min: 30_000, max: 900_000 }).map((ms) => new Advance(ms)) },
+    { weight: 3, arbitrary: fc.constantFrom(0.25, 0.5, 0.75, 1, 1.5, 3).map((fraction) => new Advance(0, fraction)) },
+    { weight: 1, arbitrary: fc.constant(new Restart()) },
+    { weight: 1, arbitrary: fc.constant(new Shutdown()) },
+    { weight: 1, arbitrary: fc.constant(new Quiet()) },
+  );
   return fc.commands(
-    [
-      fc.tuple(session, fc.integer({ min: 20, max: 400 }), fc.nat(999), reaction).map(([s, chars, serial, r]) => new Prompt(s, chars, serial, r)),
-      fc.tuple(session, fc.integer({ min: 20, max: 400 }), fc.nat(999), reaction).map(([s, chars, serial, r]) => new Prompt(s, chars, serial, r)),
-      fc.tuple(session, fc.integer({ min: 20, max: 600 }), reaction).map(([s, chars, r]) => new Queue('observation', s, chars, r)),
-      fc.tuple(session, fc.integer({ min: 20, max: 300 }), reaction).map(([s, chars, r]) => new Queue('summarize', s, chars, r)),
-      fc.tuple(fc.constantFrom<GeneratorAction>('step', 'finish', 'finish', 'crash', 'hang'), session).map(([action, s]) => new Generator(action, s)),
-      fc.tuple(fc.constantFrom<GeneratorAction>('finish', 'step'), session).map(([action, s]) => new Generator(action, s)),
-      session.map((s) => new Delete(s)),
-      fc.integer({ min: 1, max: 30_000 }).map((ms) => new Advance(ms)),
-      fc.integer({ min: 30_000, max: 900_000 }).map((ms) => new Advance(ms)),
-      fc.constantFrom(0.25, 0.5, 0.75, 1, 1.5, 3).map((fraction) => new Advance(0, fraction)),
-      fc.constant(new Restart()),
-      fc.constant(new Shutdown()),
-      fc.constant(new Quiet()),
-    ],
+    [command],
     { maxCommands, size: 'max' },
   );
 }
