@@ -3,7 +3,9 @@
  * a file. A failure is written as a traffic file with the command that replays it.
  */
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtInTarget } from '../../sim/targets.ts';
 import { parseTraffic, readAllEvents } from '../../sim/traffic-file/reader.ts';
@@ -26,16 +28,17 @@ describe('hook traffic', () => {
 
   it('a planted failure becomes a traffic file whose printed replay reproduces the same violation', async () => {
     const planted = builtInTarget('flaw:cleanup-not-cancelled')!;
-    const { details, failure } = await checkHookTraffic(planted, { seed: 1, numRuns: 100 });
+    // A folder of its own: the detection test writes reports/counterexamples at the same time.
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-counterexample-'));
+    const { details, failure } = await checkHookTraffic(planted, { seed: 1, numRuns: 100 }, dir);
     expect(failure).toBeDefined();
     const { invariant, written, message } = failure!;
     expect(invariant).toBe('expiry-not-early');
-    expect(written.trafficFile).toBe('reports/counterexamples/hook-traffic-flaw-cleanup-not-cancelled.jsonl');
+    expect(written.trafficFile).toBe(join(dir, 'hook-traffic-flaw-cleanup-not-cancelled.jsonl'));
     expect(message).toContain(`replay:     ${written.replay}`);
     expect(message).toContain(`seed ${details.seed}, path "${details.counterexamplePath}"`);
     expect(written.replay).toBe(
-      'npx leaksim replay reports/counterexamples/hook-traffic-flaw-cleanup-not-cancelled.jsonl --target flaw:cleanup-not-cancelled --settings reports/counterexamples/hook-traffic-flaw-cleanup-not-cancelled.settings.json --session-end complete --seed ' +
-        details.counterexample![0].seed,
+      `npx leaksim replay ${dir}/hook-traffic-flaw-cleanup-not-cancelled.jsonl --target flaw:cleanup-not-cancelled --settings ${dir}/hook-traffic-flaw-cleanup-not-cancelled.settings.json --session-end complete --seed ${details.counterexample![0].seed}`,
     );
     // The file holds exactly the shrunk events.
     expect(readAllEvents(parseTraffic(readFileSync(written.trafficFile, 'utf8')))).toEqual(caseEvents(details.counterexample![0]));
@@ -50,8 +53,9 @@ describe('hook traffic', () => {
 
   it('the search is deterministic for a seed, and fast-check\'s printed seed and path replay the shrunk case', async () => {
     const planted = builtInTarget('flaw:no-session-cap')!;
-    const first = await checkHookTraffic(planted, { seed: 7, numRuns: 100 });
-    const again = await checkHookTraffic(planted, { seed: 7, numRuns: 100 });
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-counterexample-'));
+    const first = await checkHookTraffic(planted, { seed: 7, numRuns: 100 }, dir);
+    const again = await checkHookTraffic(planted, { seed: 7, numRuns: 100 }, dir);
     expect(again.details.counterexample).toEqual(first.details.counterexample);
     // The printed seed and path go straight to the shrunk case, with no search.
     const direct = await fc.check(hookTrafficProperty(planted.factory), { seed: first.details.seed, path: first.details.counterexamplePath!, numRuns: 1 });

@@ -36,8 +36,10 @@ describe('whole runs', () => {
     const details = await fc.check(wholeRunProperty(planted), { seed: 1, numRuns: 100 });
     expect(details.failed).toBe(true);
     const invariant = (details.errorInstance as InvariantViolation).invariant;
-    const written = writeScenarioCounterexample(planted.name, details.counterexample![0]);
-    expect(written.run).toBe(`npx leaksim run reports/counterexamples/whole-run-flaw-no-generator-watchdog.json --target flaw:no-generator-watchdog --seed ${details.counterexample![0].seed}`);
+    // A folder of its own: the detection test writes reports/counterexamples at the same time.
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-counterexample-'));
+    const written = writeScenarioCounterexample(planted.name, details.counterexample![0], dir);
+    expect(written.run).toBe(`npx leaksim run ${dir}/whole-run-flaw-no-generator-watchdog.json --target flaw:no-generator-watchdog --seed ${details.counterexample![0].seed}`);
     const output = collectOutput();
     const code = await main([...written.runArgs, '--json', '--out', mkdtempSync(join(tmpdir(), 'leaksim-run-'))], output);
     const summary = JSON.parse(output.stdout.join('\n')) as { runs: { firstViolation: { invariant: string } | null }[] };

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { TargetFactory } from '../../../src/contract.ts';
 import { initialModel, modelSettingsArbitrary, sessionCommands } from './session-model.ts';
 import type { NamedTarget } from '../../../sim/targets.ts';
-import { assertPassed, describeCounterexample, simulateCase, trafficCaseArbitrary, writeCounterexample, type TrafficCase, type WrittenCounterexample } from './traffic-case.ts';
+import { assertPassed, COUNTEREXAMPLE_DIR, describeCounterexample, simulateCase, trafficCaseArbitrary, writeCounterexample, type TrafficCase, type WrittenCounterexample } from './traffic-case.ts';
 import { InvariantViolation, World } from './world.ts';
 
 /** Commands per run: enough to fill the cap, trim a history and outlive a TTL. */
@@ -41,13 +41,14 @@ export interface TrafficFailure {
 
 /**
  * Checks the traffic-level property on a target. On failure, writes the shrunk case to
- * reports/counterexamples/hook-traffic-<target>.jsonl (+ .settings.json) and returns what to print.
+ * `<dir>/hook-traffic-<target>.jsonl` (+ .settings.json; dir is reports/counterexamples unless
+ * given) and returns what to print.
  */
-export async function checkHookTraffic(target: NamedTarget, parameters: fc.Parameters<[TrafficCase]>): Promise<{ details: fc.RunDetails<[TrafficCase]>; failure: TrafficFailure | undefined }> {
+export async function checkHookTraffic(target: NamedTarget, parameters: fc.Parameters<[TrafficCase]>, dir = COUNTEREXAMPLE_DIR): Promise<{ details: fc.RunDetails<[TrafficCase]>; failure: TrafficFailure | undefined }> {
   const details = await fc.check(hookTrafficProperty(target.factory), parameters);
   if (!details.failed || !details.counterexample) return { details, failure: undefined };
   const invariant = details.errorInstance instanceof InvariantViolation ? details.errorInstance.invariant : 'error';
-  const written = writeCounterexample(HOOK_TRAFFIC, target.name, details.counterexample[0]);
+  const written = writeCounterexample(HOOK_TRAFFIC, target.name, details.counterexample[0], dir);
   return { details, failure: { invariant, written, message: describeCounterexample(HOOK_TRAFFIC, target.name, invariant, written, details) } };
 }
 
