@@ -7,6 +7,7 @@ import { InputError } from '../../src/input-error.ts';
 import { scenarioFiles } from '../../sim/cli/check.ts';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
+import { inputErrorOf } from '../helpers/input-error.ts';
 import { INVARIANT_NAMES } from '../../sim/invariants.ts';
 import { loadScenario, parseScenario, schemaEnums } from '../../sim/scenario.ts';
 
@@ -20,13 +21,7 @@ const valid = {
 };
 
 function errorOf(text: string): InputError {
-  try {
-    parseScenario(text, 'bad.json');
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
+  return inputErrorOf(() => parseScenario(text, 'bad.json'));
 }
 
 describe('scenario files', () => {

@@ -12,6 +12,7 @@ import { openTrafficFile, parseTraffic, readAllEvents, READ_CHUNK_BYTES } from '
 import { formatTraffic, writeTrafficFile } from '../../sim/traffic-file/writer.ts';
 import schema from '../../sim/traffic-file/traffic.schema.json' with { type: 'json' };
 import { InputError } from '../../src/input-error.ts';
+import { inputErrorOf } from '../helpers/input-error.ts';
 
 const FIXTURES = new URL('../fixtures/traffic/', import.meta.url).pathname;
 const fixture = (name: string) => join(FIXTURES, name);
@@ -24,13 +25,7 @@ const header = (redaction: 'hash' | 'content'): TrafficHeader => ({ format: 'lea
 
 /** The error a reader throws for `path`, reading all of it. */
 function readError(path: string): InputError {
-  try {
-    readAllEvents(openTrafficFile(path));
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error(`${path} was read without error`);
+  return inputErrorOf(() => readAllEvents(openTrafficFile(path)));
 }
 
 describe('reading', () => {

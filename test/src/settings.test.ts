@@ -2,18 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/input-error.ts';
 import { DEFAULT_SETTINGS, loadSettings, MINUTE_MS, parseSettings } from '../../src/settings.ts';
+import { inputErrorOf } from '../helpers/input-error.ts';
 
-function errorOf(thunk: () => unknown): InputError {
-  try {
-    thunk();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('retention settings', () => {
   it('defaults to a 60-minute TTL, 100 sessions, 50 messages and 100,000 tokens', () => {
@@ -43,15 +34,15 @@ describe('retention settings', () => {
     ['not a string or number', 'true'],
   ])('refuses a value that is %s, naming the key, the value and the line', (_, value) => {
     const text = `{\n  "CLAUDE_MEM_MODEL": "x",\n  "CLAUDE_MEM_SESSION_TTL_MINUTES": ${value}\n}`;
-    const error = errorOf(() => parseSettings(text, 'settings.json'));
+    const error = inputErrorOf(() => parseSettings(text, 'settings.json'));
     expect(error.field).toBe('CLAUDE_MEM_SESSION_TTL_MINUTES');
     expect(error.line).toBe(3);
     expect(error.message).toContain(`settings.json:3: CLAUDE_MEM_SESSION_TTL_MINUTES expected a whole number of minutes from 1 to 43200, got ${value}`);
   });
 
   it('refuses a file that is not a JSON object', () => {
-    expect(errorOf(() => parseSettings('[1]', 'settings.json')).message).toBe('settings.json:1: must be a JSON object of string values');
-    expect(errorOf(() => parseSettings('{', 'settings.json')).message).toMatch(/^settings\.json:1: is not valid JSON/);
+    expect(inputErrorOf(() => parseSettings('[1]', 'settings.json')).message).toBe('settings.json:1: must be a JSON object of string values');
+    expect(inputErrorOf(() => parseSettings('{', 'settings.json')).message).toMatch(/^settings\.json:1: is not valid JSON/);
   });
 
   it('loads from a file, and names a file it cannot read', () => {
@@ -59,6 +50,6 @@ describe('retention settings', () => {
     const file = join(dir, 'settings.json');
     writeFileSync(file, '{"CLAUDE_MEM_MAX_ACTIVE_SESSIONS": "7"}');
     expect(loadSettings(file).maxActiveSessions).toBe(7);
-    expect(errorOf(() => loadSettings(join(dir, 'missing.json'))).message).toContain('missing.json: cannot be read (ENOENT)');
+    expect(inputErrorOf(() => loadSettings(join(dir, 'missing.json'))).message).toContain('missing.json: cannot be read (ENOENT)');
   });
 });
