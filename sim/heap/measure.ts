@@ -118,9 +118,11 @@ export async function analyseSnapshots(files: readonly SnapshotFile[], firstJudg
 const MANAGER_MAP_EDGES = new Set(['#sessions', '#idle', '#running', '#restarts']);
 
 /**
- * The retainer path of the session that best shows a leak: first one held outside the manager's
- * own maps (a timer, a listener, a closure) and since the first judged checkpoint; then one held
- * outside the maps at all; then one held since the first judged checkpoint. Null when none is.
+ * The retainer path of the session that best shows a leak: first one held since the first judged
+ * checkpoint by something other than the manager's own maps (a timer, a listener, a closure);
+ * then any held since then (days old: the map kept it past its TTL); then one held outside the
+ * maps now. Held-since-then comes first because a live session is often reached through a
+ * running generator's closure too. Null when no session qualifies.
  */
 function leakedSessionPath(
   memlab: Memlab,
@@ -140,7 +142,7 @@ function leakedSessionPath(
     for (let step: typeof path | undefined = path; step; step = step.next) if (step.edge && MANAGER_MAP_EDGES.has(String(step.edge.name_or_index))) outside = false;
     candidates.push({ id, held: heldIds.has(id), outside, path });
   }
-  const best = candidates.find((c) => c.outside && c.held) ?? candidates.find((c) => c.outside) ?? candidates.find((c) => c.held);
+  const best = candidates.find((c) => c.outside && c.held) ?? candidates.find((c) => c.held) ?? candidates.find((c) => c.outside);
   if (!best) return null;
   const node = snapshot.getNodeById(best.id)!;
   const text = memlab.serializer.summarizePath(best.path, new memlab.NumericSet(), snapshot, { color: false }).trimEnd();
