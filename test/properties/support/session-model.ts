@@ -14,6 +14,7 @@
 import fc from 'fast-check';
 import { SessionLimitError, type QueueResult } from '../../../src/contract.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
+import { COMMANDS_REPLAY_PATH } from './runs.ts';
 import { InvariantViolation, settle, type Removal, type World } from './world.ts';
 
 export const CONTENT_SESSIONS = ['A', 'B', 'C'] as const;
@@ -346,6 +347,6 @@ export function sessionCommands(maxCommands: number): fc.Arbitrary<Iterable<Sess
   );
   return fc.commands(
     [command],
-    { maxCommands, size: 'max' },
+    { maxCommands, size: 'max', ...(COMMANDS_REPLAY_PATH === undefined ? {} : { replayPath: COMMANDS_REPLAY_PATH }) },
   );
 }
