@@ -149,6 +149,11 @@ export function detectionMarkdown(rows: readonly TargetDetections[], control: Ta
       if (detection.replay && (detection.property === HOOK_TRAFFIC || detection.property === WHOLE_RUN)) lines.push(`- ${row.target}, ${detection.property} (${detection.invariant}): \`${detection.replay}\``);
     }
   }
-  lines.push('', 'Model-based and race counterexamples are command stories; rerun them with the fast-check seed and path shown by the failing test.', '');
+  lines.push('', 'Model-based and race counterexamples are command stories (a hung generator cannot be written in a traffic file); fast-check\'s seed and path replay them:', '');
+  for (const row of rows) {
+    const first = firstCatch(row);
+    if (first && (first.property === 'model-based' || first.property === 'races')) lines.push(`- ${row.target}, ${first.property} (${first.invariant}): ${first.replay}`);
+  }
+  lines.push('');
   return `${lines.join('\n')}`;
 }
