@@ -205,7 +205,7 @@ export function describeCounterexample(property: string, target: string, invaria
     `  traffic:    ${written.trafficFile}`,
     `  settings:   ${written.settingsFile}`,
     `  replay:     ${written.replay}`,
-    `  fast-check: seed ${details.seed}, path "${details.counterexamplePath ?? ''}" (LEAKSIM_PROPERTY_SEED=${details.seed} reruns the search)`,
+    `  fast-check: seed ${details.seed}, path "${details.counterexamplePath ?? ''}" (LEAKSIM_PROPERTY_SEED=${details.seed} LEAKSIM_PROPERTY_PATH="${details.counterexamplePath ?? ''}" goes straight to it)`,
   ].join('\n');
 }
 
