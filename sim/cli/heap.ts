@@ -48,7 +48,7 @@ export async function heapCheckCommand(scenarios: readonly Scenario[], output: O
 }
 
 function printBaselines(output: Output, report: HeapReport): void {
-  output.out(`heap baselines (${report.baselinesFile}):`);
+  output.out(`heap-within-baseline (${report.baselinesFile}):`);
   for (const check of report.baselineChecks) output.out(`  ${check.passed ? '✓' : '✗'} ${check.scenario} ${check.measure}: ${check.detail}`);
   if (report.baselineChecks.length === 0) output.out('  (no reference bytes measured)');
 }

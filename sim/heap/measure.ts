@@ -52,7 +52,7 @@ export interface KindGrowth {
 export interface RetainerPath {
   /** The session object the path leads to, as memlab names it (`LeakySession @1234`). */
   readonly object: string;
-  /** The earliest checkpoint it is known to have been in memory since. */
+  /** The first checkpoint it was in memory at (it has been held since, at least). */
   readonly heldSinceMs: number;
   /** Whether its shortest path from the roots avoids the manager's own session maps (a timer, listener or closure holds it). */
   readonly outsideManagerMaps: boolean;
@@ -92,6 +92,8 @@ export async function analyseSnapshots(files: readonly SnapshotFile[], firstJudg
   let firstHistogram: Histogram | undefined;
   let lastHistogram: Histogram | undefined;
   let firstSessionIds = new Set<number>();
+  /** Checkpoint time at which each session object was first seen (heap ids are stable within a process). */
+  const firstSeenMs = new Map<number, number>();
   let retainerPath: RetainerPath | null = null;
   for (const [index, snapshotFile] of files.entries()) {
     const snapshot = await memlab.utils.getSnapshotFromFile(snapshotFile.file, { buildNodeIdIndex: true });
@@ -102,13 +104,14 @@ export async function analyseSnapshots(files: readonly SnapshotFile[], firstJudg
     else finder.calculateAllNodesRetainedSizes(snapshot);
     const { measure, histogram, sessionIds } = measureSnapshot(snapshot, snapshotFile);
     measures.push(measure);
+    for (const id of sessionIds) if (!firstSeenMs.has(id)) firstSeenMs.set(id, snapshotFile.atMs);
     if (index === firstJudged) {
       firstHistogram = histogram;
       firstSessionIds = sessionIds;
     }
     if (last) {
       lastHistogram = histogram;
-      retainerPath = leakedSessionPath(memlab, snapshot, finder, sessionIds, index > firstJudged ? firstSessionIds : new Set(), files[firstJudged]?.atMs ?? snapshotFile.atMs, snapshotFile.atMs);
+      retainerPath = leakedSessionPath(memlab, snapshot, finder, sessionIds, index > firstJudged ? firstSessionIds : new Set(), firstSeenMs);
     }
   }
   return { measures, grownKinds: firstHistogram && lastHistogram ? grownKinds(firstHistogram, lastHistogram) : [], retainerPath };
@@ -130,8 +133,7 @@ function leakedSessionPath(
   finder: InstanceType<Memlab['TraceFinder']>,
   sessionIds: ReadonlySet<number>,
   heldIds: ReadonlySet<number>,
-  firstJudgedMs: number,
-  lastMs: number,
+  firstSeenMs: ReadonlyMap<number, number>,
 ): RetainerPath | null {
   const candidates: { id: number; held: boolean; outside: boolean; path: NonNullable<ReturnType<typeof finder.getPathToGCRoots>> }[] = [];
   for (const id of [...sessionIds].sort((a, b) => a - b)) {
@@ -146,7 +148,7 @@ function leakedSessionPath(
   if (!best) return null;
   const node = snapshot.getNodeById(best.id)!;
   const text = memlab.serializer.summarizePath(best.path, new memlab.NumericSet(), snapshot, { color: false }).trimEnd();
-  return { object: `${node.name} @${node.id}`, heldSinceMs: best.held ? firstJudgedMs : lastMs, outsideManagerMaps: best.outside, text };
+  return { object: `${node.name} @${node.id}`, heldSinceMs: firstSeenMs.get(best.id)!, outsideManagerMaps: best.outside, text };
 }
 
 function measureSnapshot(snapshot: IHeapSnapshot, file: SnapshotFile): { measure: CheckpointMeasure; histogram: Histogram; sessionIds: Set<number> } {

@@ -60,9 +60,9 @@ export function heapSummaryMarkdown(report: HeapReport): string {
       return `| ${run.asExpected ? '✅' : '❌'} | ${run.scenario} | ${run.target} | ${run.seed} | ${run.expected} | ${cell(describeRun(run))} | ${span((m) => String(m.sessionObjects))} | ${span((m) => String(m.historyMessageObjects))} | ${span((m) => formatBytes(m.managerRetainedBytes))} | ${span((m) => formatBytes(m.totalHeapBytes))} |`;
     }),
     '',
-    '## Baselines',
+    '## Baselines (heap-within-baseline)',
     '',
-    `Reference bytes held to ${report.baselinesFile}.`,
+    `The reference's retained bytes per session and per history message, held to ${report.baselinesFile}: more than the margin above a committed value fails.`,
     '',
     '| | scenario | measure | measured | committed | change |',
     '|---|---|---|---|---|---|',
@@ -79,7 +79,7 @@ export function heapSummaryMarkdown(report: HeapReport): string {
     lines.push('', 'Object kinds that grew, first judged checkpoint → last:', '', '| kind | objects | self size |', '|---|---|---|');
     for (const kind of run.probe?.grownKinds ?? []) lines.push(`| ${cell(kind.kind)} | ${kind.firstCount} → ${kind.lastCount} (+${kind.lastCount - kind.firstCount}) | ${formatBytes(kind.firstBytes)} → ${formatBytes(kind.lastBytes)} (+${formatBytes(kind.lastBytes - kind.firstBytes)}) |`);
     const path = run.probe?.retainerPath;
-    lines.push('', path ? `Retainer path of ${path.object}, held since ${formatSimTime(path.heldSinceMs)} (memlab, GC root first):` : 'No session object was held from the first judged checkpoint to the last.', '');
+    lines.push('', path ? `Retainer path of ${path.object}, in memory since the checkpoint at ${formatSimTime(path.heldSinceMs)}${path.outsideManagerMaps ? ', held outside the manager\'s session maps' : ''} (memlab, GC root first):` : 'No session object qualified for a retainer path: none was in memory from the first judged checkpoint to the last, and none was held outside the manager\'s session maps.', '');
     if (path) lines.push('```', path.text, '```', '');
     lines.push(`Reproduce: \`${run.reproduce}\``, '');
   }
@@ -119,7 +119,7 @@ export function runLines(run: HeapRun): string[] {
     lines.push(`    grew: ${run.probe.grownKinds.slice(0, GROWN_KINDS_PRINTED).map(kindText).join(', ') || 'nothing'}`);
     const path = run.probe.retainerPath;
     if (path) {
-      lines.push(`    retainer path of ${path.object} (held since ${formatSimTime(path.heldSinceMs)}):`);
+      lines.push(`    retainer path of ${path.object} (in memory since ${formatSimTime(path.heldSinceMs)}${path.outsideManagerMaps ? ', outside the manager\'s maps' : ''}):`);
       for (const line of path.text.split('\n')) lines.push(`      ${line}`);
     }
   }
