@@ -216,7 +216,12 @@ export class World {
     this.settings = settings;
     this.#clock = install(ORIGIN_EPOCH_MS);
     this.agent = new ManualAgent(() => this.nowMs);
-    this.#startTarget();
+    try {
+      this.#startTarget();
+    } catch (error) {
+      this.#clock.uninstall(); // a second install on the same globals would throw
+      throw error;
+    }
   }
 
   get nowMs(): number {
