@@ -11,7 +11,8 @@
  * runs here gave 50,657–50,738 B per session and 2,415–2,419 B per message on heap-idle-sessions
  * (a spread of 0.16%); the 25% margin is far from that noise and is for real regressions.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { InputError } from '../../src/input-error.ts';
 import type { ProbeResult } from './probe.ts';
 
@@ -123,6 +124,7 @@ export function writeBaselines(file: string, scenarios: Record<string, ScenarioB
         }),
     ),
   };
+  mkdirSync(dirname(file), { recursive: true });
   const staging = `${file}.partial`;
   writeFileSync(staging, `${JSON.stringify(body, null, 2)}\n`);
   renameSync(staging, file);
