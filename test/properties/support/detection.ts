@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { BASELINE_FLAWS, FLAW_NAMES, FLAWS } from '../../../src/baseline/flaws.ts';
 import { builtInTarget, type NamedTarget } from '../../../sim/targets.ts';
-import { modelBasedProperty, checkHookTraffic, HOOK_TRAFFIC, type TrafficFailure } from './properties.ts';
+import { checkHookTraffic, HOOK_TRAFFIC, modelBasedProperty, type TrafficFailure } from './properties.ts';
 import { raceProperty } from './races.ts';
 import { DEFAULT_RUN_BUDGET } from './runs.ts';
 import { caseEvents } from './traffic-case.ts';
@@ -56,32 +56,42 @@ function commandCount(commands: unknown): number {
 
 const parameters = { seed: DETECTION_SEED, numRuns: DEFAULT_RUN_BUDGET } as const;
 
+/** The parts of a detection every property reports the same way. */
+function fromDetails(property: PropertyName, details: { failed: boolean; numRuns: number; numShrinks: number }, invariant: string | undefined, startedMs: number) {
+  return { property, caught: details.failed, invariant, runs: details.numRuns, shrinks: details.numShrinks, elapsedMs: Math.round(performance.now() - startedMs) };
+}
+
 export async function detect(target: NamedTarget, property: PropertyName): Promise<Detection> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
+  const startedMs = performance.now();
   switch (property) {
     case HOOK_TRAFFIC: {
       const { details, failure } = await checkHookTraffic(target, parameters);
-      const size = details.counterexample ? caseEvents(details.counterexample[0]).length : undefined;
       return {
-        property, caught: details.failed, invariant: failure?.invariant, runs: details.numRuns, shrinks: details.numShrinks, size, sizeUnit: 'events',
-        replay: failure?.written.replay, ...(failure ? { trafficFailure: failure } : {}), elapsedMs: elapsed(),
+        ...fromDetails(property, details, failure?.invariant, startedMs),
+        size: details.counterexample ? caseEvents(details.counterexample[0]).length : undefined,
+        sizeUnit: 'events',
+        replay: failure?.written.replay,
+        ...(failure ? { trafficFailure: failure } : {}),
       };
     }
     case 'model-based': {
       const details = await fc.check(modelBasedProperty(target.factory), parameters);
-      const size = details.counterexample ? commandCount(details.counterexample[1]) : undefined;
+      const story = details.counterexample ? String(details.counterexample[1]).replace(/\s*\/\*.*\*\//, '') : undefined;
       return {
-        property, caught: details.failed, invariant: details.failed ? invariantOf(details.errorInstance) : undefined, runs: details.numRuns, shrinks: details.numShrinks, size, sizeUnit: 'commands',
-        replay: details.failed ? `fast-check seed ${details.seed}, path "${details.counterexamplePath}": ${String(details.counterexample![1]).replace(/\s*\/\*.*\*\//, '')}` : undefined, elapsedMs: elapsed(),
+        ...fromDetails(property, details, details.failed ? invariantOf(details.errorInstance) : undefined, startedMs),
+        size: details.counterexample ? commandCount(details.counterexample[1]) : undefined,
+        sizeUnit: 'commands',
+        replay: story === undefined ? undefined : `fast-check seed ${details.seed}, path "${details.counterexamplePath}": ${story}`,
       };
     }
     case 'races': {
       const details = await fc.check(raceProperty(target.factory), parameters);
-      const size = details.counterexample ? 1 + details.counterexample[2].length : undefined;
       return {
-        property, caught: details.failed, invariant: details.failed ? invariantOf(details.errorInstance) : undefined, runs: details.numRuns, shrinks: details.numShrinks, size, sizeUnit: 'actions',
-        replay: details.failed ? `fast-check seed ${details.seed}, path "${details.counterexamplePath}"` : undefined, elapsedMs: elapsed(),
+        ...fromDetails(property, details, details.failed ? invariantOf(details.errorInstance) : undefined, startedMs),
+        // The leading prompt every race starts with, plus the generated actions.
+        size: details.counterexample ? 1 + details.counterexample[2].length : undefined,
+        sizeUnit: 'actions',
+        replay: details.failed ? `fast-check seed ${details.seed}, path "${details.counterexamplePath}"` : undefined,
       };
     }
     case WHOLE_RUN: {
@@ -94,10 +104,7 @@ export async function detect(target: NamedTarget, property: PropertyName): Promi
         size = outcome.result ? Object.values(outcome.result.hookEvents).reduce((sum, count) => sum + count, 0) : undefined;
         replay = writeScenarioCounterexample(target.name, generated).run;
       }
-      return {
-        property, caught: details.failed, invariant: details.failed ? invariantOf(details.errorInstance) : undefined, runs: details.numRuns, shrinks: details.numShrinks, size, sizeUnit: 'hook events',
-        replay, elapsedMs: elapsed(),
-      };
+      return { ...fromDetails(property, details, details.failed ? invariantOf(details.errorInstance) : undefined, startedMs), size, sizeUnit: 'hook events', replay };
     }
   }
 }

@@ -1,16 +1,19 @@
 /**
- * The properties, each a function of the target it judges, so that the reference suite and the
- * detection table run exactly the same ones.
+ * The model-based and hook-traffic properties, each a function of the target it judges, so that
+ * the reference suite and the detection table run exactly the same ones. (The race property is in
+ * races.ts, the whole-run property in whole-run.ts.)
  */
 import fc from 'fast-check';
 import type { TargetFactory } from '../../../src/contract.ts';
-import { initialModel, modelSettingsArbitrary, sessionCommands } from './session-model.ts';
 import type { NamedTarget } from '../../../sim/targets.ts';
+import { initialModel, modelSettingsArbitrary, sessionCommands } from './session-model.ts';
 import { assertPassed, COUNTEREXAMPLE_DIR, describeCounterexample, simulateCase, trafficCaseArbitrary, writeCounterexample, type TrafficCase, type WrittenCounterexample } from './traffic-case.ts';
 import { InvariantViolation, World } from './world.ts';
 
 /** Commands per run: enough to fill the cap, trim a history and outlive a TTL. */
 export const MAX_COMMANDS = 40;
+
+export const HOOK_TRAFFIC = 'hook-traffic';
 
 /** The model-based property for a target: any command sequence keeps every invariant and the model's agreement. */
 export function modelBasedProperty(target: TargetFactory) {
@@ -23,7 +26,6 @@ export function modelBasedProperty(target: TargetFactory) {
     }
   });
 }
-
 
 /** Traffic-level: any short run of hook traffic, under any small settings, passes every invariant. */
 export function hookTrafficProperty(target: TargetFactory) {
@@ -44,14 +46,14 @@ export interface TrafficFailure {
  * `<dir>/hook-traffic-<target>.jsonl` (+ .settings.json; dir is reports/counterexamples unless
  * given) and returns what to print.
  */
-export async function checkHookTraffic(target: NamedTarget, parameters: fc.Parameters<[TrafficCase]>, dir = COUNTEREXAMPLE_DIR): Promise<{ details: fc.RunDetails<[TrafficCase]>; failure: TrafficFailure | undefined }> {
+export async function checkHookTraffic(
+  target: NamedTarget,
+  parameters: fc.Parameters<[TrafficCase]>,
+  dir = COUNTEREXAMPLE_DIR,
+): Promise<{ details: fc.RunDetails<[TrafficCase]>; failure: TrafficFailure | undefined }> {
   const details = await fc.check(hookTrafficProperty(target.factory), parameters);
   if (!details.failed || !details.counterexample) return { details, failure: undefined };
   const invariant = details.errorInstance instanceof InvariantViolation ? details.errorInstance.invariant : 'error';
   const written = writeCounterexample(HOOK_TRAFFIC, target.name, details.counterexample[0], dir);
   return { details, failure: { invariant, written, message: describeCounterexample(HOOK_TRAFFIC, target.name, invariant, written, details) } };
 }
-
-export const HOOK_TRAFFIC = 'hook-traffic';
-
-export { wholeRunProperty } from './whole-run.ts';
