@@ -7,20 +7,21 @@
  * (about 0.2 µs a call, against 3.6 µs for `tickAsync`) and only as far as the next event: the
  * driver's own queue carries the traffic, so fake timers hold only the target's few timers.
  *
- * A runaway (a timer that keeps rescheduling itself) would turn one tick into millions of calls.
- * Every timer callback passes through a counter, and more than `timerCallbacksPerStepMax` within
- * one step ends the run with `RunawayTimersError`, which the driver reports with the seed.
+ * A runaway (a timer that keeps rescheduling itself) would turn the time between two events into
+ * millions of calls. Every timer callback passes through a counter, which the driver resets at
+ * each traffic or agent event (`beginStep`); more than `TIMER_CALLBACKS_PER_STEP_MAX` between two
+ * events ends the run with `RunawayTimersError`, which the driver reports with the seed.
  */
 import * as FakeTimers from '@sinonjs/fake-timers';
 
 type InstalledClock = ReturnType<typeof FakeTimers.install>;
 
-/** More timer callbacks than this within one advance is a runaway, not a workload. */
+/** More timer callbacks than this between two events is a runaway, not a workload. */
 export const TIMER_CALLBACKS_PER_STEP_MAX = 10_000;
 
 export class RunawayTimersError extends Error {
   constructor(readonly atMs: number, readonly callbacks: number) {
-    super(`runaway timers: more than ${callbacks} timer callbacks within one step at t=${atMs} ms`);
+    super(`runaway timers: more than ${callbacks} timer callbacks between two events, at t=${atMs} ms`);
     this.name = 'RunawayTimersError';
   }
 }
@@ -72,12 +73,27 @@ export class SimClock {
     return this.#clock.now - this.originEpochMs;
   }
 
-  /** Advances to `atMs` (run time), firing every target timer due on the way, in order. */
+  /** Advances to `atMs` (run time), firing every target timer due by then, in order. */
   advanceTo(atMs: number): void {
     const delta = atMs - this.nowMs;
-    if (delta <= 0) return;
+    if (delta < 0) return;
+    this.#clock.tick(delta); // tick(0) fires what is due now: a zero-delay timer set outside a tick
+  }
+
+  /** A new traffic or agent event: the runaway guard counts timer callbacks from here. */
+  beginStep(): void {
     this.#callbacksThisStep = 0;
-    this.#clock.tick(delta);
+  }
+
+  /**
+   * When (run time) the earliest target timer is due; Infinity when the target holds none.
+   * fake-timers 15 keeps its timers in a binary heap (`timerHeap`) that its typed API does not
+   * show; its head is the only way to learn the next due time without firing it, and the driver
+   * needs that to stop the clock at each timer. The major version is pinned for this.
+   */
+  nextTimerMs(): number {
+    const first = (this.#clock as unknown as { timerHeap?: { peek(): { callAt: number } | undefined } }).timerHeap?.peek();
+    return first ? first.callAt - this.originEpochMs : Infinity;
   }
 
   /** Timers the target holds right now, counted by the fake clock itself (O(timers)). */

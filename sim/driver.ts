@@ -189,10 +189,29 @@ class Simulation {
         const agendaHead = this.#agenda.peek();
         const hook = upcoming.done ? undefined : upcoming.value;
         if (!hook && !agendaHead) break;
-        if (hook && (!agendaHead || hook.atMs < agendaHead.atMs)) {
-          const atMs = Math.max(hook.atMs, this.#frozenUntilMs);
+        if (agendaHead && agendaHead.incarnation !== this.#incarnation) {
+          this.#agenda.pop(); // the worker restarted: that generator died with it
+          continue;
+        }
+        const hookFirst = hook !== undefined && (!agendaHead || hook.atMs < agendaHead.atMs);
+        const itemMs = Math.max(hookFirst ? hook.atMs : agendaHead!.atMs, this.#frozenUntilMs);
+        if (await this.#fireTimerDueBy(itemMs)) {
+          if (this.#settled()) {
+            stoppedEarly = true;
+            break;
+          }
+          continue;
+        }
+        this.#clock.beginStep();
+        if (hookFirst) {
+          const atMs = itemMs;
           if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
           else this.#clock.advanceTo(atMs);
+          if (hook.kind === 'worker-restart') {
+            // The old worker's promise work finishes before it dies, never after the new one starts.
+            this.#needsSettle = true;
+            await this.#settleIfNeeded();
+          }
           this.#dispatch(hook, atMs);
           if (this.#input.faults.duplicateHookProbability > 0 && this.#duplicateRng.chance(this.#input.faults.duplicateHookProbability) && hook.kind !== 'worker-restart' && hook.kind !== 'sleep') {
             this.#dispatch(hook, atMs);
@@ -201,8 +220,7 @@ class Simulation {
           upcoming = traffic.next();
         } else {
           this.#agenda.pop();
-          if (agendaHead!.incarnation !== this.#incarnation) continue; // the worker restarted: that generator died with it
-          const atMs = Math.max(agendaHead!.atMs, this.#frozenUntilMs);
+          const atMs = itemMs;
           if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
           else this.#clock.advanceTo(atMs);
           this.#agentEvents += 1;
@@ -226,6 +244,25 @@ class Simulation {
 
   #settled(): boolean {
     return this.#checker.failed && this.#input.stopWhen !== undefined && this.#input.stopWhen(this.#checker.violationCounts());
+  }
+
+  /**
+   * A target timer due by `limitMs` (no earlier than a frozen worker wakes) is an event of its
+   * own: the clock stops there, and what the timer started (a restarted generator and the reply
+   * it waits for, an abort and its promise callbacks) settles and is checked before the clock
+   * moves on. Advancing straight past it would schedule that reply behind the clock, and a
+   * watchdog due later in the same advance would find the generator silent. Returns whether a
+   * timer fired.
+   */
+  async #fireTimerDueBy(limitMs: number): Promise<boolean> {
+    const timerMs = Math.max(this.#clock.nextTimerMs(), this.#frozenUntilMs);
+    if (timerMs > limitMs) return false;
+    if (this.#stopDue(timerMs)) await this.#advanceTo(timerMs);
+    else this.#clock.advanceTo(timerMs);
+    this.#needsSettle = true;
+    await this.#settleIfNeeded();
+    this.#checker.afterEvent(this.#clock.nowMs);
+    return true;
   }
 
   /** Whether a sample or checkpoint falls due by `atMs`. */
@@ -423,9 +460,15 @@ class Simulation {
           continue;
         }
         if (!head && this.#clock.timerCount() === 0) break;
-        const stepMs = Math.min(head ? Math.max(head.atMs, this.#frozenUntilMs) : Infinity, this.#clock.nowMs + QUIET_STEP_MS, horizonMs);
+        const headMs = head ? Math.max(head.atMs, this.#frozenUntilMs) : Infinity;
+        const stepMs = Math.min(headMs, this.#clock.nowMs + QUIET_STEP_MS, horizonMs);
+        if (await this.#fireTimerDueBy(stepMs)) {
+          if (this.#settled()) return false;
+          continue;
+        }
+        this.#clock.beginStep();
         await this.#advanceTo(stepMs);
-        if (head && Math.max(head.atMs, this.#frozenUntilMs) <= stepMs) {
+        if (head && headMs <= stepMs) {
           this.#agenda.pop();
           this.#agentEvents += 1;
           head.deferred.fire();

@@ -53,7 +53,7 @@ describe('runaway timers', () => {
     };
     const outcome = await runScenario(steadyWeek, { target: { name: 'runaway', factory: runaway }, seed: 7, days: 1 });
     expect(outcome.verdict).toBe('error');
-    expect(outcome.error).toMatch(/runaway timers: more than 10000 timer callbacks within one step .* \(seed 7\)/);
+    expect(outcome.error).toMatch(/runaway timers: more than 10000 timer callbacks between two events, .* \(seed 7\)/);
     expect(outcome.reproduce).toContain('--seed 7');
   });
 });
