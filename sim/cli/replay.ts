@@ -84,7 +84,7 @@ export async function replayCommand(args: readonly string[], output: Output): Pr
   const reproduce = ['npx leaksim replay', file, '--target', target.name, ...(repeat > 1 ? ['--repeat', String(repeat)] : []), ...(rate !== 1 ? ['--rate', String(rate)] : []), ...(values.days ? ['--days', values.days] : []), ...(sessionEnd !== 'none' ? ['--session-end', sessionEnd] : []), ...(values.settings ? ['--settings', values.settings] : []), '--seed', String(seed)].join(' ');
   const replayed = { ...outcome, asExpected: undefined, expected: undefined, reproduce };
   output.progress('');
-  if (!values.json) printOutcome(output, replayed);
+  if (!values.json) printOutcome(output, replayed, 'invariants');
   const report: Report = { command: 'replay', outcomes: [replayed] };
   return finishReport(output, report, values.out ?? `reports/replay-${name}`, values.json);
 }

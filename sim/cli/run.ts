@@ -17,7 +17,8 @@ options:
   --seed N          run this seed only (default: every seed the scenario lists)
   --days N          override the scenario's length
   --settings FILE   claude-mem settings.json whose CLAUDE_MEM_* keys override the scenario's settings
-  --keep-going      record every violation instead of stopping at the first
+  --keep-going      record every violation instead of stopping once the verdict is settled
+                    (the first violation, or every invariant the scenario expects this target to fail on)
   --out DIR         report folder (default reports/run-<scenario>)
   --json            print summary.json to stdout instead of the readable lines`;
 
@@ -49,11 +50,13 @@ export async function runCommand(args: readonly string[], output: Output): Promi
       seed: runSeed,
       ...(days !== undefined ? { days } : {}),
       ...(settings ? { settings } : {}),
-      stop: values['keep-going'] ? 'never' : 'first-violation',
+      // Stop once the verdict is settled: at the first violation, unless the scenario expects this
+      // target to fail on several invariants (then once all of them are seen), as `check` does.
+      stop: values['keep-going'] ? 'never' : 'verdict',
       onProgress: progressFor(output, `${scenario.name} ${target.name} seed ${runSeed}`),
     });
     output.progress('');
-    if (!values.json) printOutcome(output, outcome);
+    if (!values.json) printOutcome(output, outcome, 'invariants');
     outcomes.push(outcome);
   }
   // `run` judges by invariants alone: the scenario's expectation is shown, not required.

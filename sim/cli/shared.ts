@@ -46,13 +46,19 @@ export function progressFor(output: Output, label: string): ((nowMs: number, hoo
   return (nowMs, hookEvents) => output.progress(`${label}: ${formatSimTime(nowMs).replace(/ \d\d:\d\d:\d\d(\.\d+)?$/, '')}, ${hookEvents.toLocaleString('en-US')} hook events`);
 }
 
-export function printOutcome(output: Output, outcome: RunOutcome): void {
+/**
+ * Prints one run. `judgedBy` says what its exit code follows, and so what ✓ and ✗ mean: the
+ * scenario's expectation (`check`), or the invariants alone (`run`, `replay`: a violation is ✗,
+ * with the expectation shown beside it).
+ */
+export function printOutcome(output: Output, outcome: RunOutcome, judgedBy: 'expectation' | 'invariants' = 'expectation'): void {
   const expectation = outcome.asExpected === undefined ? '' : outcome.asExpected ? ' (as expected)' : ' (NOT as expected)';
   const result = outcome.result;
   const events = result ? Object.values(result.hookEvents).reduce((sum, count) => sum + count, 0) : 0;
-  output.out(`${outcome.asExpected === false || (outcome.asExpected === undefined && outcome.verdict !== 'pass') ? '✗' : '✓'} ${outcome.scenario} · ${outcome.target} · seed ${outcome.seed}: ${describeOutcome(outcome)}${expectation}`);
+  const failed = judgedBy === 'invariants' || outcome.asExpected === undefined ? outcome.verdict !== 'pass' : !outcome.asExpected;
+  output.out(`${failed ? '✗' : '✓'} ${outcome.scenario} · ${outcome.target} · seed ${outcome.seed}: ${describeOutcome(outcome)}${expectation}`);
   if (result) output.out(`    ${events.toLocaleString('en-US')} hook events over ${outcome.days} days, trace ${result.traceHash}; peak ${result.peaks.activeSessions} sessions, ${result.peaks.historyMessages.toLocaleString('en-US')} history messages`);
-  if (outcome.asExpected === false || (outcome.asExpected === undefined && outcome.verdict !== 'pass')) output.out(`    reproduce: ${outcome.reproduce}`);
+  if (failed) output.out(`    reproduce: ${outcome.reproduce}`);
 }
 
 /** Writes the report folder and prints where; with --json, the summary goes to stdout instead of the lines. */
