@@ -323,6 +323,9 @@ export class LeakySessionManager implements SessionTarget {
   }
 
   #startGenerator(session: LeakySession): void {
+    // A generator started by new work while a crash restart is pending replaces that restart.
+    clearTimeout(session.restartTimer);
+    session.restartTimer = undefined;
     if (session.abortController.signal.aborted) session.abortController = new AbortController();
     const controller = session.abortController;
     session.generatorCount += 1;
