@@ -75,7 +75,7 @@ export const RULES: readonly RuleCheck[] = [
       inWorld(factory, { ttlMs: TTL }, async (world) => {
         const id = world.prompt('a');
         for (let minute = 0; minute < 3 * TTL; minute += MINUTE) {
-          world.agent.live(id).reply('streaming');
+          world.run(id).context.append({ role: 'assistant', content: 'streaming' });
           await world.advance(MINUTE);
         }
         assert.ok(world.target.session(id), 'a working session was removed');
@@ -92,8 +92,8 @@ export const RULES: readonly RuleCheck[] = [
         for (let turn = 0; turn < 40; turn += 1) {
           world.prompt('a', `prompt ${turn} `.padEnd(400, '.'));
           world.observe('a', `observation ${turn} `.padEnd(800, '.'));
-          const run = world.agent.live(id);
-          run.processAll(600);
+          const run = world.run(id);
+          run.drain();
           const history = world.target.history(id)!;
           assert.ok(history.length <= 6, `history holds ${history.length} messages after turn ${turn}, more than 6`);
           const tokens = history.reduce((sum, message) => sum + estimateTokens(message.content), 0);
@@ -111,7 +111,7 @@ export const RULES: readonly RuleCheck[] = [
         const id = world.prompt('a', 'the init prompt');
         for (let turn = 0; turn < 10; turn += 1) {
           world.observe('a', `observation ${turn}`);
-          world.agent.live(id).processAll();
+          world.run(id).drain();
         }
         assertHistoriesBounded(world, id, 'the init prompt');
       }),
@@ -165,7 +165,7 @@ export const RULES: readonly RuleCheck[] = [
           world.observe('a');
           world.prompt('a', `prompt ${step}`);
           world.summarize('a');
-          assert.equal(world.agent.liveRuns(id).length, 1, `${world.agent.liveRuns(id).length} generators running for one session`);
+          assert.equal(world.agent.runsFor(id).length, 1, `${world.agent.runsFor(id).length} generators running for one session`);
         }
       }),
   },
@@ -177,12 +177,10 @@ export const RULES: readonly RuleCheck[] = [
         const id = world.prompt('a');
         world.observe('a');
         world.observe('a');
-        const first = world.agent.live(id);
-        assert.ok(first.claim(), 'nothing to claim');
-        first.crash();
+        world.run(id).crash(); // dies with the first message in flight
         await world.advance(world.settings.generatorRestartDelayMs);
-        const restarted = world.agent.live(id);
-        assert.equal(restarted.processAll(), 2, 'the restarted generator did not get both messages back');
+        const restarted = world.run(id);
+        assert.equal(restarted.drain(), 2, 'the restarted generator did not get both messages back');
         restarted.finish();
         await settle();
         assert.equal(world.store.processedCount, 2);
@@ -196,11 +194,11 @@ export const RULES: readonly RuleCheck[] = [
       inWorld(factory, {}, async (world) => {
         const id = world.prompt('a');
         world.observe('a');
-        const hung = world.agent.live(id);
+        const hung = world.run(id);
         await world.advance(world.settings.generatorIdleTimeoutMs);
-        assert.equal(hung.state, 'aborted', 'a silent generator was left running');
+        assert.equal(hung.outcome, 'aborted', 'a silent generator was left running');
         await world.advance(world.settings.generatorRestartDelayMs);
-        assert.equal(world.agent.live(id).processAll(), 1, 'the pending observation was not restarted');
+        assert.equal(world.run(id).drain(), 1, 'the pending observation was not restarted');
       }),
   },
   {
@@ -211,14 +209,14 @@ export const RULES: readonly RuleCheck[] = [
         const busy = world.prompt('busy');
         world.observe('busy');
         world.observe('busy');
-        const run = world.agent.live(busy);
-        run.claim();
+        const run = world.run(busy);
+        run.send();
         const idle = world.prompt('idle');
         await world.complete(idle);
         const deleting = world.target.deleteSession(busy);
         assert.equal(world.target.session(busy), undefined, 'still visible once delete began');
         await deleting;
-        assert.equal(run.state, 'aborted', 'delete returned before its generator ended');
+        assert.equal(run.outcome, 'aborted', 'delete returned before its generator ended');
         assert.equal(world.store.accounting().droppedByDelete, 2);
         assert.equal(world.target.countListeners(), 1, `${world.target.countListeners()} listeners held for one session`);
         assert.equal(await world.target.deleteSession(idle), true);
@@ -233,16 +231,16 @@ export const RULES: readonly RuleCheck[] = [
     rule: 'Shutdown aborts every generator and waits for it; afterwards no session, timer or listener remains.',
     check: (factory) =>
       inWorld(factory, {}, async (world) => {
-        const hung = world.prompt('hung');
+        const hung = world.run(world.prompt('hung'));
         const idle = world.prompt('idle');
         await world.complete(idle);
         const crashed = world.prompt('crashed');
         world.observe('crashed');
-        world.agent.live(crashed).crash(); // a restart is due in a second
+        world.run(crashed).crash(); // a restart is due in a second
         await settle();
         await world.target.shutdown();
-        assert.equal(world.agent.runs.filter((run) => run.live).length, 0, 'a generator still runs after shutdown');
-        assert.equal(world.agent.runs.find((run) => run.sessionDbId === hung)?.state, 'aborted');
+        assert.equal(world.agent.live.size, 0, 'a generator still runs after shutdown');
+        assert.equal(hung.outcome, 'aborted');
         assert.equal(world.target.sessionCount(), 0);
         assert.equal(world.timers(), 0, `${world.timers()} timers left after shutdown`);
         assert.equal(world.target.countListeners(), 0, 'listeners left after shutdown');
@@ -257,9 +255,9 @@ export const RULES: readonly RuleCheck[] = [
         const id = world.prompt('a');
         world.observe('a');
         world.observe('a');
-        world.agent.live(id).claim();
+        world.run(id).send();
         await world.restartWorker();
-        assert.equal(world.agent.live(id).processAll(), 2, 'the restarted worker did not get both messages back');
+        assert.equal(world.run(id).drain(), 2, 'the restarted worker did not get both messages back');
         assertAccounted(world);
       }),
   },
@@ -277,7 +275,7 @@ export const COST_RULES: readonly RuleCheck[] = [
           await world.advance(1_000);
         }
         for (let index = 0; index < 50; index += 1) world.observe(`idle-${index}`); // busy again: watchdogs
-        for (let index = 0; index < 50; index += 1) world.agent.live(world.store.lookup(`idle-${index}`)!.sessionDbId).crash();
+        for (let index = 0; index < 50; index += 1) world.run(world.store.lookup(`idle-${index}`)!.sessionDbId).crash();
         await settle();
         assert.equal(world.target.sessionCount(), 50);
         assert.ok(world.timers() <= 1, `${world.timers()} timers for 50 sessions`);

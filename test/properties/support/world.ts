@@ -13,11 +13,14 @@
  * live generator's ack), so the time of its last generator's end is its idle-since time, exact
  * to the millisecond even when the end happened inside a long clock advance.
  */
-import * as FakeTimers from '@sinonjs/fake-timers';
-import type { Agent, GeneratorContext, RemovalReason, SessionTarget, TargetFactory } from '../../../src/contract.ts';
-import { PendingStore, type PendingMessage } from '../../../src/pending-store.ts';
+import type { RemovalReason, SessionTarget, TargetFactory } from '../../../src/contract.ts';
+import { PendingStore } from '../../../src/pending-store.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
 import { ORIGIN_EPOCH_MS } from '../../../sim/run.ts';
+import { installFakeClock as install, type FakeClock } from '../../helpers/fake-clock.ts';
+import { ManualAgent, settle } from '../../helpers/manual-agent.ts';
+
+export { ManualAgent, ManualRun, REPLY_CHARS, settle } from '../../helpers/manual-agent.ts';
 
 /**
  * Timers and listeners a target may hold beyond one per session, in unit-level runs. Tighter than
@@ -27,13 +30,6 @@ import { ORIGIN_EPOCH_MS } from '../../../sim/run.ts';
  */
 export const MODEL_RESOURCE_SLACK = 1;
 
-/** The reply a manual generator appends for each message it processes. */
-export const REPLY_CHARS = 80;
-
-type InstalledClock = ReturnType<ReturnType<typeof FakeTimers.withGlobal>['install']>;
-
-const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance'] as const;
-
 export class InvariantViolation extends Error {
   constructor(
     readonly invariant: string,
@@ -41,150 +37,6 @@ export class InvariantViolation extends Error {
   ) {
     super(`${invariant}: ${detail}`);
     this.name = 'InvariantViolation';
-  }
-}
-
-/** Lets promise callbacks (and a target's own nextTick work) run, without moving the clock. */
-export async function settle(rounds = 4): Promise<void> {
-  for (let round = 0; round < rounds; round += 1) await new Promise<void>((resolve) => process.nextTick(resolve));
-}
-
-export type RunState = 'waiting' | 'hung' | 'ended';
-
-/** One generator run as the agent holds it. `waiting`: alive, doing nothing until told. */
-export class ManualRun {
-  state: RunState = 'waiting';
-  /** Set when the worker restarted under it: the process that ran it is gone. */
-  dead = false;
-  readonly #resolve: () => void;
-  readonly #reject: (error: unknown) => void;
-
-  constructor(
-    readonly agent: ManualAgent,
-    readonly serial: number,
-    readonly context: GeneratorContext,
-    resolve: () => void,
-    reject: (error: unknown) => void,
-  ) {
-    this.#resolve = resolve;
-    this.#reject = reject;
-  }
-
-  get sessionDbId(): number {
-    return this.context.sessionDbId;
-  }
-
-  get live(): boolean {
-    return this.state !== 'ended' && !this.dead;
-  }
-
-  /** Claims one message and sends its prompt (it is then in flight). Undefined when the queue is empty. */
-  send(): PendingMessage | undefined {
-    const message = this.context.claim();
-    if (message) this.context.append({ role: 'user', content: message.text });
-    return message;
-  }
-
-  /** The provider's reply to `message`: appended and acknowledged. */
-  reply(message: PendingMessage): void {
-    this.context.append({ role: 'assistant', content: `reply to message ${message.id}: `.padEnd(REPLY_CHARS, '.') });
-    this.context.ack(message);
-    this.agent.acknowledged += 1;
-  }
-
-  /** Processes one message. False when there was none. */
-  step(): boolean {
-    const message = this.send();
-    if (!message) return false;
-    this.reply(message);
-    return true;
-  }
-
-  /** Processes everything queued, then ends: a generator with nothing left. */
-  finish(): void {
-    while (this.live && this.step());
-    this.end(undefined);
-  }
-
-  /** Sends one message, then dies before the reply. */
-  crash(): void {
-    this.send();
-    this.end(new Error(`generator ${this.serial} crashed`));
-  }
-
-  /** Sends one message and never hears back: only an abort ends it. */
-  hang(): void {
-    this.send();
-    this.state = 'hung';
-  }
-
-  end(error: unknown): void {
-    if (!this.live) return;
-    this.state = 'ended';
-    this.agent.ended(this);
-    if (error === undefined) this.#resolve();
-    else this.#reject(error);
-  }
-}
-
-/**
- * The agent the tests play by hand. In `auto` mode (the quiet phase) every waiting run and every
- * new run finishes on its own; hung runs stay hung.
- */
-export class ManualAgent implements Agent {
-  readonly live = new Set<ManualRun>();
-  readonly #lastEndedAtMs = new Map<number, number>();
-  acknowledged = 0;
-  auto = false;
-  /** Called for every new run (the race property hands runs to the scheduler here). */
-  onStart: ((run: ManualRun) => void) | undefined;
-  #serial = 0;
-
-  constructor(readonly nowMs: () => number) {}
-
-  run(context: GeneratorContext): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (context.signal.aborted) {
-        reject(context.signal.reason);
-        return;
-      }
-      const run = new ManualRun(this, ++this.#serial, context, resolve, reject);
-      this.live.add(run);
-      // A generator must stop at once when aborted.
-      context.signal.addEventListener('abort', () => run.end(context.signal.reason ?? new Error('aborted')), { once: true });
-      if (this.auto) queueMicrotask(() => run.live && run.state === 'waiting' && run.finish());
-      this.onStart?.(run);
-    });
-  }
-
-  ended(run: ManualRun): void {
-    this.live.delete(run);
-    this.#lastEndedAtMs.set(run.sessionDbId, this.nowMs());
-  }
-
-  runsFor(sessionDbId: number): ManualRun[] {
-    return [...this.live].filter((run) => run.sessionDbId === sessionDbId);
-  }
-
-  /** The oldest live run of a session that is waiting to be told what to do. */
-  waitingRun(sessionDbId: number): ManualRun | undefined {
-    return this.runsFor(sessionDbId).find((run) => run.state === 'waiting');
-  }
-
-  lastEndedAtMs(sessionDbId: number): number | undefined {
-    return this.#lastEndedAtMs.get(sessionDbId);
-  }
-
-  /** The worker process died: its generators died with it, without settling. */
-  killAll(): void {
-    for (const run of this.live) run.dead = true;
-    this.live.clear();
-  }
-
-  /** Quiet phase: everything not hung finishes, now and from now on. */
-  goQuiet(): void {
-    this.auto = true;
-    for (const run of [...this.live]) if (run.state === 'waiting') run.finish();
   }
 }
 
@@ -208,7 +60,7 @@ export class World {
   /** Messages the hooks queued (what the accounting must explain). */
   enqueued = 0;
   closed = false;
-  #clock: InstalledClock;
+  #clock: FakeClock;
   #violation: InvariantViolation | undefined;
 
   constructor(factory: TargetFactory, settings: RetentionSettings) {
@@ -377,8 +229,4 @@ export class World {
     this.#record(invariant, detail);
     throw this.#violation!;
   }
-}
-
-function install(nowEpochMs: number): InstalledClock {
-  return FakeTimers.withGlobal(globalThis).install({ now: nowEpochMs, toFake: [...FAKED], loopLimit: 10_000 });
 }
