@@ -28,6 +28,8 @@ const HEAVY_MONTH = 'scenarios/heavy-month.json';
 /** Days of the heavy month's traffic used for the side-by-side throughput runs. */
 const THROUGHPUT_DAYS = 10;
 const REPEATS = 3;
+/** The heavy month's settings and traffic model, for the side-by-side runs. */
+const scenario = loadScenario(HEAVY_MONTH);
 
 function formatRate(eventsPerSecond: number): string {
   return `${(eventsPerSecond / 1e6).toFixed(2)} M events/s`;
@@ -77,7 +79,6 @@ function bareLoop(perDeveloper: readonly (readonly HookEvent[])[]): number {
 }
 
 async function fullSimulation(perDeveloper: readonly (readonly HookEvent[])[], count: number): Promise<number> {
-  const scenario = loadScenario(HEAVY_MONTH);
   const started = process.hrtime.bigint();
   const result = await simulate({
     seed: 1,
@@ -117,27 +118,22 @@ const instantAgent: Agent = {
 async function targetAlone(perDeveloper: readonly (readonly HookEvent[])[], count: number): Promise<number> {
   const clock = SimClock.install(ORIGIN_EPOCH_MS);
   try {
-    return await targetAloneUnderClock(perDeveloper, count);
+    const target = referenceTarget({ settings: { ...scenario.settings, maxActiveSessions: 100_000 }, store: new PendingStore(), agent: instantAgent });
+    const ids = new Map<string, number>();
+    const started = process.hrtime.bigint();
+    for (const event of merged(perDeveloper)) {
+      if (event.kind === 'prompt') ids.set(event.session, target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: 'p' }).sessionDbId);
+      else if (event.kind === 'tool-use') target.queueObservation({ contentSessionId: event.session, toolName: event.toolName, text: 'o' });
+      else if (event.kind === 'stop') target.queueSummarize({ contentSessionId: event.session, text: 's' });
+      else if (event.kind === 'session-end' && ids.has(event.session)) await target.completeSession(ids.get(event.session)!);
+      await null;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await target.shutdown();
+    return count / seconds;
   } finally {
     clock.uninstall();
   }
-}
-
-async function targetAloneUnderClock(perDeveloper: readonly (readonly HookEvent[])[], count: number): Promise<number> {
-  const scenario = loadScenario(HEAVY_MONTH);
-  const target = referenceTarget({ settings: { ...scenario.settings, maxActiveSessions: 100_000 }, store: new PendingStore(), agent: instantAgent });
-  const ids = new Map<string, number>();
-  const started = process.hrtime.bigint();
-  for (const event of merged(perDeveloper)) {
-    if (event.kind === 'prompt') ids.set(event.session, target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: 'p' }).sessionDbId);
-    else if (event.kind === 'tool-use') target.queueObservation({ contentSessionId: event.session, toolName: event.toolName, text: 'o' });
-    else if (event.kind === 'stop') target.queueSummarize({ contentSessionId: event.session, text: 's' });
-    else if (event.kind === 'session-end' && ids.has(event.session)) await target.completeSession(ids.get(event.session)!);
-    await null;
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await target.shutdown();
-  return count / seconds;
 }
 
 function median(values: number[]): number {
@@ -148,7 +144,6 @@ function median(values: number[]): number {
 console.log(`leaksim bench: Node ${process.version}, ${cpus().length} cores`);
 heavyMonth();
 
-const scenario = loadScenario(HEAVY_MONTH);
 if (scenario.traffic.kind !== 'model') throw new Error('heavy-month must use generated traffic');
 const model = { ...scenario.traffic.model, days: THROUGHPUT_DAYS };
 const perDeveloper = Array.from({ length: model.developers }, (_, index) => [...developerTraffic(model, 1, index + 1)]);

@@ -194,8 +194,8 @@ class Simulation {
           continue;
         }
         const hookFirst = hook !== undefined && (!agendaHead || hook.atMs < agendaHead.atMs);
-        const itemMs = Math.max(hookFirst ? hook.atMs : agendaHead!.atMs, this.#frozenUntilMs);
-        if (await this.#fireTimerDueBy(itemMs)) {
+        const atMs = Math.max(hookFirst ? hook.atMs : agendaHead!.atMs, this.#frozenUntilMs);
+        if (await this.#fireTimerDueBy(atMs)) {
           if (this.#settled()) {
             stoppedEarly = true;
             break;
@@ -203,10 +203,11 @@ class Simulation {
           continue;
         }
         this.#clock.beginStep();
+        // Taken off the agenda before the clock moves: work settled at a sample on the way may schedule more.
+        if (!hookFirst) this.#agenda.pop();
+        if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
+        else this.#clock.advanceTo(atMs);
         if (hookFirst) {
-          const atMs = itemMs;
-          if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
-          else this.#clock.advanceTo(atMs);
           if (hook.kind === 'worker-restart') {
             // The old worker's promise work finishes before it dies, never after the new one starts.
             this.#needsSettle = true;
@@ -219,10 +220,6 @@ class Simulation {
           lastEventMs = atMs;
           upcoming = traffic.next();
         } else {
-          this.#agenda.pop();
-          const atMs = itemMs;
-          if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
-          else this.#clock.advanceTo(atMs);
           this.#agentEvents += 1;
           agendaHead!.deferred.fire();
         }
