@@ -5,12 +5,12 @@
  *   junit.xml     for CI test tabs: one test case per scenario × target × seed
  *   metrics/      one CSV of sampled metrics per run
  * Deterministic: fixed key order, no wall-clock times, so the same runs give the same bytes. The
- * folder is written beside its destination and renamed into place: never half a report.
+ * folder is written beside its destination and renamed into place: never half a report, and never
+ * over anything leaksim did not write (sim/report-folder.ts).
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { FlawName } from '../src/baseline/flaws.ts';
 import type { MetricSample } from './driver.ts';
+import { writeReportFolder } from './report-folder.ts';
 import { formatMs, type Violation } from './invariants.ts';
 import type { RunOutcome } from './run.ts';
 import type { Verdict } from './scenario.ts';
@@ -25,14 +25,35 @@ export interface FlawCoverage {
 
 export interface Report {
   readonly command: string;
+  /**
+   * What a run's ✓/✗ (and the exit code) follows: the scenario's expectation (`check`, the
+   * default), or the invariants alone (`run`, `replay`: a violation is ✗, with the expectation
+   * shown beside it as "(as expected)" or "(NOT as expected)").
+   */
+  readonly judgedBy?: 'expectation' | 'invariants';
   readonly outcomes: readonly RunOutcome[];
   /** For `check`: which scenarios caught each flaw. */
   readonly flaws?: readonly FlawCoverage[];
 }
 
-/** The report's overall result: every run as expected (runs without an expectation must pass). */
+/**
+ * The one ✓/✗ rule, used by the terminal lines, summary.md, summary.json and junit.xml alike.
+ * An error is never ✓; a run without an expectation must pass.
+ */
+export function outcomePassed(outcome: RunOutcome, judgedBy: Report['judgedBy'] = 'expectation'): boolean {
+  if (outcome.verdict === 'error') return false;
+  if (judgedBy === 'invariants' || outcome.asExpected === undefined) return outcome.verdict === 'pass';
+  return outcome.asExpected;
+}
+
+/** " (as expected)", " (NOT as expected)", or nothing when the scenario states no expectation: the same words everywhere. */
+export function expectationNote(outcome: RunOutcome): string {
+  return outcome.asExpected === undefined ? '' : outcome.asExpected ? ' (as expected)' : ' (NOT as expected)';
+}
+
+/** The report's overall result: every run ✓ and every flaw caught. */
 export function reportPassed(report: Report): boolean {
-  const runsOk = report.outcomes.every((outcome) => (outcome.asExpected === undefined ? outcome.verdict === 'pass' : outcome.asExpected));
+  const runsOk = report.outcomes.every((outcome) => outcomePassed(outcome, report.judgedBy));
   const flawsOk = (report.flaws ?? []).every((coverage) => coverage.caughtBy.length > 0);
   return runsOk && flawsOk;
 }
@@ -55,7 +76,9 @@ export function summaryJson(report: Report): string {
     leaksimReport: REPORT_FORMAT_VERSION,
     command: report.command,
     result: reportPassed(report) ? 'pass' : 'fail',
+    judgedBy: report.judgedBy ?? 'expectation',
     runs: report.outcomes.map((outcome) => ({
+      passed: outcomePassed(outcome, report.judgedBy),
       scenario: outcome.scenario,
       target: outcome.target,
       seed: outcome.seed,
@@ -65,6 +88,7 @@ export function summaryJson(report: Report): string {
       asExpected: outcome.asExpected ?? null,
       traceHash: outcome.result?.traceHash ?? null,
       firstViolation: outcome.firstViolation ? violationJson(outcome.firstViolation) : null,
+      expectedViolations: expectedViolations(outcome).map(violationJson),
       error: outcome.error ?? null,
       violationCounts: outcome.result?.violationCounts ?? {},
       hookEvents: outcome.result?.hookEvents ?? null,
@@ -93,11 +117,29 @@ function violationJson(violation: Violation): unknown {
   };
 }
 
+/**
+ * What a run got. When the scenario expects failures and the first violation overall is not one of
+ * them, the expected invariants' first violations lead and the first overall follows, so the "got"
+ * column never shows a different invariant beside a ✓.
+ */
 export function describeOutcome(outcome: RunOutcome): string {
   if (outcome.error) return `error: ${outcome.error}`;
   const violation = outcome.firstViolation;
   if (!violation) return 'pass';
+  const expected = expectedViolations(outcome);
+  if (expected.length === 0 || expected[0] === violation) return violationText(violation);
+  return `${expected.map(violationText).join('; ')} (first violation overall: ${violationText(violation)})`;
+}
+
+function violationText(violation: Violation): string {
   return `${violation.invariant} at ${formatSimTime(violation.atMs)}: ${violation.detail}`;
+}
+
+/** The first violation of each invariant the scenario expects this target to fail on, that was seen. */
+export function expectedViolations(outcome: RunOutcome): Violation[] {
+  const expected = outcome.expected;
+  if (!expected || !('failsOn' in expected) || !outcome.result) return [];
+  return expected.failsOn.flatMap((invariant) => outcome.result!.violations.find((violation) => violation.invariant === invariant) ?? []);
 }
 
 function expectedText(verdict: Verdict | undefined): string {
@@ -107,17 +149,29 @@ function expectedText(verdict: Verdict | undefined): string {
 
 export function summaryMarkdown(report: Report): string {
   const passed = reportPassed(report);
-  const unexpected = report.outcomes.filter((outcome) => outcome.asExpected === false || (outcome.asExpected === undefined && outcome.verdict !== 'pass'));
+  const failed = report.outcomes.filter((outcome) => !outcomePassed(outcome, report.judgedBy));
+  const byInvariants = report.judgedBy === 'invariants';
+  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  const headline = byInvariants
+    ? passed
+      ? 'no invariant violated'
+      : `${plural(failed.length, 'run')} of ${report.outcomes.length} failed`
+    : passed
+      ? 'all verdicts as expected'
+      : `${plural(failed.length, 'unexpected verdict')}`;
+  const rule = byInvariants
+    ? 'A run passes (✅) when no invariant is violated; the verdict its scenario expects is shown beside it.'
+    : 'A run passes (✅) when its verdict is the one its scenario expects.';
   const lines = [
-    `# leaksim ${report.command}: ${passed ? 'all verdicts as expected' : `${unexpected.length} unexpected verdict${unexpected.length === 1 ? '' : 's'}`}`,
+    `# leaksim ${report.command}: ${passed ? '✓' : '✗'} ${headline}`,
     '',
-    `${report.outcomes.length} runs. A run passes when no invariant is violated; each is judged against the verdict its scenario expects.`,
+    `${plural(report.outcomes.length, 'run')}. ${rule}`,
     '',
     '| | scenario | target | seed | expected | got |',
     '|---|---|---|---|---|---|',
     ...report.outcomes.map((outcome) => {
-      const mark = outcome.asExpected === false ? '❌' : outcome.asExpected === undefined ? (outcome.verdict === 'pass' ? '✅' : '❌') : '✅';
-      return `| ${mark} | ${outcome.scenario} | ${outcome.target} | ${outcome.seed} | ${expectedText(outcome.expected)} | ${markdownCell(describeOutcome(outcome))} |`;
+      const mark = outcomePassed(outcome, report.judgedBy) ? '✅' : '❌';
+      return `| ${mark} | ${outcome.scenario} | ${outcome.target} | ${outcome.seed} | ${expectedText(outcome.expected)} | ${markdownCell(describeOutcome(outcome) + expectationNote(outcome))} |`;
     }),
   ];
   if (report.flaws?.length) {
@@ -127,9 +181,9 @@ export function summaryMarkdown(report: Report): string {
       lines.push(`| ${coverage.flaw} | ${by || '❌ not caught'} |`);
     }
   }
-  if (unexpected.length) {
+  if (failed.length) {
     lines.push('', '## Reproduce', '');
-    for (const outcome of unexpected) lines.push(`- ${outcome.scenario} / ${outcome.target} / seed ${outcome.seed}: \`${outcome.reproduce}\``);
+    for (const outcome of failed) lines.push(`- ${outcome.scenario} / ${outcome.target} / seed ${outcome.seed}: \`${outcome.reproduce}\``);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -141,7 +195,7 @@ function markdownCell(text: string): string {
 export function junitXml(report: Report): string {
   const byScenario = new Map<string, RunOutcome[]>();
   for (const outcome of report.outcomes) byScenario.set(outcome.scenario, [...(byScenario.get(outcome.scenario) ?? []), outcome]);
-  const failed = (outcome: RunOutcome) => outcome.asExpected === false || (outcome.asExpected === undefined && outcome.verdict !== 'pass');
+  const failed = (outcome: RunOutcome) => !outcomePassed(outcome, report.judgedBy);
   const total = report.outcomes.length;
   const failures = report.outcomes.filter(failed).length;
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="leaksim ${xml(report.command)}" tests="${total}" failures="${failures}">`];
@@ -154,7 +208,7 @@ export function junitXml(report: Report): string {
         continue;
       }
       lines.push(`    <testcase classname="leaksim.${xml(scenario)}" name="${xml(name)}">`);
-      lines.push(`      <failure message="${xml(`got ${describeOutcome(outcome)}`)}">${xml(`reproduce: ${outcome.reproduce}`)}</failure>`);
+      lines.push(`      <failure message="${xml(`got ${describeOutcome(outcome)}${expectationNote(outcome)}`)}">${xml(`reproduce: ${outcome.reproduce}`)}</failure>`);
       lines.push('    </testcase>');
     }
     lines.push('  </testsuite>');
@@ -163,7 +217,7 @@ export function junitXml(report: Report): string {
   return `${lines.join('\n')}\n`;
 }
 
-function xml(text: string): string {
+export function xml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -188,23 +242,15 @@ export function metricsCsv(samples: readonly MetricSample[]): string {
   return `${rows.join('\n')}\n`;
 }
 
-/** Writes the whole report folder, replacing `dir` only once everything is written. */
+/** Writes the whole report folder (see sim/report-folder.ts: only ever replacing a folder leaksim wrote). */
 export function writeReports(dir: string, report: Report): void {
-  const staging = join(dirname(dir), `.${basename(dir)}.partial`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(join(staging, 'metrics'), { recursive: true });
-  try {
-    writeFileSync(join(staging, 'summary.json'), summaryJson(report));
-    writeFileSync(join(staging, 'summary.md'), summaryMarkdown(report));
-    writeFileSync(join(staging, 'junit.xml'), junitXml(report));
-    for (const outcome of report.outcomes) {
-      if (outcome.result) writeFileSync(join(staging, 'metrics', metricsFileName(outcome)), metricsCsv(outcome.result.samples));
-    }
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
+  const files: Record<string, string> = {
+    'summary.json': summaryJson(report),
+    'summary.md': summaryMarkdown(report),
+    'junit.xml': junitXml(report),
+  };
+  for (const outcome of report.outcomes) {
+    if (outcome.result) files[`metrics/${metricsFileName(outcome)}`] = metricsCsv(outcome.result.samples);
   }
+  writeReportFolder(dir, files, { command: `leaksim ${report.command}`, flag: '--out' });
 }
-

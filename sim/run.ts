@@ -2,15 +2,19 @@
  * Runs a scenario against a target for one seed and judges the outcome against the scenario's
  * expectation: `runScenario(scenario, { target, seed })`.
  */
-import { relative } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { REPOSITORY_ROOT } from './report-folder.ts';
 import type { RetentionSettings } from '../src/settings.ts';
+import { InputError } from '../src/input-error.ts';
 import { RunawayTimersError } from './clock.ts';
+import { formatSimTime } from './report.ts';
+import { errorText } from './target-guard.ts';
 import { simulate, type Checkpoint, type SimulationInput, type SimulationResult } from './driver.ts';
 import type { HookEvent } from './events.ts';
 import type { Violation } from './invariants.ts';
 import { replayTraffic } from './replay.ts';
 import type { Scenario, Verdict } from './scenario.ts';
-import type { NamedTarget } from './targets.ts';
+import { ADAPTER_PATH, type NamedTarget } from './targets.ts';
 import { DAY_MS, HOUR_MS, teamTraffic } from './traffic.ts';
 
 /** Every run starts on Monday 2026-01-05, 00:00 UTC: day 0 of every scenario is a Monday. */
@@ -41,12 +45,14 @@ export interface RunOutcome {
   readonly seed: number;
   readonly days: number;
   readonly expected: Verdict | undefined;
-  /** `error`: the run could not finish (a runaway timer loop). */
+  /** `error`: the run could not finish (a runaway timer loop, an adapter's code that failed). */
   readonly verdict: 'pass' | 'fail' | 'error';
   /** Undefined when the scenario states no expectation for this target. */
   readonly asExpected: boolean | undefined;
   readonly firstViolation: Violation | undefined;
   readonly error: string | undefined;
+  /** The error came from a user's adapter code: the CLI reports it as bad input (one line, exit 2). */
+  readonly errorFromTargetCode?: boolean;
   readonly result: SimulationResult | undefined;
   readonly reproduce: string;
 }
@@ -57,6 +63,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const expected = expectationFor(scenario, options.target.name);
   const reproduce = reproduceCommand(scenario, options);
   const base = { scenario: scenario.name, scenarioFile: scenario.file, target: options.target.name, seed: options.seed, days, expected, reproduce };
+  const guard = options.target.guard;
+  guard?.begin();
+  const failed = (message: string, fromTargetCode: boolean): RunOutcome => ({
+    ...base,
+    verdict: 'error',
+    asExpected: false,
+    firstViolation: undefined,
+    error: `${message} (seed ${options.seed})`,
+    ...(fromTargetCode ? { errorFromTargetCode: true } : {}),
+    result: undefined,
+  });
   let result: SimulationResult;
   try {
     result = await simulate({
@@ -76,10 +93,19 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   } catch (error) {
-    if (!(error instanceof RunawayTimersError)) throw error;
-    const message = `${error.message} (seed ${options.seed})`;
-    return { ...base, verdict: 'error', asExpected: false, firstViolation: undefined, error: message, result: undefined };
+    // Bad input found while running (a traffic file past a bound) is the user's file, not a verdict.
+    if (error instanceof InputError) throw error;
+    if (guard?.failure) return failed(guard.failure, true);
+    if (error instanceof RunawayTimersError) return failed(error.message, guard !== undefined);
+    // An adapter's error that escaped its routes: a timer callback it set, or a promise it started.
+    if (guard) return failed(`threw ${errorText(error)} outside a route (in a timer callback or a promise it started)`, true);
+    throw error;
   }
+  if (guard?.failure) return failed(guard.failure, true);
+  // A promise still pending at the run's end outlived the quiet phase (a simulated-time limit: the
+  // TTL, the idle timeout and an hour past the last event) or the shutdown that follows it.
+  const unsettled = result.stoppedEarly ? undefined : guard?.unsettled();
+  if (unsettled) return failed(`${unsettled} never settled: still pending when the run ended at ${formatSimTime(result.endMs)}`, true);
   const firstViolation = result.violations[0];
   const verdict = result.passed ? 'pass' : 'fail';
   return { ...base, verdict, asExpected: judge(expected, result), firstViolation, error: undefined, result };
@@ -107,15 +133,31 @@ function stopRule(stop: 'first-violation' | 'verdict' | 'never', expected: Verdi
   return { stopWhen: (violated) => wanted.every((invariant) => violated.has(invariant)) };
 }
 
-/** The one command that replays this run exactly. */
-export function reproduceCommand(scenario: Scenario, options: Pick<RunOptions, 'target' | 'seed' | 'days' | 'settings'>): string {
-  const parts = ['npx leaksim run', shellQuote(relative(process.cwd(), scenario.file) || scenario.file), '--target', shellQuote(options.target.name), '--seed', String(options.seed)];
+/**
+ * The one command that replays this run exactly, run from the repository root: every flag that
+ * shaped the run, and paths that work from there (relative to the root, or absolute outside it).
+ */
+export function reproduceCommand(scenario: Scenario, options: Pick<RunOptions, 'target' | 'seed' | 'days' | 'settings' | 'stop'>): string {
+  const parts = ['npx leaksim run', shellQuote(pathFromRoot(scenario.file)), '--target', shellQuote(targetFromRoot(options.target.name)), '--seed', String(options.seed)];
   if (options.days !== undefined) parts.push('--days', String(options.days));
-  if (options.settings) parts.push('--settings', shellQuote(relative(process.cwd(), options.settings.file)));
+  if (options.settings) parts.push('--settings', shellQuote(pathFromRoot(options.settings.file)));
+  if (options.stop === 'never') parts.push('--keep-going');
   return parts.join(' ');
 }
 
-function shellQuote(text: string): string {
+/** A path as typed, made to work from the repository root. */
+export function pathFromRoot(path: string): string {
+  const absolute = resolve(path);
+  const fromRoot = relative(REPOSITORY_ROOT, absolute);
+  return fromRoot === '' || fromRoot.startsWith('..') || isAbsolute(fromRoot) ? absolute : fromRoot;
+}
+
+/** A target name for a command line run from the repository root: adapter paths become root-relative. */
+export function targetFromRoot(name: string): string {
+  return ADAPTER_PATH.test(name) ? pathFromRoot(name) : name;
+}
+
+export function shellQuote(text: string): string {
   return /^[\w./:@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -14,10 +14,13 @@ import { leakyTarget } from '../src/baseline/leaky-session-manager.ts';
 import type { TargetFactory } from '../src/contract.ts';
 import { InputError } from '../src/input-error.ts';
 import { referenceTarget } from '../src/session-manager.ts';
+import { errorText, TargetGuard } from './target-guard.ts';
 
 export interface NamedTarget {
   readonly name: string;
   readonly factory: TargetFactory;
+  /** Present for a user's adapter: watches its code for failures (sim/target-guard.ts). */
+  readonly guard?: TargetGuard;
 }
 
 export const BUILT_IN_TARGETS = ['reference', 'baseline', 'twin', ...FLAW_NAMES.map((flaw) => `flaw:${flaw}`)];
@@ -30,16 +33,31 @@ export function builtInTarget(name: string): NamedTarget | undefined {
   return undefined;
 }
 
-/** Resolves a target name, loading an adapter module when given a path. */
-export async function resolveTarget(name: string, source = '--target'): Promise<NamedTarget> {
+/** A target name that names an adapter module by its path. */
+export const ADAPTER_PATH = /\.(c|m)?(t|j)s$/;
+
+/** Resolves a target name, loading an adapter module when given a path. `watch`: see sim/target-guard.ts. */
+export async function resolveTarget(name: string, source = '--target', watch?: Int32Array): Promise<NamedTarget> {
   const builtIn = builtInTarget(name);
   if (builtIn) return builtIn;
-  if (/\.(c|m)?(t|j)s$/.test(name)) {
-    const path = resolve(name);
-    if (!existsSync(path)) throw new InputError(source, 0, '', `adapter module ${name} does not exist`);
-    const module = (await import(pathToFileURL(path).href)) as { createTarget?: unknown };
-    if (typeof module.createTarget !== 'function') throw new InputError(name, 0, 'createTarget', 'must be exported: a function (environment) => SessionTarget');
-    return { name, factory: module.createTarget as TargetFactory };
-  }
+  if (ADAPTER_PATH.test(name)) return loadAdapter(name, source, watch);
   throw new InputError(source, 0, '', `unknown target '${name}': expected reference, baseline, twin, flaw:<name> (${FLAW_NAMES.join(', ')}) or a path to an adapter module`);
+}
+
+/**
+ * A user's adapter module, guarded: every failure of its code is one line (an import that throws,
+ * a syntax error, no createTarget), and a run's failures become an error verdict (TargetGuard).
+ */
+async function loadAdapter(name: string, source: string, watch?: Int32Array): Promise<NamedTarget> {
+  const path = resolve(name);
+  if (!existsSync(path)) throw new InputError(source, 0, '', `adapter module ${name} does not exist`);
+  let module: { createTarget?: unknown };
+  try {
+    module = (await import(pathToFileURL(path).href)) as { createTarget?: unknown };
+  } catch (error) {
+    throw new InputError(name, 0, '', `cannot be loaded as an adapter module: ${errorText(error)}`);
+  }
+  if (typeof module.createTarget !== 'function') throw new InputError(name, 0, 'createTarget', 'must be exported: a function (environment) => SessionTarget');
+  const guard = new TargetGuard(watch);
+  return { name, factory: guard.wrap(module.createTarget as TargetFactory), guard };
 }

@@ -16,7 +16,7 @@ import { DEFAULT_BASELINES_FILE } from '../heap/baselines.ts';
 import { DEFAULT_KEPT_SNAPSHOT_DIR } from '../heap/gate.ts';
 import { heapCheckCommand } from './heap.ts';
 import type { Output } from './output.ts';
-import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor } from './shared.ts';
+import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, reportFolder } from './shared.ts';
 
 export const CHECK_HELP = `usage: leaksim check [scenario.json ...] [options]
 
@@ -26,7 +26,8 @@ Exit 0 when all verdicts are as expected, 1 otherwise, 2 for bad input.
 
 options:
   --only NAME   run only the scenario with this name (repeatable)
-  --out DIR     report folder (default reports/check)
+  --out DIR     report folder (default reports/check; reports/heap with --heap); an existing
+                folder is replaced only when leaksim wrote it
   --json        print summary.json to stdout instead of the readable lines
 
 heap gates (see README, Heap gates):
@@ -68,15 +69,16 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
   }
   if (values.heap) {
     return heapCheckCommand(scenarios, output, {
-      out: values.out ?? 'reports/heap',
+      out: reportFolder('check --heap', values.out ?? 'reports/heap'),
       json: values.json,
       baselinesFile: values.baselines ?? DEFAULT_BASELINES_FILE,
       updateBaselines: values['update-baselines'],
       keepSnapshots: values['keep-snapshots'],
     });
   }
+  const out = reportFolder('check', values.out ?? 'reports/check');
   const report = await check(scenarios, output, !values.json);
-  return finishReport(output, report, values.out ?? 'reports/check', values.json);
+  return finishReport(output, report, out, values.json);
 }
 
 export function scenarioFiles(dir: string): string[] {

@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../src/input-error.ts';
 import { importClaudeCode } from '../import/claude-code.ts';
+import { checkOutputFile } from '../report-folder.ts';
 import { resolveHashKey, writeTrafficFile } from '../traffic-file/writer.ts';
 import type { Output } from './output.ts';
 import { parseOptions } from './shared.ts';
@@ -21,6 +22,7 @@ options:
                     and report how many (default: the first one is an error)
   --keep-content    keep prompts, tool input/output and replies in the file
                     (default: sizes and an HMAC-SHA256 of the content only)
+  --force           replace --out if it exists (default: refuse)
   --hash-key KEY    HMAC key (default: $LEAKSIM_HASH_KEY, else a random key for this run only,
                     so hashes are comparable within this file only)
   -h, --help        show this help`;
@@ -33,6 +35,7 @@ export async function importCommand(args: readonly string[], output: Output): Pr
     'skip-bad': { type: 'boolean', default: false },
     'keep-content': { type: 'boolean', default: false },
     'hash-key': { type: 'string' },
+    force: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (values.help) {
@@ -43,6 +46,7 @@ export async function importCommand(args: readonly string[], output: Output): Pr
   if (source !== 'claude-code') throw new InputError(WHERE, 0, '', `${source === undefined ? 'needs a source' : `does not know the source '${source}'`}; the one source is 'claude-code'`);
   if (paths.length === 0) throw new InputError(WHERE, 0, '', 'needs at least one transcript file or directory');
   if (values.out === undefined) throw new InputError(WHERE, 0, '--out', 'is required');
+  checkOutputFile(values.out, values.force, { command: WHERE, flag: '--out' });
 
   const keepContent = values['keep-content'];
   const result = importClaudeCode(paths.map(expandHome), { strict: !values['skip-bad'], keepContent });

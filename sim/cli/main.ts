@@ -37,9 +37,15 @@ export async function main(argv: readonly string[], output: Output = processOutp
     return await command(rest, output);
   } catch (error) {
     if (error instanceof InputError) {
-      output.err(`leaksim: ${error.message}`);
+      output.err(errorLine(error.message));
       return 2;
     }
     throw error;
   }
+}
+
+/** One line on stderr: "leaksim: <message>", without doubling a prefix the message already has ("leaksim run: ..."). */
+export function errorLine(message: string): string {
+  const line = message.replace(/\s*\n\s*/g, ' ');
+  return /^leaksim\b/.test(line) ? line : `leaksim: ${line}`;
 }

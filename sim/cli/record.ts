@@ -5,6 +5,7 @@
  */
 import { InputError } from '../../src/input-error.ts';
 import { parseHostPort, startRecorder } from '../record/recorder.ts';
+import { checkOutputFile } from '../report-folder.ts';
 import { resolveHashKey } from '../traffic-file/writer.ts';
 import type { Output } from './output.ts';
 import { parseOptions } from './shared.ts';
@@ -21,6 +22,7 @@ options:
   --upstream H:P     the real worker (default 127.0.0.1:37777)
   --keep-content     keep prompts, tool input/output and replies in the file
                      (default: sizes and an HMAC-SHA256 of the content only)
+  --force            replace --out if a finished recording is there (default: refuse)
   --hash-key KEY     HMAC key (default: $LEAKSIM_HASH_KEY, else a random key for this
                      recording only, so hashes are comparable within this file only)
   -h, --help         show this help`;
@@ -31,6 +33,7 @@ const OPTIONS = {
   upstream: { type: 'string', default: '127.0.0.1:37777' },
   'keep-content': { type: 'boolean', default: false },
   'hash-key': { type: 'string' },
+  force: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -51,11 +54,12 @@ export async function record(args: readonly string[], output: Output, waitForSto
   }
   if (positionals.length > 0) throw new InputError(where, 0, '', `takes no arguments, got '${positionals[0]}' (see --help)`);
   if (values.out === undefined) throw new InputError(where, 0, '--out', 'is required');
+  checkOutputFile(values.out, values.force, { command: where, flag: '--out' });
   const listen = parseHostPort(values.listen, '--listen', where);
   const upstream = parseHostPort(values.upstream, '--upstream', where);
   const hashKey = resolveHashKey(values['hash-key'], process.env);
 
-  const recorder = await startRecorder({ listen, upstream, outPath: values.out, keepContent: values['keep-content'], hashKey: hashKey.key });
+  const recorder = await startRecorder({ listen, upstream, outPath: values.out, keepContent: values['keep-content'], hashKey: hashKey.key, onUpstreamDown: (message) => output.err(`leaksim record: ${message}`) });
   output.out(`leaksim record: listening on ${recorder.url}, forwarding to http://${values.upstream}, recording into ${values.out}.partial (Ctrl-C to stop)`);
   await waitForStop();
   const summary = await recorder.stop();

@@ -5,12 +5,14 @@ import { DEFAULT_SETTINGS } from '../../src/settings.ts';
 import { DEFAULT_AGENT } from '../agent.ts';
 import type { Report } from '../report.ts';
 import { recordingSpanMs } from '../replay.ts';
-import { runScenario } from '../run.ts';
+import { runScenarioIsolated } from '../isolated/run.ts';
+import { folderPart } from '../report-folder.ts';
+import { pathFromRoot, shellQuote, targetFromRoot } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
 import { resolveTarget } from '../targets.ts';
 import { DAY_MS } from '../traffic.ts';
 import type { Output } from './output.ts';
-import { EXIT_OK, finishReport, parseOptions, positiveNumber, printOutcome, progressFor, settingsOption, wholeNumber } from './shared.ts';
+import { EXIT_OK, finishReport, parseOptions, positiveNumber, printOutcome, progressFor, reportFolder, settingsOption, stopOnTargetCodeError, wholeNumber } from './shared.ts';
 
 export const REPLAY_HELP = `usage: leaksim replay <traffic.jsonl> [options]
 
@@ -27,7 +29,8 @@ options:
   --session-end ROUTE what a SessionEnd hook calls: none (8.5.7, default) or complete
   --seed N            seed for the simulated agent's latencies (default 1)
   --keep-going        record every violation instead of stopping at the first
-  --out DIR           report folder (default reports/replay-<file name>)
+  --out DIR           report folder (default reports/replay-<file name>-<target>); an existing
+                      folder is replaced only when leaksim wrote it
   --json              print summary.json to stdout`;
 
 export async function replayCommand(args: readonly string[], output: Output): Promise<number> {
@@ -57,9 +60,10 @@ export async function replayCommand(args: readonly string[], output: Output): Pr
   if (sessionEnd !== 'none' && sessionEnd !== 'complete') throw new InputError('leaksim replay', 0, '--session-end', `expected none or complete, got ${JSON.stringify(sessionEnd)}`);
   const spanMs = recordingSpanMs(file); // also validates the whole file before anything runs
   const days = wholeNumber('replay', '--days', values.days, 1, 366) ?? Math.max(1, Math.ceil((Math.ceil((spanMs + 1) / DAY_MS) * DAY_MS * repeat) / rate / DAY_MS));
-  const target = await resolveTarget(values.target);
   const settings = settingsOption(values.settings, DEFAULT_SETTINGS);
+  const target = await resolveTarget(values.target);
   const name = basename(file).replace(/\.jsonl?$/, '').replace(/[^a-z0-9-]+/gi, '-').toLowerCase() || 'traffic';
+  const out = reportFolder('replay', values.out ?? `reports/replay-${name}-${folderPart(target.name)}`);
   const scenario: Scenario = {
     name,
     description: `replay of ${file}`,
@@ -75,16 +79,31 @@ export async function replayCommand(args: readonly string[], output: Output): Pr
     sampleEveryMs: 15 * 60_000,
     expect: { reference: { pass: true }, flaws: {} },
   };
-  const outcome = await runScenario(scenario, {
+  // Every flag that shaped the run, with paths that work from the repository root.
+  const reproduce = [
+    'npx leaksim replay',
+    shellQuote(pathFromRoot(file)),
+    '--target',
+    shellQuote(targetFromRoot(target.name)),
+    ...(repeat > 1 ? ['--repeat', String(repeat)] : []),
+    ...(rate !== 1 ? ['--rate', String(rate)] : []),
+    ...(values.days ? ['--days', values.days] : []),
+    ...(sessionEnd !== 'none' ? ['--session-end', sessionEnd] : []),
+    ...(values.settings ? ['--settings', shellQuote(pathFromRoot(values.settings))] : []),
+    '--seed',
+    String(seed),
+    ...(values['keep-going'] ? ['--keep-going'] : []),
+  ].join(' ');
+  const outcome = await runScenarioIsolated(scenario, {
     target,
     seed,
     stop: values['keep-going'] ? 'never' : 'first-violation',
     onProgress: progressFor(output, `replay ${file} ${target.name}`),
   });
-  const reproduce = ['npx leaksim replay', file, '--target', target.name, ...(repeat > 1 ? ['--repeat', String(repeat)] : []), ...(rate !== 1 ? ['--rate', String(rate)] : []), ...(values.days ? ['--days', values.days] : []), ...(sessionEnd !== 'none' ? ['--session-end', sessionEnd] : []), ...(values.settings ? ['--settings', values.settings] : []), '--seed', String(seed)].join(' ');
   const replayed = { ...outcome, asExpected: undefined, expected: undefined, reproduce };
   output.progress('');
+  stopOnTargetCodeError('replay', replayed);
   if (!values.json) printOutcome(output, replayed, 'invariants');
-  const report: Report = { command: 'replay', outcomes: [replayed] };
-  return finishReport(output, report, values.out ?? `reports/replay-${name}`, values.json);
+  const report: Report = { command: 'replay', judgedBy: 'invariants', outcomes: [replayed] };
+  return finishReport(output, report, out, values.json);
 }

@@ -1,11 +1,12 @@
 /** `leaksim run <scenario>`: one scenario against one target, for each seed (or the one given). */
 import { InputError } from '../../src/input-error.ts';
 import type { Report } from '../report.ts';
-import { runScenario } from '../run.ts';
+import { runScenarioIsolated } from '../isolated/run.ts';
+import { folderPart } from '../report-folder.ts';
 import { loadScenario } from '../scenario.ts';
 import { resolveTarget } from '../targets.ts';
 import type { Output } from './output.ts';
-import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, settingsOption, wholeNumber } from './shared.ts';
+import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, reportFolder, settingsOption, stopOnTargetCodeError, wholeNumber } from './shared.ts';
 
 export const RUN_HELP = `usage: leaksim run <scenario.json> [options]
 
@@ -19,7 +20,8 @@ options:
   --settings FILE   claude-mem settings.json whose CLAUDE_MEM_* keys override the scenario's settings
   --keep-going      record every violation instead of stopping once the verdict is settled
                     (the first violation, or every invariant the scenario expects this target to fail on)
-  --out DIR         report folder (default reports/run-<scenario>)
+  --out DIR         report folder (default reports/run-<scenario>-<target>); an existing folder
+                    is replaced only when leaksim wrote it
   --json            print summary.json to stdout instead of the readable lines`;
 
 export async function runCommand(args: readonly string[], output: Output): Promise<number> {
@@ -38,14 +40,15 @@ export async function runCommand(args: readonly string[], output: Output): Promi
     return EXIT_OK;
   }
   if (positionals.length !== 1) throw new InputError('leaksim run', 0, '', `expected one scenario file, got ${positionals.length}`);
-  const scenario = loadScenario(positionals[0]!);
-  const target = await resolveTarget(values.target);
   const seed = wholeNumber('run', '--seed', values.seed, 0, 4_294_967_295);
   const days = wholeNumber('run', '--days', values.days, 1, 366);
+  const scenario = loadScenario(positionals[0]!);
   const settings = settingsOption(values.settings, scenario.settings);
+  const target = await resolveTarget(values.target);
+  const out = reportFolder('run', values.out ?? `reports/run-${scenario.name}-${folderPart(target.name)}`);
   const outcomes = [];
   for (const runSeed of seed === undefined ? scenario.seeds : [seed]) {
-    const outcome = await runScenario(scenario, {
+    const outcome = await runScenarioIsolated(scenario, {
       target,
       seed: runSeed,
       ...(days !== undefined ? { days } : {}),
@@ -56,10 +59,11 @@ export async function runCommand(args: readonly string[], output: Output): Promi
       onProgress: progressFor(output, `${scenario.name} ${target.name} seed ${runSeed}`),
     });
     output.progress('');
+    stopOnTargetCodeError('run', outcome);
     if (!values.json) printOutcome(output, outcome, 'invariants');
     outcomes.push(outcome);
   }
   // `run` judges by invariants alone: the scenario's expectation is shown, not required.
-  const report: Report = { command: 'run', outcomes: outcomes.map((outcome) => ({ ...outcome, asExpected: undefined })) };
-  return finishReport(output, report, values.out ?? `reports/run-${scenario.name}`, values.json);
+  const report: Report = { command: 'run', judgedBy: 'invariants', outcomes };
+  return finishReport(output, report, out, values.json);
 }

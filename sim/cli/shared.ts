@@ -2,7 +2,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from '../../src/input-error.ts';
 import { loadSettings, type RetentionSettings } from '../../src/settings.ts';
-import { describeOutcome, formatSimTime, reportPassed, summaryJson, writeReports, type Report } from '../report.ts';
+import { describeOutcome, expectationNote, formatSimTime, outcomePassed, reportPassed, summaryJson, writeReports, type Report } from '../report.ts';
+import { checkReportFolder } from '../report-folder.ts';
 import type { RunOutcome } from '../run.ts';
 import type { Output } from './output.ts';
 
@@ -12,8 +13,20 @@ export const EXIT_BAD_INPUT = 2;
 
 /** node:util parseArgs, with its errors turned into InputError (exit 2, one line). */
 export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: readonly string[], options: T) {
+  // `--days -1` would read as an option named -1 ("argument is ambiguous"); joined as `--days=-1`,
+  // the value reaches the number check, which says what was expected.
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    const next = args[index + 1];
+    const option = arg.startsWith('--') ? options[arg.slice(2)] : undefined;
+    if (option?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index += 1;
+    } else joined.push(arg);
+  }
   try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+    return parseArgs({ args: joined, options, allowPositionals: true, strict: true });
   } catch (error) {
     throw new InputError(`leaksim ${command}`, 0, '', (error as Error).message.split('\n')[0]!);
   }
@@ -47,18 +60,31 @@ export function progressFor(output: Output, label: string): ((nowMs: number, hoo
 }
 
 /**
- * Prints one run. `judgedBy` says what its exit code follows, and so what ✓ and ✗ mean: the
- * scenario's expectation (`check`), or the invariants alone (`run`, `replay`: a violation is ✗,
- * with the expectation shown beside it).
+ * Prints one run, with the same ✓/✗ rule and "as expected" words as the report files
+ * (sim/report.ts `outcomePassed`, `expectationNote`). `judgedBy` says what its exit code follows.
  */
-export function printOutcome(output: Output, outcome: RunOutcome, judgedBy: 'expectation' | 'invariants' = 'expectation'): void {
-  const expectation = outcome.asExpected === undefined ? '' : outcome.asExpected ? ' (as expected)' : ' (NOT as expected)';
+export function printOutcome(output: Output, outcome: RunOutcome, judgedBy: Report['judgedBy'] = 'expectation'): void {
   const result = outcome.result;
   const events = result ? Object.values(result.hookEvents).reduce((sum, count) => sum + count, 0) : 0;
-  const failed = judgedBy === 'invariants' || outcome.asExpected === undefined ? outcome.verdict !== 'pass' : !outcome.asExpected;
-  output.out(`${failed ? '✗' : '✓'} ${outcome.scenario} · ${outcome.target} · seed ${outcome.seed}: ${describeOutcome(outcome)}${expectation}`);
+  const passed = outcomePassed(outcome, judgedBy);
+  output.out(`${passed ? '✓' : '✗'} ${outcome.scenario} · ${outcome.target} · seed ${outcome.seed}: ${describeOutcome(outcome)}${expectationNote(outcome)}`);
   if (result) output.out(`    ${events.toLocaleString('en-US')} hook events over ${outcome.days} days, trace ${result.traceHash}; peak ${result.peaks.activeSessions} sessions, ${result.peaks.historyMessages.toLocaleString('en-US')} history messages`);
-  if (failed) output.out(`    reproduce: ${outcome.reproduce}`);
+  if (!passed) output.out(`    reproduce: ${outcome.reproduce}`);
+}
+
+/**
+ * A run that ended in an error of the user's adapter code is bad input: one line naming the
+ * target, what its code did and the seed, with the command that reproduces it (exit 2, no report).
+ */
+export function stopOnTargetCodeError(command: string, outcome: RunOutcome): void {
+  if (outcome.verdict !== 'error' || !outcome.errorFromTargetCode) return;
+  throw new InputError(`leaksim ${command}`, 0, '', `target ${outcome.target}: ${outcome.error}; reproduce: ${outcome.reproduce}`);
+}
+
+/** The pre-flight for a report folder: refused before any work starts (sim/report-folder.ts). */
+export function reportFolder(command: string, dir: string): string {
+  checkReportFolder(dir, { command: `leaksim ${command}`, flag: '--out' });
+  return dir;
 }
 
 /** Writes the report folder and prints where; with --json, the summary goes to stdout instead of the lines. */

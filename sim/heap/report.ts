@@ -3,12 +3,12 @@
  *   summary.json  every run: expected and actual heap verdict, findings, measures per checkpoint,
  *                 grown kinds and a retainer path; the baseline comparison
  *   summary.md    for people and CI job summaries
+ *   junit.xml     for CI test tabs: one test case per run, one per baseline comparison
  * And the readable lines the command prints. Deterministic except for the probes' wall times,
  * which only the markdown footnote shows.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { formatSimTime } from '../report.ts';
+import { formatSimTime, xml } from '../report.ts';
+import { writeReportFolder } from '../report-folder.ts';
 import type { HeapReport, HeapRun } from './gate.ts';
 import { MESSAGE_KIND, type CheckpointMeasure, type KindGrowth } from './measure.ts';
 import { formatBytes } from './rule.ts';
@@ -136,18 +136,33 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-/** Writes summary.json and summary.md, replacing `dir` only once both are written. */
-export function writeHeapReports(dir: string, report: HeapReport): void {
-  const staging = join(dirname(dir), `.${basename(dir)}.partial`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  try {
-    writeFileSync(join(staging, 'summary.json'), heapSummaryJson(report));
-    writeFileSync(join(staging, 'summary.md'), heapSummaryMarkdown(report));
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
+/** JUnit XML with the same ✓/✗ as the lines and summary.md: a run fails when it is not as expected. */
+export function heapJunitXml(report: HeapReport): string {
+  const byScenario = new Map<string, HeapRun[]>();
+  for (const run of report.runs) byScenario.set(run.scenario, [...(byScenario.get(run.scenario) ?? []), run]);
+  const failures = report.runs.filter((run) => !run.asExpected).length + report.baselineChecks.filter((check) => !check.passed).length;
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="leaksim check --heap" tests="${report.runs.length + report.baselineChecks.length}" failures="${failures}">`];
+  for (const [scenario, runs] of byScenario) {
+    lines.push(`  <testsuite name="${xml(scenario)}" tests="${runs.length}" failures="${runs.filter((run) => !run.asExpected).length}">`);
+    for (const run of runs) {
+      const name = `${run.target} seed ${run.seed} expects heap ${run.expected}`;
+      if (run.asExpected) lines.push(`    <testcase classname="leaksim.heap.${xml(scenario)}" name="${xml(name)}"/>`);
+      else lines.push(`    <testcase classname="leaksim.heap.${xml(scenario)}" name="${xml(name)}">`, `      <failure message="${xml(`got ${describeRun(run)}`)}">${xml(`reproduce: ${run.reproduce}`)}</failure>`, '    </testcase>');
+    }
+    lines.push('  </testsuite>');
   }
+  const checks = report.baselineChecks;
+  lines.push(`  <testsuite name="heap-within-baseline" tests="${checks.length}" failures="${checks.filter((check) => !check.passed).length}">`);
+  for (const check of checks) {
+    const name = `${check.scenario} ${check.measure}`;
+    if (check.passed) lines.push(`    <testcase classname="leaksim.heap.baseline" name="${xml(name)}"/>`);
+    else lines.push(`    <testcase classname="leaksim.heap.baseline" name="${xml(name)}">`, `      <failure message="${xml(check.detail)}"/>`, '    </testcase>');
+  }
+  lines.push('  </testsuite>', '</testsuites>');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes the report folder (see sim/report-folder.ts). */
+export function writeHeapReports(dir: string, report: HeapReport): void {
+  writeReportFolder(dir, { 'summary.json': heapSummaryJson(report), 'summary.md': heapSummaryMarkdown(report), 'junit.xml': heapJunitXml(report) }, { command: 'leaksim check --heap', flag: '--out' });
 }

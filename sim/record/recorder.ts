@@ -62,6 +62,8 @@ export interface RecorderOptions {
   readonly outPath: string;
   readonly keepContent: boolean;
   readonly hashKey: Buffer;
+  /** Told once each time the upstream worker stops answering (and again after it answered in between). */
+  readonly onUpstreamDown?: (message: string) => void;
 }
 
 export interface RecordingSummary {
@@ -150,7 +152,17 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
   };
   // The recorder's own connection pool to the worker, so stopping can close every socket it opened.
   const agent = new http.Agent({ keepAlive: true });
-  const server = http.createServer((request, response) => proxy(request, response, options.upstream, agent, onCall, sessions));
+  // The hooks see a 502 when the worker is down; the person running the recorder sees one line per outage.
+  let upstreamDown = false;
+  const upstreamHealth = {
+    answered: () => void (upstreamDown = false),
+    failed: (code: string) => {
+      if (upstreamDown) return;
+      upstreamDown = true;
+      options.onUpstreamDown?.(`upstream ${options.upstream.host}:${options.upstream.port} is not answering (${code}): the hooks get 502 and their calls are recorded but not served; start the worker`);
+    },
+  };
+  const server = http.createServer((request, response) => proxy(request, response, options.upstream, agent, onCall, sessions, upstreamHealth));
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -212,13 +224,27 @@ function routeOf(method: string | undefined, url: string | undefined): { route: 
   return undefined;
 }
 
-function proxy(request: http.IncomingMessage, response: http.ServerResponse, upstream: HostPort, agent: http.Agent, onCall: (call: Call) => string | undefined, sessions: SessionTable): void {
+interface UpstreamHealth {
+  answered(): void;
+  failed(code: string): void;
+}
+
+function proxy(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  upstream: HostPort,
+  agent: http.Agent,
+  onCall: (call: Call) => string | undefined,
+  sessions: SessionTable,
+  health: UpstreamHealth,
+): void {
   const matched = routeOf(request.method, request.url);
   // Recorded when the request body has arrived; resolves to the call's session (for the init answer).
   const recorded = matched ? new Promise<string | undefined>((resolve) => collect(request, (body) => resolve(onCall({ ...matched, body })))) : undefined;
   const upstreamRequest = http.request(
     { host: upstream.host, port: upstream.port, method: request.method, path: request.url, headers: request.rawHeaders, setHost: false, agent },
     (upstreamResponse) => {
+      health.answered();
       response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.statusMessage, upstreamResponse.rawHeaders);
       // The init answer names the sessionDbId that end calls will use; read a copy of it and pair it
       // with this exchange's own request (answers to concurrent inits may come in any order).
@@ -227,6 +253,7 @@ function proxy(request: http.IncomingMessage, response: http.ServerResponse, ups
     },
   );
   upstreamRequest.on('error', (error) => {
+    health.failed((error as NodeJS.ErrnoException).code ?? error.message);
     if (!response.headersSent) {
       response.writeHead(502, { 'content-type': 'text/plain' });
       response.end(`leaksim record: upstream ${upstream.host}:${upstream.port} unreachable (${(error as NodeJS.ErrnoException).code ?? error.message})\n`);

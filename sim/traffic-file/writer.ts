@@ -105,7 +105,7 @@ export function formatTraffic(header: TrafficHeader, events: Iterable<HookEvent>
 export function writeTrafficFile(path: string, header: TrafficHeader, events: Iterable<HookEvent>, options: WriteOptions = {}): { events: number } {
   const formatter = createLineFormatter(header, options);
   const temporaryPath = `${path}.tmp-${process.pid}`;
-  const fd = openSync(temporaryPath, 'w');
+  const fd = openSync(temporaryPath, 'wx'); // never truncates a file someone else left there
   let count = 0;
   try {
     let pending = `${formatter.header()}\n`;
@@ -125,7 +125,12 @@ export function writeTrafficFile(path: string, header: TrafficHeader, events: It
     rmSync(temporaryPath, { force: true });
     throw error;
   }
-  renameSync(temporaryPath, path);
+  try {
+    renameSync(temporaryPath, path);
+  } catch (error) {
+    rmSync(temporaryPath, { force: true });
+    throw error;
+  }
   return { events: count };
 }
 
