@@ -54,9 +54,9 @@ describe('heap sections and baselines files', () => {
   it('exits 2 for heap options without --heap, and for --heap over scenarios without a heap section', async () => {
     const output = collectOutput();
     expect(await main(['check', '--update-baselines'], output)).toBe(2);
-    expect(output.stderr).toEqual(['leaksim: leaksim check: --update-baselines only applies with --heap']);
+    expect(output.stderr).toEqual(['leaksim check: --update-baselines only applies with --heap']);
     const plain = collectOutput();
     expect(await main(['check', '--heap', 'scenarios/steady-week.json'], plain)).toBe(2);
-    expect(plain.stderr).toEqual(['leaksim: leaksim check --heap: none of the scenarios has a "heap" section']);
+    expect(plain.stderr).toEqual(['leaksim check --heap: none of the scenarios has a "heap" section']);
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FLAW_NAMES } from '../../src/baseline/flaws.ts';
 import { main } from '../../sim/cli/main.ts';
@@ -40,9 +40,10 @@ describe('leaksim check', () => {
     const output = collectOutput();
     const code = await main(['check', file, '--out', join(dir, 'report')], output);
     expect(code).toBe(1);
-    expect(output.stdout).toContain(`    reproduce: npx leaksim run ${relative(process.cwd(), file)} --target baseline --seed 3`);
+    // The scenario lies outside the repository: the reproduce line names it by its absolute path.
+    expect(output.stdout).toContain(`    reproduce: npx leaksim run ${file} --target baseline --seed 3`);
     const markdown = readFileSync(join(dir, 'report', 'summary.md'), 'utf8');
-    expect(markdown).toMatch(/^# leaksim check: 1 unexpected verdict/);
+    expect(markdown).toMatch(/^# leaksim check: ✗ 1 unexpected verdict/);
     expect(markdown).toContain('| ❌ | wrong | baseline | 3 | pass | history-within-bound at day 0');
     expect(readFileSync(join(dir, 'report', 'junit.xml'), 'utf8')).toMatch(/<failure message="got history-within-bound at day 0/);
   });

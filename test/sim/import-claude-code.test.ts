@@ -196,8 +196,8 @@ describe('bad lines', () => {
 
   it('the command line: usage errors are one line and exit 2', async () => {
     for (const [args, message] of [
-      [['import', 'claude-code', SHARED], 'leaksim: leaksim import: --out is required'],
-      [['import', 'cursor', SHARED, '--out', 'x'], "leaksim: leaksim import: does not know the source 'cursor'; the one source is 'claude-code'"],
+      [['import', 'claude-code', SHARED], 'leaksim import: --out is required'],
+      [['import', 'cursor', SHARED, '--out', 'x'], "leaksim import: does not know the source 'cursor'; the one source is 'claude-code'"],
       [['import', 'claude-code', join(scratch, 'missing'), '--out', 'x'], `leaksim: ${join(scratch, 'missing')}: cannot be read (ENOENT)`],
     ] as const) {
       const output = collectOutput();

@@ -199,10 +199,10 @@ describe('privacy, refusals and failures', () => {
   it('refuses to listen anywhere but loopback, as one line and exit 2', async () => {
     const output = collectOutput();
     expect(await main(['record', '--listen', '0.0.0.0:37778', '--out', join(scratch, 'x.jsonl')], output)).toBe(2);
-    expect(output.stderr).toEqual(["leaksim: leaksim record: --listen is '0.0.0.0', but the recorder listens on loopback only (127.0.0.1 or ::1)"]);
+    expect(output.stderr).toEqual(["leaksim record: --listen is '0.0.0.0', but the recorder listens on loopback only (127.0.0.1 or ::1)"]);
     const bad = collectOutput();
     expect(await main(['record', '--listen', 'localhost', '--out', join(scratch, 'x.jsonl')], bad)).toBe(2);
-    expect(bad.stderr).toEqual(["leaksim: leaksim record: --listen is 'localhost', expected host:port such as 127.0.0.1:37777"]);
+    expect(bad.stderr).toEqual(["leaksim record: --listen is 'localhost', expected host:port such as 127.0.0.1:37777"]);
     expect(existsSync(join(scratch, 'x.jsonl.partial'))).toBe(false);
   });
 
