@@ -9,13 +9,14 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { findNodeAtLocation, parseTree, type Node, type ParseError, printParseErrorCode } from 'jsonc-parser';
 import type { FlawName } from '../src/baseline/flaws.ts';
 import { InputError, lineOfOffset } from '../src/input-error.ts';
+import { checkedJsonText, lineAndColumn, readJsonText } from '../src/json-text.ts';
 import { DEFAULT_SETTINGS, MINUTE_MS, type RetentionSettings } from '../src/settings.ts';
 import { DEFAULT_AGENT, type AgentModel } from './agent.ts';
 import type { DriverFaults, SessionEndRoute } from './driver.ts';
 import type { InvariantName } from './invariants.ts';
 import { checkpointCount, DEFAULT_CHECKPOINT_EVERY_HOURS, DEFAULT_WARMUP_CHECKPOINTS } from './heap/plan.ts';
 import { JUDGED_CHECKPOINTS_MIN } from './heap/rule.ts';
-import { DEFAULT_TRAFFIC, HOUR_MS, type TrafficModel } from './traffic.ts';
+import { DEFAULT_TRAFFIC, estimateHookEvents, HOUR_MS, MAX_HOOK_EVENTS, type TrafficModel } from './traffic.ts';
 
 export const SCENARIO_SCHEMA_PATH = resolve(import.meta.dirname, '../scenarios/scenario.schema.json');
 
@@ -54,6 +55,10 @@ export interface Scenario {
   readonly heap?: Readonly<Record<string, unknown>>;
 }
 
+/** Defaults of the fields a scenario may leave out (every field but `name` and `traffic`). */
+export const DEFAULT_DAYS = 7;
+export const DEFAULT_SEEDS: readonly number[] = [1];
+
 let validator: ValidateFunction | undefined;
 
 function validate(): ValidateFunction {
@@ -62,28 +67,44 @@ function validate(): ValidateFunction {
 }
 
 export function loadScenario(file: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return parseScenario(text, file);
+  return parseScenario(readJsonText(file), file);
 }
 
-export function parseScenario(text: string, file: string): Scenario {
+export function parseScenario(source: string, file: string): Scenario {
+  const text = checkedJsonText(source, file);
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
   if (errors.length > 0 || !tree) {
     const first = errors[0];
-    throw new InputError(file, first ? lineOfOffset(text, first.offset) : 1, '', `is not valid JSON (${first ? printParseErrorCode(first.error) : 'empty'})`);
+    const place = first ? lineAndColumn(text, first.offset) : { line: 1, column: 1 };
+    throw new InputError(file, place.line, '', `is not valid JSON (${first ? `column ${place.column}: ${printParseErrorCode(first.error)}` : 'empty'})`);
   }
   const raw = JSON.parse(text) as Record<string, any>;
   const check = validate();
   if (!check(raw)) throw schemaError(check.errors ?? [], tree, text, file);
   checkFaultDays(raw, tree, text, file);
   checkHeapCheckpoints(raw, tree, text, file);
-  return build(raw, file);
+  const scenario = build(raw, file);
+  const node = findNodeAtLocation(tree, ['traffic']) ?? tree;
+  checkScenarioSize(scenario, scenario.days, { file, line: lineOfOffset(text, node.offset), field: 'traffic' });
+  return scenario;
+}
+
+/**
+ * Refuses a model whose estimated hook events over `days` pass MAX_HOOK_EVENTS, naming the
+ * numbers (`where`: the scenario's traffic, or the --days that lengthened it).
+ */
+export function checkScenarioSize(scenario: Scenario, days: number, where: { file: string; line: number; field: string }): void {
+  if (scenario.traffic.kind !== 'model') return;
+  const model = scenario.traffic.model;
+  const events = estimateHookEvents(model, days);
+  if (events <= MAX_HOOK_EVENTS) return;
+  throw new InputError(
+    where.file,
+    where.line,
+    where.field,
+    `makes about ${events.toLocaleString('en-US')} hook events (${model.developers} developers × ${days} days × ${model.sessionsPerDay} sessions × (2 + ${model.promptsPerSession} prompts × (2 + ${model.toolUsesPerPrompt} tool uses))), more than the ${MAX_HOOK_EVENTS.toLocaleString('en-US')} one run may play (MAX_HOOK_EVENTS): fewer developers, days, sessions, prompts or tool uses`,
+  );
 }
 
 function schemaError(errors: readonly ErrorObject[], tree: Node, text: string, file: string): InputError {
@@ -132,9 +153,9 @@ function schemaError(errors: readonly ErrorObject[], tree: Node, text: string, f
 function checkFaultDays(raw: Record<string, any>, tree: Node, text: string, file: string): void {
   for (const list of ['workerRestarts', 'sleeps'] as const) {
     (raw.faults?.[list] ?? []).forEach((moment: WorkerMoment, index: number) => {
-      if (moment.day < raw.days) return;
+      if (moment.day < (raw.days ?? DEFAULT_DAYS)) return;
       const node = findNodeAtLocation(tree, ['faults', list, index, 'day'])!;
-      throw new InputError(file, lineOfOffset(text, node.offset), `faults.${list}.${index}.day`, `must be below days (${raw.days}; days count from 0), got ${moment.day}`);
+      throw new InputError(file, lineOfOffset(text, node.offset), `faults.${list}.${index}.day`, `must be below days (${raw.days ?? DEFAULT_DAYS}; days count from 0), got ${moment.day}`);
     });
   }
 }
@@ -144,14 +165,14 @@ function checkHeapCheckpoints(raw: Record<string, any>, tree: Node, text: string
   if (!raw.heap) return;
   const everyHours = raw.heap.checkpointEveryHours ?? DEFAULT_CHECKPOINT_EVERY_HOURS;
   const warmup = raw.heap.warmupCheckpoints ?? DEFAULT_WARMUP_CHECKPOINTS;
-  const checkpoints = checkpointCount(raw.days, everyHours * HOUR_MS);
+  const checkpoints = checkpointCount(raw.days ?? DEFAULT_DAYS, everyHours * HOUR_MS);
   if (checkpoints - warmup >= JUDGED_CHECKPOINTS_MIN) return;
   const node = findNodeAtLocation(tree, ['heap', raw.heap.checkpointEveryHours !== undefined ? 'checkpointEveryHours' : 'expect'])!;
   throw new InputError(
     file,
     lineOfOffset(text, node.offset),
     'heap',
-    `gives ${checkpoints} checkpoints inside ${raw.days} days (every ${everyHours} h), ${warmup} of them warm-up: the growth rule needs ${JUDGED_CHECKPOINTS_MIN} after the warm-up (more days or more frequent checkpoints)`,
+    `gives ${checkpoints} checkpoints inside ${raw.days ?? DEFAULT_DAYS} days (every ${everyHours} h), ${warmup} of them warm-up: the growth rule needs ${JUDGED_CHECKPOINTS_MIN} after the warm-up (more days or more frequent checkpoints)`,
   );
 }
 
@@ -162,17 +183,17 @@ function valueAt(text: string, node: Node): unknown {
 function build(raw: Record<string, any>, file: string): Scenario {
   const settings = raw.settings ?? {};
   const faults = raw.faults ?? {};
-  const expect = raw.expect;
+  const expect = raw.expect ?? {};
   const traffic: ScenarioTraffic =
     'file' in raw.traffic
       ? { kind: 'file', path: resolve(dirname(file), raw.traffic.file), repeat: raw.traffic.repeat ?? 1, rate: raw.traffic.rate ?? 1 }
       : { kind: 'model', model: { ...withoutDays(DEFAULT_TRAFFIC), ...raw.traffic } };
   return {
     name: raw.name,
-    description: raw.description,
+    description: raw.description ?? '',
     file,
-    days: raw.days,
-    seeds: raw.seeds,
+    days: raw.days ?? DEFAULT_DAYS,
+    seeds: raw.seeds ?? DEFAULT_SEEDS,
     settings: Object.freeze({
       ttlMs: settings.ttlMinutes !== undefined ? Math.round(settings.ttlMinutes * MINUTE_MS) : DEFAULT_SETTINGS.ttlMs,
       maxActiveSessions: settings.maxActiveSessions ?? DEFAULT_SETTINGS.maxActiveSessions,
@@ -195,7 +216,7 @@ function build(raw: Record<string, any>, file: string): Scenario {
     end: raw.end ?? 'drain',
     sampleEveryMs: Math.round((raw.sampleEveryMinutes ?? 15) * MINUTE_MS),
     expect: {
-      reference: verdict(expect.reference),
+      reference: verdict(expect.reference ?? 'pass'),
       ...(expect.baseline !== undefined ? { baseline: verdict(expect.baseline) } : {}),
       ...(expect.twin !== undefined ? { twin: verdict(expect.twin) } : {}),
       flaws: Object.fromEntries(Object.entries(expect.flaws ?? {}).map(([name, value]) => [name, verdict(value)])),

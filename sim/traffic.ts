@@ -56,6 +56,24 @@ export interface TrafficModel {
   readonly stopChars: number;
 }
 
+/** The longest run leaksim simulates (a scenario's `days`, `--days`, a replay's length). */
+export const MAX_SIMULATED_DAYS = 366;
+/**
+ * The most hook events one run may be expected to play: about twelve times the heavy month (1.6
+ * million), a few minutes of simulation. Checked on an estimate before anything runs, so a
+ * scenario or replay that would run for hours is refused with its numbers instead.
+ */
+export const MAX_HOOK_EVENTS = 20_000_000;
+
+/**
+ * An upper estimate of the hook events a model plays over `days`: every day a working day, every
+ * draw at its mean, and per session a start, an end, and per prompt the prompt, its tool uses and
+ * a Stop.
+ */
+export function estimateHookEvents(model: Pick<TrafficModel, 'developers' | 'sessionsPerDay' | 'promptsPerSession' | 'toolUsesPerPrompt'>, days: number): number {
+  return Math.ceil(model.developers * days * model.sessionsPerDay * (2 + model.promptsPerSession * (2 + model.toolUsesPerPrompt)));
+}
+
 export const DEFAULT_TRAFFIC: TrafficModel = Object.freeze({
   developers: 5,
   days: 7,

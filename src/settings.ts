@@ -6,8 +6,9 @@
  * values are strings. Unknown keys are ignored (the file holds many other settings); a known key
  * with a bad value is an error naming the key and the value, never a silent fallback.
  */
-import { readFileSync } from 'node:fs';
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { InputError, lineOfOffset } from './input-error.ts';
+import { checkedJsonText, lineAndColumn, readJsonText } from './json-text.ts';
 
 export interface RetentionSettings {
   /** An idle session (no generator, nothing pending) is removed after this long. */
@@ -58,11 +59,14 @@ export const SETTING_KEYS: readonly SettingKey[] = [
 
 /** Parses the text of a settings file. Throws `InputError` naming file, line, key and value. */
 export function parseSettings(text: string, file = '<settings>', base: RetentionSettings = DEFAULT_SETTINGS): RetentionSettings {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(file, 1, '', `is not valid JSON (${(error as Error).message})`);
+  text = checkedJsonText(text, file);
+  // jsonc-parser reports where the text went wrong (JSON.parse gives only a character position).
+  const errors: ParseError[] = [];
+  const parsed: unknown = parse(text, errors, { disallowComments: true, allowTrailingComma: false });
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    const { line, column } = lineAndColumn(text, first.offset);
+    throw new InputError(file, line, '', `is not valid JSON (column ${column}: ${printParseErrorCode(first.error)})`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InputError(file, 1, '', 'must be a JSON object of string values');
@@ -92,13 +96,7 @@ function parseSettingValue(spec: SettingKey, raw: unknown, file: string, text: s
 }
 
 export function loadSettings(file: string, base: RetentionSettings = DEFAULT_SETTINGS): RetentionSettings {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return parseSettings(text, file, base);
+  return parseSettings(readJsonText(file), file, base);
 }
 
 /** Settings from plain field values (scenario files use these names), checked like the file keys. */

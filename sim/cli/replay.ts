@@ -4,13 +4,13 @@ import { InputError } from '../../src/input-error.ts';
 import { DEFAULT_SETTINGS } from '../../src/settings.ts';
 import { DEFAULT_AGENT } from '../agent.ts';
 import type { Report } from '../report.ts';
-import { recordingSpanMs } from '../replay.ts';
+import { recordingStats, replayDays } from '../replay.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
 import { folderPart } from '../report-folder.ts';
 import { pathFromRoot, shellQuote, targetFromRoot } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
 import { resolveTarget } from '../targets.ts';
-import { DAY_MS } from '../traffic.ts';
+import { MAX_HOOK_EVENTS, MAX_SIMULATED_DAYS } from '../traffic.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, positiveNumber, printOutcome, progressFor, reportFolder, settingsOption, stopOnTargetCodeError, wholeNumber } from './shared.ts';
 
@@ -58,8 +58,17 @@ export async function replayCommand(args: readonly string[], output: Output): Pr
   const seed = wholeNumber('replay', '--seed', values.seed, 0, 4_294_967_295) ?? 1;
   const sessionEnd = values['session-end'];
   if (sessionEnd !== 'none' && sessionEnd !== 'complete') throw new InputError('leaksim replay', 0, '--session-end', `expected none or complete, got ${JSON.stringify(sessionEnd)}`);
-  const spanMs = recordingSpanMs(file); // also validates the whole file before anything runs
-  const days = wholeNumber('replay', '--days', values.days, 1, 366) ?? Math.max(1, Math.ceil((Math.ceil((spanMs + 1) / DAY_MS) * DAY_MS * repeat) / rate / DAY_MS));
+  const givenDays = wholeNumber('replay', '--days', values.days, 1, MAX_SIMULATED_DAYS);
+  const stats = recordingStats(file); // also validates the whole file before anything runs
+  const wholeDays = replayDays(stats, repeat, rate);
+  if (givenDays === undefined && wholeDays > MAX_SIMULATED_DAYS) {
+    throw new InputError('leaksim replay', 0, '--repeat', `${repeat} at --rate ${rate} plays ${file} over ${wholeDays.toLocaleString('en-US')} simulated days, more than ${MAX_SIMULATED_DAYS} (MAX_SIMULATED_DAYS): give --days, a smaller --repeat or a larger --rate`);
+  }
+  const days = givenDays ?? wholeDays;
+  const events = stats.events * repeat;
+  if (events > MAX_HOOK_EVENTS) {
+    throw new InputError('leaksim replay', 0, '--repeat', `${repeat} plays ${file} (${stats.events.toLocaleString('en-US')} events) as ${events.toLocaleString('en-US')} hook events, more than the ${MAX_HOOK_EVENTS.toLocaleString('en-US')} one run may play (MAX_HOOK_EVENTS): a smaller --repeat`);
+  }
   const settings = settingsOption(values.settings, DEFAULT_SETTINGS);
   const target = await resolveTarget(values.target);
   const name = basename(file).replace(/\.jsonl?$/, '').replace(/[^a-z0-9-]+/gi, '-').toLowerCase() || 'traffic';

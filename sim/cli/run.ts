@@ -3,7 +3,7 @@ import { InputError } from '../../src/input-error.ts';
 import type { Report } from '../report.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
 import { folderPart } from '../report-folder.ts';
-import { loadScenario } from '../scenario.ts';
+import { checkScenarioSize, loadScenario } from '../scenario.ts';
 import { resolveTarget } from '../targets.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, reportFolder, settingsOption, stopOnTargetCodeError, wholeNumber } from './shared.ts';
@@ -43,6 +43,7 @@ export async function runCommand(args: readonly string[], output: Output): Promi
   const seed = wholeNumber('run', '--seed', values.seed, 0, 4_294_967_295);
   const days = wholeNumber('run', '--days', values.days, 1, 366);
   const scenario = loadScenario(positionals[0]!);
+  if (days !== undefined) checkScenarioSize(scenario, days, { file: 'leaksim run', line: 0, field: '--days' });
   const settings = settingsOption(values.settings, scenario.settings);
   const target = await resolveTarget(values.target);
   const out = reportFolder('run', values.out ?? `reports/run-${scenario.name}-${folderPart(target.name)}`);

@@ -13,6 +13,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { checkedJsonText } from '../../src/json-text.ts';
 import { InputError } from '../../src/input-error.ts';
 import type { ProbeResult } from './probe.ts';
 
@@ -89,8 +90,9 @@ export function readBaselines(file: string): HeapBaselines | undefined {
   }
   let raw: any;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(checkedJsonText(text, file));
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(file, 0, '', `is not valid JSON (${(error as Error).message})`);
   }
   if (raw?.leaksimHeapBaselines !== BASELINES_FORMAT_VERSION) {

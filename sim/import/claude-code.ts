@@ -26,7 +26,7 @@
  * without a valid timestamp or session id throws an InputError naming file and line. With
  * `strict: false` such lines are skipped and counted. Nothing here reads the clock or randomness.
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HookEvent, HookKind, SessionEvent } from '../events.ts';
 import { InputError } from '../../src/input-error.ts';
@@ -169,13 +169,20 @@ export function importClaudeCode(paths: readonly string[], options: ImportOption
 
 type Json = Record<string, unknown>;
 
+/** One transcript is read whole; Claude Code's are megabytes, this is a hundred times the largest seen. */
+export const MAX_TRANSCRIPT_BYTES = 512 * 1024 * 1024;
+
 function readTranscript(file: string, fileIndex: number, collected: Collected, seenUuids: Set<string>, report: (problem: InputError) => void): void {
   let text: string;
   try {
+    const bytes = statSync(file).size;
+    if (bytes > MAX_TRANSCRIPT_BYTES) throw new InputError(file, 0, '', `is ${bytes} bytes, larger than the ${MAX_TRANSCRIPT_BYTES}-byte limit for one transcript (MAX_TRANSCRIPT_BYTES)`);
     text = readFileSync(file, 'utf8');
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark is accepted
   const lines = text.split('\n');
   for (let index = 0; index < lines.length; index += 1) {
     const lineText = lines[index]!;

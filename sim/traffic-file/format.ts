@@ -47,6 +47,16 @@ export const EVENT_FIELDS: Readonly<Record<HookKind, readonly string[]>> = {
   sleep: ['atMs', 'kind', 'durationMs'],
 };
 
+/**
+ * Bounds on one event, so that no file can make a replay hang or allocate without limit. A
+ * recording spans at most a year (the longest run leaksim simulates); one prompt, tool input,
+ * tool response or reply is at most ten million characters (the largest size a scenario may ask
+ * for); names are at most a thousand characters.
+ */
+export const MAX_TRAFFIC_SPAN_MS = 366 * 24 * 3_600_000;
+export const MAX_EVENT_CHARS = 10_000_000;
+export const MAX_NAME_CHARS = 1_000;
+
 const SESSION_START_SOURCES: readonly SessionStartSource[] = ['startup', 'resume', 'clear', 'compact'];
 const SESSION_END_REASONS: readonly SessionEndReason[] = ['clear', 'logout', 'prompt_input_exit', 'other'];
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
@@ -97,7 +107,7 @@ const OLDEST_VERSION = 0;
 
 /** Parses and checks the header line. The version found decides how event lines are upgraded. */
 export function parseHeaderLine(text: string, place: LinePlace): { header: TrafficHeader; fileVersion: number } {
-  let record = parseJsonObject(text, place);
+  let record = parseJsonObject(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, place); // a byte-order mark is accepted
   if (record.format !== TRAFFIC_FORMAT) {
     throw new InputError(place.file, place.line, 'format', `is ${show(record.format)}, expected "${TRAFFIC_FORMAT}" (is this a leaksim traffic file?)`);
   }
@@ -126,35 +136,36 @@ export function parseEventLine(text: string, place: LinePlace, header: TrafficHe
   for (let version = fileVersion; version < TRAFFIC_VERSION; version += 1) record = UPGRADES[version]!.event(record);
   const kind = oneOf(record, 'kind', HOOK_KINDS, place);
   checkFields(record, EVENT_FIELDS[kind], `a ${kind} event`, place);
-  const atMs = wholeNumber(record, 'atMs', place);
+  const atMs = wholeNumber(record, 'atMs', place, MAX_TRAFFIC_SPAN_MS, 'MAX_TRAFFIC_SPAN_MS: a recording spans at most 366 days');
   switch (kind) {
     case 'worker-restart':
       return { atMs, kind };
     case 'sleep':
-      return { atMs, kind, durationMs: wholeNumber(record, 'durationMs', place) };
+      return { atMs, kind, durationMs: wholeNumber(record, 'durationMs', place, MAX_TRAFFIC_SPAN_MS, 'MAX_TRAFFIC_SPAN_MS: at most 366 days') };
     default:
       break;
   }
   const session = nonEmptyString(record, 'session', place);
   const project = string(record, 'project', place);
+  if (project.length > MAX_NAME_CHARS) throw new InputError(place.file, place.line, 'project', `is ${project.length} characters long, more than ${MAX_NAME_CHARS} (MAX_NAME_CHARS)`);
   switch (kind) {
     case 'session-start':
       return { atMs, kind, session, project, source: oneOf(record, 'source', SESSION_START_SOURCES, place) };
     case 'session-end':
       return { atMs, kind, session, project, reason: oneOf(record, 'reason', SESSION_END_REASONS, place) };
     case 'prompt': {
-      const promptChars = wholeNumber(record, 'promptChars', place);
+      const promptChars = wholeNumber(record, 'promptChars', place, MAX_EVENT_CHARS, 'MAX_EVENT_CHARS');
       return { atMs, kind, session, project, promptChars, ...content(record, promptChars, 'promptChars', header, place) };
     }
     case 'tool-use': {
       const toolName = nonEmptyString(record, 'toolName', place);
-      const inputChars = wholeNumber(record, 'inputChars', place);
-      const responseChars = wholeNumber(record, 'responseChars', place);
+      const inputChars = wholeNumber(record, 'inputChars', place, MAX_EVENT_CHARS, 'MAX_EVENT_CHARS');
+      const responseChars = wholeNumber(record, 'responseChars', place, MAX_EVENT_CHARS, 'MAX_EVENT_CHARS');
       const kept = content(record, inputChars + responseChars, 'inputChars + responseChars', header, place);
       return { atMs, kind, session, project, toolName, inputChars, responseChars, ...kept };
     }
     case 'stop': {
-      const messageChars = wholeNumber(record, 'messageChars', place);
+      const messageChars = wholeNumber(record, 'messageChars', place, MAX_EVENT_CHARS, 'MAX_EVENT_CHARS');
       return { atMs, kind, session, project, messageChars, ...content(record, messageChars, 'messageChars', header, place) };
     }
   }
@@ -204,14 +215,15 @@ function string(record: JsonObject, field: string, place: LinePlace): string {
 function nonEmptyString(record: JsonObject, field: string, place: LinePlace): string {
   const value = string(record, field, place);
   if (value === '') throw new InputError(place.file, place.line, field, 'is empty');
+  if (value.length > MAX_NAME_CHARS) throw new InputError(place.file, place.line, field, `is ${value.length} characters long, more than ${MAX_NAME_CHARS} (MAX_NAME_CHARS)`);
   return value;
 }
 
-function wholeNumber(record: JsonObject, field: string, place: LinePlace): number {
+function wholeNumber(record: JsonObject, field: string, place: LinePlace, max: number, bound: string): number {
   missing(record, field, place);
   const value = record[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InputError(place.file, place.line, field, `is ${show(value)}, expected a whole number ≥ 0`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw new InputError(place.file, place.line, field, `is ${show(value)}, expected a whole number from 0 to ${max} (${bound})`);
   }
   return value;
 }
@@ -231,9 +243,10 @@ function isoInstant(record: JsonObject, field: string, place: LinePlace): string
   return value;
 }
 
-/** A value as it appears in an error message: JSON, cut short. */
+/** A value as it appears in an error message: JSON, cut short. A nested value is never a field's type, so it is not spelled out. */
 export function show(value: unknown): string {
   if (value === undefined) return 'missing';
+  if (value !== null && typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   const json = JSON.stringify(value) ?? String(value);
   return json.length > 60 ? `${json.slice(0, 57)}...` : json;
 }

@@ -49,7 +49,7 @@ describe('scenario files', () => {
     ['invalid JSON', '{\n  "name": "x",\n  "days": 1,,\n}', 3, '', /is not valid JSON/],
     ['an unknown field', JSON.stringify({ ...valid, traffic: { developers: 1, developer: 2 } }, null, 2), 10, 'traffic.developer', /is not a known field/],
     ['a value out of range', JSON.stringify({ ...valid, traffic: { developers: 0 } }, null, 2), 9, 'traffic.developers', /must be >= 1, got 0/],
-    ['a missing field', JSON.stringify({ ...valid, seeds: undefined }, null, 2), 1, 'seeds', /is required/],
+    ['a missing field', JSON.stringify({ ...valid, traffic: undefined }, null, 2), 1, 'traffic', /is required/],
     ['a misspelt verdict', JSON.stringify({ ...valid, expect: { reference: 'passes' } }, null, 2), 12, 'expect.reference', /expected "pass" or \{"failsOn".*got "passes"/],
     ['an unknown invariant', JSON.stringify({ ...valid, expect: { reference: { failsOn: ['no-leaks'] } } }, null, 2), 14, 'expect.reference.failsOn.0', /expected one of "sessions-within-cap".*got "no-leaks"/],
     ['an unknown flaw', JSON.stringify({ ...valid, expect: { reference: 'pass', flaws: { 'no-cap': 'pass' } } }, null, 2), 14, 'expect.flaws.no-cap', /is not a known name: expected one of "no-idle-cleanup"/],

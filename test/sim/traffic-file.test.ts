@@ -87,7 +87,7 @@ describe('malformed files: one line, naming the line and field', () => {
   it('names the field that is missing, unexpected or of the wrong type', () => {
     const lines = (event: string) => readAllEvents(parseTraffic(`${JSON.stringify(header('hash'))}\n${event}\n`, { file: 'f' }));
     expect(() => lines('{"atMs":0,"kind":"stop","session":"s","project":"p"}')).toThrow('f:2: messageChars is missing');
-    expect(() => lines('{"atMs":-5,"kind":"worker-restart"}')).toThrow('f:2: atMs is -5, expected a whole number ≥ 0');
+    expect(() => lines('{"atMs":-5,"kind":"worker-restart"}')).toThrow('f:2: atMs is -5, expected a whole number from 0 to 31622400000 (MAX_TRAFFIC_SPAN_MS');
     expect(() => lines('{"atMs":0,"kind":"worker-restart","session":"s"}')).toThrow('f:2: session is not a field of a worker-restart event (fields: atMs, kind)');
     expect(() => lines('{"atMs":0,"kind":"session-end","session":"s","project":"p","reason":"quit"}')).toThrow('f:2: reason is "quit", expected one of clear, logout, prompt_input_exit, other');
     expect(() => lines('')).toThrow('f:2: is empty (blank lines are not allowed)');

@@ -1,0 +1,62 @@
+/**
+ * Reading the JSON files leaksim is given (scenarios, settings, heap baselines, expectation files):
+ * bounded before anything parses them. A file larger than MAX_JSON_FILE_BYTES or nested deeper than
+ * MAX_JSON_DEPTH is refused with one line naming the file and the line; a UTF-8 byte-order mark is
+ * accepted (editors on Windows write one) and dropped. Offsets reported by parsers are turned into
+ * line and column here, so every message points at the real place.
+ *
+ * Traffic files are JSON Lines with flat records and are bounded per line by their reader
+ * (sim/traffic-file/reader.ts, format.ts).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { InputError, lineOfOffset } from './input-error.ts';
+
+/** Scenario, settings and baselines files are a few kilobytes; this is a thousand times that. */
+export const MAX_JSON_FILE_BYTES = 4 * 1024 * 1024;
+/** Objects and arrays inside one another. Ours nest four levels; parsers that recurse overflow in the thousands. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Reads a JSON file's text: size-checked, BOM dropped, depth-checked. */
+export function readJsonText(file: string): string {
+  let text: string;
+  try {
+    const bytes = statSync(file).size;
+    if (bytes > MAX_JSON_FILE_BYTES) throw new InputError(file, 0, '', `is ${bytes} bytes, larger than the ${MAX_JSON_FILE_BYTES}-byte limit for a JSON file (MAX_JSON_FILE_BYTES)`);
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return checkedJsonText(text, file);
+}
+
+/** Text already in memory, checked the same way. */
+export function checkedJsonText(text: string, file: string): string {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  checkJsonDepth(body, file);
+  return body;
+}
+
+/** Throws when brackets nest deeper than MAX_JSON_DEPTH (strings skipped). One linear pass, no recursion. */
+export function checkJsonDepth(text: string, file: string, maxDepth = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c) index += 1; // backslash: skip the escaped character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x5b || code === 0x7b) {
+      depth += 1;
+      if (depth > maxDepth) throw new InputError(file, lineOfOffset(text, index), '', `nests objects and arrays deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`);
+    } else if (code === 0x5d || code === 0x7d) depth -= 1;
+  }
+}
+
+/** "line 3, column 14" of a character offset: 1-based both. */
+export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const line = lineOfOffset(text, offset);
+  const lineStart = text.lastIndexOf('\n', Math.max(0, offset - 1));
+  return { line, column: offset - (lineStart === -1 ? 0 : lineStart + 1) + 1 };
+}
