@@ -171,8 +171,9 @@ function isSessionLimit(error: unknown): boolean {
 /** "TypeError: boom", on one line, cut short. */
 export function errorText(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : `a non-error value ${String(error)}`;
-  const line = text.replace(/\s*\n\s*/g, ' ');
-  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+  // One line, without the terminal colours and box drawing some compilers put in their messages.
+  const line = text.replace(/\x1b\[[0-9;]*m/g, '').replace(/[─-╿]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
 
 function argumentText(value: unknown): string {

@@ -6,6 +6,7 @@
  *   flaw:<name>      the leaky implementation with that one flaw on (a mutant)
  *   <path>.ts|.js    a user's adapter module exporting `createTarget` (a TargetFactory)
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -45,6 +46,20 @@ export async function resolveTarget(name: string, source = '--target', watch?: I
 }
 
 /**
+ * A JavaScript module's syntax error, with its place: an import's error does not say where (and
+ * differs between loaders), `node --check` does ("/path/x.js:3" first, "SyntaxError: ..." later).
+ * Run only on the error path, and only for JavaScript (a TypeScript loader's errors carry the place).
+ */
+function syntaxError(path: string): string | undefined {
+  if (!/\.(c|m)?js$/.test(path)) return undefined;
+  const check = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
+  if (check.status === 0 || !check.stderr) return undefined;
+  const place = /^(\S+?):(\d+)\s*$/m.exec(check.stderr);
+  const message = /^SyntaxError: .*$/m.exec(check.stderr);
+  return message && place ? `${message[0]} (at ${place[1]}:${place[2]})` : undefined;
+}
+
+/**
  * A user's adapter module, guarded: every failure of its code is one line (an import that throws,
  * a syntax error, no createTarget), and a run's failures become an error verdict (TargetGuard).
  */
@@ -55,7 +70,7 @@ async function loadAdapter(name: string, source: string, watch?: Int32Array): Pr
   try {
     module = (await import(pathToFileURL(path).href)) as { createTarget?: unknown };
   } catch (error) {
-    throw new InputError(name, 0, '', `cannot be loaded as an adapter module: ${errorText(error)}`);
+    throw new InputError(name, 0, '', `cannot be loaded as an adapter module: ${syntaxError(path) ?? errorText(error)}`);
   }
   if (typeof module.createTarget !== 'function') throw new InputError(name, 0, 'createTarget', 'must be exported: a function (environment) => SessionTarget');
   const guard = new TargetGuard(watch);

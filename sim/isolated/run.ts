@@ -71,7 +71,7 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
     progress: options.onProgress !== undefined,
     watch: watchBuffer,
   };
-  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: request });
+  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: request, env: { ...process.env } });
   return new Promise<RunOutcome>((resolve, reject) => {
     let armed = false;
     let lastProgress = -1;

@@ -1,0 +1,342 @@
+/**
+ * The malformed-input catalogue: every way a user can hand leaksim a bad scenario, settings file,
+ * traffic file, command-line option, adapter or report destination. Each case must end with exit
+ * code 2, exactly one line on stderr that names the file (or flag) and the field, no stack trace,
+ * and nothing changed or left behind: the case's folder is snapshotted (every file's path and
+ * bytes) before and after, and so is the repository's reports/ folder.
+ *
+ * Budget: every case runs against a one-day, one-developer scenario (at most a few hundred
+ * simulated hook events) or fails before simulating at all, and must finish within CASE_BUDGET_MS
+ * of wall time (the test's timeout: generous, it catches a hang, not slowness). The adapter that
+ * loops forever runs under a 1-second watchdog (LEAKSIM_WATCHDOG_SECONDS).
+ *
+ * Most cases call main() directly (fast); a representative subset runs bin/leaksim.js as a real
+ * child process, where a stack trace or a crash would show as it does for a user.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../sim/cli/main.ts';
+import { collectOutput } from '../../sim/cli/output.ts';
+
+const CASE_BUDGET_MS = 60_000;
+const ROOT = resolve(import.meta.dirname, '../..');
+const BROKEN_ADAPTER = join(ROOT, 'test/fixtures/adapters/broken.ts');
+
+/** A valid one-day scenario: every scenario case breaks one thing in it. */
+const SCENARIO = {
+  name: 'tiny',
+  days: 1,
+  seeds: [1],
+  traffic: { developers: 1, sessionsPerDay: 2, promptsPerSession: 2, toolUsesPerPrompt: 2 },
+  worker: { sessionEndRoute: 'complete' },
+  expect: { reference: 'pass' },
+};
+const HEADER = '{"format":"leaksim-traffic","version":1,"source":"generate","timeOrigin":"2026-01-05T09:00:00.000Z","redaction":"hash"}';
+const START = '{"atMs":0,"kind":"session-start","session":"s-1","project":"demo","source":"startup"}';
+const PROMPT = '{"atMs":1200,"kind":"prompt","session":"s-1","project":"demo","promptChars":21}';
+const TRANSCRIPT_NOT = '{"hello":"world"}\n{"also":"not a transcript"}\n';
+
+interface Case {
+  readonly name: string;
+  /** Files to create in the case's folder (relative path → text or bytes). */
+  readonly files?: Readonly<Record<string, string | Buffer>>;
+  /** Arguments; `@/x` is x inside the case's folder. */
+  readonly args: readonly string[];
+  /** Each must appear in the one stderr line (the file or flag, and the field). */
+  readonly mentions: readonly (string | RegExp)[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** Set up beyond files (symlinks, folders). */
+  readonly setup?: (dir: string) => void;
+}
+
+const scenario = (change: Record<string, unknown>) => JSON.stringify({ ...SCENARIO, ...change }, null, 2);
+const traffic = (...lines: string[]) => `${[HEADER, ...lines].join('\n')}\n`;
+const deep = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+const run = (...rest: string[]) => ['run', '@/s.json', '--out', '@/out', ...rest];
+const replay = (...rest: string[]) => ['replay', '@/t.jsonl', '--out', '@/out', ...rest];
+const withScenario = { 's.json': scenario({}) };
+const withTraffic = { 't.jsonl': traffic(START, PROMPT) };
+
+const SCENARIO_CASES: Case[] = [
+  { name: 'scenario: missing file', args: ['run', '@/nope.json', '--out', '@/out'], mentions: ['nope.json', 'cannot be read (ENOENT)'] },
+  { name: 'scenario: a folder', setup: (dir) => mkdirSync(join(dir, 'd.json')), args: ['run', '@/d.json', '--out', '@/out'], mentions: ['d.json', 'EISDIR'] },
+  { name: 'scenario: empty file', files: { 's.json': '' }, args: run(), mentions: ['s.json:1', 'is not valid JSON'] },
+  { name: 'scenario: syntax error points at line and column', files: { 's.json': '{\n  "name": "x",\n  "days": 1,,\n}' }, args: run(), mentions: ['s.json:3', 'column 13', 'PropertyNameExpected'] },
+  { name: 'scenario: trailing comma', files: { 's.json': '{ "name": "x", "traffic": {}, }' }, args: run(), mentions: ['s.json:1', 'not valid JSON'] },
+  { name: 'scenario: a comment', files: { 's.json': '// mine\n{ "name": "x", "traffic": {} }' }, args: run(), mentions: ['s.json:1', 'InvalidCommentToken'] },
+  { name: 'scenario: top level is an array', files: { 's.json': '[1, 2]' }, args: run(), mentions: ['s.json:1', '(top level)'] },
+  { name: 'scenario: unknown field', files: { 's.json': scenario({ dayz: 3 }) }, args: run(), mentions: ['s.json', 'dayz', 'is not a known field'] },
+  { name: 'scenario: name missing', files: { 's.json': scenario({ name: undefined }) }, args: run(), mentions: ['s.json', 'name is required'] },
+  { name: 'scenario: traffic missing', files: { 's.json': scenario({ traffic: undefined }) }, args: run(), mentions: ['s.json', 'traffic is required'] },
+  { name: 'scenario: name with spaces', files: { 's.json': scenario({ name: 'My Team' }) }, args: run(), mentions: ['s.json:2', 'name', 'must match pattern'] },
+  { name: 'scenario: days 0', files: { 's.json': scenario({ days: 0 }) }, args: run(), mentions: ['s.json:3', 'days', '>= 1'] },
+  { name: 'scenario: days past the ceiling', files: { 's.json': scenario({ days: 400 }) }, args: run(), mentions: ['s.json:3', 'days', '<= 366'] },
+  { name: 'scenario: days as text', files: { 's.json': scenario({ days: '7' }) }, args: run(), mentions: ['s.json:3', 'days', 'must be integer'] },
+  { name: 'scenario: no seeds', files: { 's.json': scenario({ seeds: [] }) }, args: run(), mentions: ['s.json:4', 'seeds', 'fewer than 1'] },
+  { name: 'scenario: negative seed', files: { 's.json': scenario({ seeds: [-1] }) }, args: run(), mentions: ['s.json', 'seeds.0', '>= 0'] },
+  { name: 'scenario: no developers', files: { 's.json': scenario({ traffic: { developers: 0 } }) }, args: run(), mentions: ['s.json', 'traffic.developers', '>= 1'] },
+  { name: 'scenario: unknown traffic field', files: { 's.json': scenario({ traffic: { ...SCENARIO.traffic, developer: 2 } }) }, args: run(), mentions: ['s.json', 'traffic.developer', 'not a known field'] },
+  { name: 'scenario: prompt of 0 characters', files: { 's.json': scenario({ traffic: { ...SCENARIO.traffic, promptChars: 0 } }) }, args: run(), mentions: ['s.json', 'traffic.promptChars', '>= 1'] },
+  { name: 'scenario: a team past MAX_HOOK_EVENTS', files: { 's.json': scenario({ days: 366, traffic: { developers: 10_000, toolUsesPerPrompt: 100 } }) }, args: run(), mentions: ['s.json:7', 'traffic makes about', 'MAX_HOOK_EVENTS'] },
+  { name: 'scenario: misspelt verdict', files: { 's.json': scenario({ expect: { reference: 'passes' } }) }, args: run(), mentions: ['s.json', 'expect.reference', '"passes"'] },
+  { name: 'scenario: unknown invariant', files: { 's.json': scenario({ expect: { reference: { failsOn: ['no-leaks'] } } }) }, args: run(), mentions: ['s.json', 'expect.reference.failsOn.0', '"no-leaks"'] },
+  { name: 'scenario: unknown flaw', files: { 's.json': scenario({ expect: { flaws: { 'no-cap': 'pass' } } }) }, args: run(), mentions: ['s.json', 'expect.flaws.no-cap'] },
+  { name: 'scenario: fault after the last day', files: { 's.json': scenario({ faults: { workerRestarts: [{ day: 1, hour: 3 }] } }) }, args: run(), mentions: ['s.json', 'faults.workerRestarts.0.day', 'below days'] },
+  { name: 'scenario: negative TTL', files: { 's.json': scenario({ settings: { ttlMinutes: -1 } }) }, args: run(), mentions: ['s.json', 'settings.ttlMinutes'] },
+  { name: 'scenario: nested 100 000 deep', files: { 's.json': `{"name": "x", "traffic": ${deep(100_000)}}` }, args: run(), mentions: ['s.json:1', 'MAX_JSON_DEPTH'] },
+  { name: 'scenario: larger than MAX_JSON_FILE_BYTES', files: { 's.json': `{"name": "x", "description": "${'x'.repeat(5 * 1024 * 1024)}", "traffic": {}}` }, args: run(), mentions: ['s.json', 'MAX_JSON_FILE_BYTES'] },
+];
+
+const SETTINGS_CASES: Case[] = [
+  { name: 'settings: missing file', files: withScenario, args: run('--settings', '@/nope.json'), mentions: ['nope.json', 'cannot be read'] },
+  { name: 'settings: syntax error at its real line and column', files: { ...withScenario, 'settings.json': '{\n  "CLAUDE_MEM_MODEL": "x",\n  "CLAUDE_MEM_SESSION_TTL_MINUTES": 30\n  "CLAUDE_MEM_PORT": "1"\n}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:4', 'column 3', 'CommaExpected'] },
+  { name: 'settings: an array', files: { ...withScenario, 'settings.json': '[]' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:1', 'must be a JSON object'] },
+  { name: 'settings: TTL not a number', files: { ...withScenario, 'settings.json': '{\n"CLAUDE_MEM_SESSION_TTL_MINUTES": "abc"\n}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:2', 'CLAUDE_MEM_SESSION_TTL_MINUTES', '"abc"'] },
+  { name: 'settings: cap 0', files: { ...withScenario, 'settings.json': '{"CLAUDE_MEM_MAX_ACTIVE_SESSIONS": "0"}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:1', 'CLAUDE_MEM_MAX_ACTIVE_SESSIONS'] },
+  { name: 'settings: history of 2', files: { ...withScenario, 'settings.json': '{"CLAUDE_MEM_MAX_CONVERSATION_HISTORY": 2}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:1', 'CLAUDE_MEM_MAX_CONVERSATION_HISTORY', 'from 3'] },
+  { name: 'settings: tokens past the bound', files: { ...withScenario, 'settings.json': '{"CLAUDE_MEM_MAX_HISTORY_TOKENS": "99999999999"}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:1', 'CLAUDE_MEM_MAX_HISTORY_TOKENS'] },
+  { name: 'settings: nested 100 000 deep', files: { ...withScenario, 'settings.json': `{"CLAUDE_MEM_X": ${deep(100_000)}}` }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:1', 'MAX_JSON_DEPTH'] },
+  { name: 'settings: replay with a bad settings file', files: { ...withTraffic, 'settings.json': '{"CLAUDE_MEM_SESSION_TTL_MINUTES": "0"}' }, args: replay('--settings', '@/settings.json'), mentions: ['settings.json:1', 'CLAUDE_MEM_SESSION_TTL_MINUTES'] },
+];
+
+const TRAFFIC_CASES: Case[] = [
+  { name: 'traffic: missing file', args: ['replay', '@/nope.jsonl', '--out', '@/out'], mentions: ['nope.jsonl', 'cannot be read (ENOENT)'] },
+  { name: 'traffic: empty file', files: { 't.jsonl': '' }, args: replay(), mentions: ['t.jsonl:1', 'is empty'] },
+  { name: 'traffic: not a leaksim file', files: { 't.jsonl': '{"format":"other"}\n' }, args: replay(), mentions: ['t.jsonl:1', 'format', '"other"'] },
+  { name: 'traffic: newer version', files: { 't.jsonl': `${HEADER.replace('"version":1', '"version":2')}\n` }, args: replay(), mentions: ['t.jsonl:1', 'version', 'newer'] },
+  { name: 'traffic: truncated last line', files: { 't.jsonl': `${HEADER}\n${START}` }, args: replay(), mentions: ['t.jsonl:2', 'truncated'] },
+  { name: 'traffic: unknown kind', files: { 't.jsonl': traffic(START.replace('session-start', 'tool_use')) }, args: replay(), mentions: ['t.jsonl:2', 'kind', '"tool_use"'] },
+  { name: 'traffic: time going backwards', files: { 't.jsonl': traffic(PROMPT, START.replace('"atMs":0', '"atMs":5')) }, args: replay(), mentions: ['t.jsonl:3', 'atMs', 'backwards'] },
+  { name: 'traffic: atMs past a year', files: { 't.jsonl': traffic(START.replace('"atMs":0', '"atMs":1000000000000000')) }, args: replay(), mentions: ['t.jsonl:2', 'atMs', 'MAX_TRAFFIC_SPAN_MS'] },
+  { name: 'traffic: a 10^12-character prompt', files: { 't.jsonl': traffic(START, PROMPT.replace('"promptChars":21', '"promptChars":1000000000000')) }, args: replay(), mentions: ['t.jsonl:3', 'promptChars', 'MAX_EVENT_CHARS'] },
+  { name: 'traffic: a huge tool response', files: { 't.jsonl': traffic(START, '{"atMs":5,"kind":"tool-use","session":"s-1","project":"demo","toolName":"Read","inputChars":1,"responseChars":20000000}') }, args: replay(), mentions: ['t.jsonl:3', 'responseChars', 'MAX_EVENT_CHARS'] },
+  { name: 'traffic: negative sleep', files: { 't.jsonl': traffic('{"atMs":0,"kind":"sleep","durationMs":-5}') }, args: replay(), mentions: ['t.jsonl:2', 'durationMs'] },
+  { name: 'traffic: unknown field', files: { 't.jsonl': traffic(START.replace('"source":"startup"', '"source":"startup","colour":"red"')) }, args: replay(), mentions: ['t.jsonl:2', 'colour', 'not a field'] },
+  { name: 'traffic: text in a hash file', files: { 't.jsonl': traffic(START, PROMPT.replace('"promptChars":21', '"promptChars":2,"text":"hi"')) }, args: replay(), mentions: ['t.jsonl:3', 'text', 'redaction "hash"'] },
+  { name: 'traffic: a hash that is not a hash', files: { 't.jsonl': traffic(START, PROMPT.replace('"promptChars":21', '"promptChars":21,"hash":"b0c20ea0"')) }, args: replay(), mentions: ['t.jsonl:3', 'hash', '64 lowercase hex'] },
+  { name: 'traffic: blank line', files: { 't.jsonl': traffic(START, '', PROMPT) }, args: replay(), mentions: ['t.jsonl:3', 'blank lines'] },
+  { name: 'traffic: invalid UTF-8', files: { 't.jsonl': Buffer.concat([Buffer.from(`${HEADER}\n`), Buffer.from([0xff, 0xfe, 0x0a])]) }, args: replay(), mentions: ['t.jsonl:2', 'not valid UTF-8'] },
+  { name: 'traffic: a session id of 2 000 characters', files: { 't.jsonl': traffic(START.replace('"s-1"', `"${'s'.repeat(2_000)}"`)) }, args: replay(), mentions: ['t.jsonl:2', 'session', 'MAX_NAME_CHARS'] },
+  { name: 'traffic: a field nested 100 000 deep', files: { 't.jsonl': traffic(`{"atMs":0,"kind":${deep(100_000)}}`) }, args: replay(), mentions: ['t.jsonl:2', 'kind', 'an array'] },
+  { name: 'traffic: a line that is not JSON', files: { 't.jsonl': traffic(START, '{"atMs":1200,') }, args: replay(), mentions: ['t.jsonl:3', 'not valid JSON'] },
+  { name: 'traffic: --repeat × --rate past a year', files: withTraffic, args: replay('--repeat', '10000', '--rate', '0.01'), mentions: ['leaksim replay', '--repeat', 'MAX_SIMULATED_DAYS'] },
+  { name: 'traffic: --rate 0', files: withTraffic, args: replay('--rate', '0'), mentions: ['leaksim replay', '--rate', 'above 0'] },
+  { name: 'traffic: --repeat 0', files: withTraffic, args: replay('--repeat', '0'), mentions: ['leaksim replay', '--repeat', 'from 1'] },
+  { name: 'traffic: --session-end bogus', files: withTraffic, args: replay('--session-end', 'bogus'), mentions: ['leaksim replay', '--session-end', '"bogus"'] },
+];
+
+const CLI_CASES: Case[] = [
+  { name: 'cli: unknown command', args: ['runn'], mentions: ["unknown command 'runn'"] },
+  { name: 'cli: run without a scenario', args: ['run', '--out', '@/out'], mentions: ['leaksim run', 'expected one scenario file, got 0'] },
+  { name: 'cli: run with two scenarios', files: withScenario, args: ['run', '@/s.json', '@/s.json', '--out', '@/out'], mentions: ['leaksim run', 'got 2'] },
+  { name: 'cli: --seed abc', files: withScenario, args: run('--seed', 'abc'), mentions: ['leaksim run', '--seed', '"abc"'] },
+  { name: 'cli: --days -1', files: withScenario, args: run('--days', '-1'), mentions: ['leaksim run', '--days', 'expected a whole number from 1 to 366, got "-1"'] },
+  { name: 'cli: --days 400', files: withScenario, args: run('--days', '400'), mentions: ['leaksim run', '--days', '"400"'] },
+  { name: 'cli: --days that makes a team too big', files: { 's.json': scenario({ traffic: { developers: 1_000, toolUsesPerPrompt: 100 } }) }, args: run('--days', '366'), mentions: ['leaksim run', '--days', 'MAX_HOOK_EVENTS'] },
+  { name: 'cli: unknown target', files: withScenario, args: run('--target', 'nonsense'), mentions: ['--target', "unknown target 'nonsense'"] },
+  { name: 'cli: unknown option', files: withScenario, args: run('--colour'), mentions: ['leaksim run', "'--colour'"] },
+  { name: 'cli: check --only a missing name', files: withScenario, args: ['check', '@/s.json', '--only', 'nosuch', '--out', '@/out'], mentions: ['leaksim check', '--only', 'nosuch'] },
+  { name: 'cli: check --baselines without --heap', files: withScenario, args: ['check', '@/s.json', '--baselines', 'x.json', '--out', '@/out'], mentions: ['leaksim check', '--baselines', 'only applies with --heap'] },
+  { name: 'cli: check --heap without heap sections', files: withScenario, args: ['check', '@/s.json', '--heap', '--out', '@/out'], mentions: ['leaksim check --heap', '"heap" section'] },
+  { name: 'cli: import without --out', files: { 'x.jsonl': TRANSCRIPT_NOT }, args: ['import', 'claude-code', '@/x.jsonl'], mentions: ['leaksim import', '--out is required'] },
+  { name: 'cli: import from an unknown source', args: ['import', 'cursor', '@/x', '--out', '@/o.jsonl'], mentions: ['leaksim import', "'cursor'"] },
+  { name: 'cli: import --skip-bad over a file that is no transcript', files: { 'x.jsonl': TRANSCRIPT_NOT }, args: ['import', 'claude-code', '@/x.jsonl', '--skip-bad', '--out', '@/o.jsonl'], mentions: ['leaksim import', 'found no hook events', 'nothing written'] },
+  { name: 'cli: record with an argument', args: ['record', 'extra', '--out', '@/r.jsonl'], mentions: ['leaksim record', "'extra'"] },
+  { name: 'cli: record listening beyond loopback', args: ['record', '--listen', '0.0.0.0:37778', '--out', '@/r.jsonl'], mentions: ['leaksim record', '--listen', 'loopback only'] },
+  { name: 'cli: a bad watchdog setting', files: withScenario, env: { LEAKSIM_WATCHDOG_SECONDS: 'soon' }, args: run('--target', BROKEN_ADAPTER), mentions: ['LEAKSIM_WATCHDOG_SECONDS', '"soon"'] },
+];
+
+const broken = (how: string, ...mentions: (string | RegExp)[]): Case => ({
+  name: `adapter: ${how}`,
+  files: withScenario,
+  env: { LEAKSIM_BROKEN: how },
+  args: run('--target', BROKEN_ADAPTER),
+  mentions: ['leaksim run', 'broken.ts', '(seed 1); reproduce: npx leaksim run', '--target test/fixtures/adapters/broken.ts --seed 1', ...mentions],
+});
+
+const ADAPTER_CASES: Case[] = [
+  { name: 'adapter: missing module', files: withScenario, args: run('--target', '@/nope.ts'), mentions: ['--target', 'nope.ts does not exist'] },
+  { name: 'adapter: throws at import', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/throws-at-import.ts')), mentions: ['throws-at-import.ts', 'cannot be loaded', 'configuration file missing'] },
+  { name: 'adapter: syntax error', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/syntax-error.js')), mentions: ['syntax-error.js', 'cannot be loaded', 'SyntaxError', /syntax-error\.js:3\)$/] },
+  { name: 'adapter: no createTarget', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/no-create-target.ts')), mentions: ['no-create-target.ts', 'createTarget must be exported'] },
+  broken('create-throws', 'createTarget threw Error: cannot connect to the database'),
+  broken('not-a-target', 'createTarget returned number'),
+  broken('route-throws', 'queueObservation({ contentSessionId: "dev01-s0001", … }) threw TypeError: boom'),
+  broken('route-rejects', /completeSession\(\d+\) rejected with Error: complete failed/),
+  broken('shutdown-rejects', 'shutdown() rejected with Error: shutdown failed'),
+  broken('shutdown-never-settles', 'shutdown() never settled'),
+  broken('complete-never-settles', /completeSession\(\d+\) never settled: still pending when the run ended at day 0/),
+  broken('view-throws', 'stats() threw RangeError: stats exploded'),
+  { ...broken('endless-loop', 'queueObservation() did not return within 1 s'), env: { LEAKSIM_BROKEN: 'endless-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
+];
+
+const DESTINATION_CASES: Case[] = [
+  { name: 'out: an existing file', files: { ...withScenario, 'out': 'my notes' }, args: run(), mentions: ['leaksim run', '--out', 'is an existing file'] },
+  { name: "out: a folder holding a user's file", files: { ...withScenario, 'out/thesis.tex': 'years of work' }, args: run(), mentions: ['leaksim run', '--out', 'leaksim did not write'] },
+  { name: 'out: .', files: withScenario, args: ['run', '@/s.json', '--out', '.'], mentions: ['leaksim run', '--out "."', 'working directory'] },
+  { name: 'out: ..', files: withScenario, args: ['run', '@/s.json', '--out', '..'], mentions: ['leaksim run', '--out ".."', 'a folder above it'] },
+  { name: 'out: the repository', files: withScenario, args: ['run', '@/s.json', '--out', ROOT], mentions: ['leaksim run', '--out', 'working directory or a folder above it'] },
+  { name: 'out: reports/ itself', files: withScenario, args: ['run', '@/s.json', '--out', 'reports'], mentions: ['leaksim run', '--out "reports"', 'the reports folder itself'] },
+  { name: 'out: the filesystem root', files: withScenario, args: ['run', '@/s.json', '--out', '/'], mentions: ['leaksim run', '--out "/"'] },
+  { name: 'out: under a file', files: { ...withScenario, 'notes.txt': 'x' }, args: run('--out', '@/notes.txt/report'), mentions: ['leaksim run', '--out', 'is a file'] },
+  { name: 'out: a symbolic link', files: withScenario, setup: (dir) => symlinkSync(tmpdir(), join(dir, 'link')), args: run('--out', '@/link'), mentions: ['leaksim run', '--out', 'symbolic link'] },
+  { name: 'out: empty', files: withScenario, args: run('--out', ''), mentions: ['leaksim run', '--out', 'is empty'] },
+  { name: "out: replay into a user's folder", files: { ...withTraffic, 'out/a.txt': 'x' }, args: replay(), mentions: ['leaksim replay', '--out', 'leaksim did not write'] },
+  { name: "out: check into a user's folder", files: { ...withScenario, 'out/a.txt': 'x' }, args: ['check', '@/s.json', '--out', '@/out'], mentions: ['leaksim check', '--out', 'leaksim did not write'] },
+  { name: "out: check --heap into a user's folder", files: { 's.json': scenario({ days: 3, heap: { checkpointEveryHours: 6, expect: { reference: 'pass' } } }), 'out/a.txt': 'x' }, args: ['check', '@/s.json', '--heap', '--out', '@/out'], mentions: ['leaksim check --heap', '--out', 'leaksim did not write'] },
+  { name: 'out: import over a finished file', files: { 'x.jsonl': TRANSCRIPT_NOT, 'o.jsonl': 'mine' }, args: ['import', 'claude-code', '@/x.jsonl', '--out', '@/o.jsonl'], mentions: ['leaksim import', '--out', 'pass --force'] },
+  { name: 'out: import into a folder', files: { 'x.jsonl': TRANSCRIPT_NOT, 'o/keep.txt': 'x' }, args: ['import', 'claude-code', '@/x.jsonl', '--force', '--out', '@/o'], mentions: ['leaksim import', '--out', 'is a folder'] },
+  { name: 'out: import into a missing folder', files: { 'x.jsonl': TRANSCRIPT_NOT }, args: ['import', 'claude-code', '@/x.jsonl', '--out', '@/no/such/o.jsonl'], mentions: ['leaksim import', '--out', 'does not exist'] },
+  { name: 'out: record over a finished recording', files: { 'r.jsonl': 'a recording' }, args: ['record', '--out', '@/r.jsonl', '--listen', '127.0.0.1:0'], mentions: ['leaksim record', '--out', 'pass --force'] },
+  { name: 'out: record into a missing folder', args: ['record', '--out', '@/no/r.jsonl', '--listen', '127.0.0.1:0'], mentions: ['leaksim record', '--out', 'does not exist'] },
+];
+
+const CASES = [...SCENARIO_CASES, ...SETTINGS_CASES, ...TRAFFIC_CASES, ...CLI_CASES, ...ADAPTER_CASES, ...DESTINATION_CASES];
+
+/** Cases also run as a real child process (bin/leaksim.js). */
+const IN_CHILD_PROCESS = new Set([
+  'scenario: syntax error points at line and column',
+  'scenario: nested 100 000 deep',
+  'settings: syntax error at its real line and column',
+  'traffic: atMs past a year',
+  'cli: --days -1',
+  'adapter: syntax error',
+  'adapter: shutdown-rejects',
+  'adapter: endless-loop',
+  "out: a folder holding a user's file",
+  'out: ..',
+]);
+
+/** Every file and folder under `dir` with a hash of its bytes: what "nothing changed" compares. */
+function snapshot(dir: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  const walk = (folder: string) => {
+    for (const name of readdirSync(folder).sort()) {
+      const path = join(folder, name);
+      const stat = statSync(path, { throwIfNoEntry: false });
+      const key = relative(dir, path);
+      if (!stat) entries[key] = 'dangling';
+      else if (stat.isDirectory() && !path.endsWith('link')) {
+        entries[key] = 'folder';
+        walk(path);
+      } else entries[key] = stat.isFile() ? createHash('sha256').update(readFileSync(path)).digest('hex') : 'other';
+    }
+  };
+  walk(dir);
+  return entries;
+}
+
+function prepare(testCase: Case): { dir: string; args: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'leaksim-malformed-'));
+  for (const [name, content] of Object.entries(testCase.files ?? {})) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+  testCase.setup?.(dir);
+  return { dir, args: testCase.args.map((arg) => arg.replace(/^@\//, `${dir}/`)) };
+}
+
+function expectOneLine(stderr: readonly string[], testCase: Case): void {
+  expect(stderr, `stderr of "${testCase.name}"`).toHaveLength(1);
+  const line = stderr[0]!;
+  expect(line).not.toMatch(/\n|^\s+at |\.ts:\d+:\d+\)$/);
+  for (const mention of testCase.mentions) {
+    if (typeof mention === 'string') expect(line).toContain(mention);
+    else expect(line).toMatch(mention);
+  }
+}
+
+describe('the malformed-input catalogue', () => {
+  const clearEnv = () => {
+    delete process.env.LEAKSIM_BROKEN;
+    delete process.env.LEAKSIM_WATCHDOG_SECONDS;
+  };
+  beforeEach(clearEnv);
+  afterEach(clearEnv);
+
+  it('holds at least 60 cases over every kind of input', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(60);
+    for (const kind of ['scenario', 'settings', 'traffic', 'cli', 'adapter', 'out']) expect(CASES.some((testCase) => testCase.name.startsWith(`${kind}:`))).toBe(true);
+    expect(new Set(CASES.map((testCase) => testCase.name)).size).toBe(CASES.length);
+  });
+
+  it.each(CASES.map((testCase) => [testCase.name, testCase] as const))('%s: exit 2, one line, nothing changed', async (_name, testCase) => {
+    const { dir, args } = prepare(testCase);
+    Object.assign(process.env, testCase.env ?? {});
+    const before = snapshot(dir);
+    const reportsBefore = snapshot(join(ROOT, 'reports'));
+    const output = collectOutput();
+    const code = await main(args, output);
+    expectOneLine(output.stderr, testCase);
+    expect(code).toBe(2);
+    expect(snapshot(dir)).toEqual(before);
+    expect(Object.keys(snapshot(join(ROOT, 'reports'))).filter((key) => !key.startsWith('test-') && key !== 'vitest-results.json')).toEqual(
+      Object.keys(reportsBefore).filter((key) => !key.startsWith('test-') && key !== 'vitest-results.json'),
+    );
+  }, CASE_BUDGET_MS);
+
+  it.each(CASES.filter((testCase) => IN_CHILD_PROCESS.has(testCase.name)).map((testCase) => [testCase.name, testCase] as const))(
+    '%s: the same as a real process',
+    (_name, testCase) => {
+      const { dir, args } = prepare(testCase);
+      const before = snapshot(dir);
+      const child = spawnSync(process.execPath, [join(ROOT, 'bin/leaksim.js'), ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, ...testCase.env },
+        timeout: CASE_BUDGET_MS,
+      });
+      expectOneLine(child.stderr.split('\n').filter((line) => line !== ''), testCase);
+      expect(child.status).toBe(2);
+      expect(snapshot(dir)).toEqual(before);
+    },
+    CASE_BUDGET_MS,
+  );
+});
+
+describe('report destinations', () => {
+  it("--out at a folder holding a user's file leaves the file untouched and exits 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    mkdirSync(join(dir, 'project'));
+    writeFileSync(join(dir, 'project', 'main.c'), 'int main(void) { return 0; }\n');
+    const output = collectOutput();
+    expect(await main(['run', join(dir, 's.json'), '--out', join(dir, 'project')], output)).toBe(2);
+    expect(output.stdout).toEqual([]); // refused before anything ran
+    expect(readFileSync(join(dir, 'project', 'main.c'), 'utf8')).toBe('int main(void) { return 0; }\n');
+    expect(readdirSync(join(dir, 'project'))).toEqual(['main.c']);
+    expect(readdirSync(dir).sort()).toEqual(['project', 's.json']);
+  });
+
+  it('replaces a folder leaksim wrote (it has the marker), and only its own files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    const out = join(dir, 'report');
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    expect(readFileSync(join(out, '.leaksim-report'), 'utf8')).toMatch(/written by leaksim/);
+    const first = readFileSync(join(out, 'summary.json'), 'utf8');
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    expect(readFileSync(join(out, 'summary.json'), 'utf8')).toBe(first);
+    expect(readdirSync(dir).sort()).toEqual(['report', 's.json']); // no staging or old folder left
+    // An empty folder is fine too: nothing is lost by replacing it.
+    mkdirSync(join(dir, 'empty'));
+    expect(await main(['run', join(dir, 's.json'), '--out', join(dir, 'empty')], collectOutput())).toBe(0);
+    expect(existsSync(join(dir, 'empty', 'summary.md'))).toBe(true);
+  });
+
+  it('import --force replaces a finished file, and leaves no temporary file when refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    const transcript = join(ROOT, 'test/fixtures/traffic/claude-code');
+    writeFileSync(join(dir, 'o.jsonl'), 'mine');
+    expect(await main(['import', 'claude-code', transcript, '--out', join(dir, 'o.jsonl')], collectOutput())).toBe(2);
+    expect(readFileSync(join(dir, 'o.jsonl'), 'utf8')).toBe('mine');
+    const output = collectOutput();
+    expect(await main(['import', 'claude-code', transcript, '--skip-bad', '--force', '--out', join(dir, 'o.jsonl')], output)).toBe(0);
+    expect(readFileSync(join(dir, 'o.jsonl'), 'utf8')).toMatch(/^\{"format":"leaksim-traffic"/);
+    expect(readdirSync(dir)).toEqual(['o.jsonl']);
+  });
+});
