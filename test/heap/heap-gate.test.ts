@@ -54,6 +54,10 @@ describe('leaksim check --heap', () => {
     expect(summary.baselines.checks.length).toBeGreaterThan(0);
     expect(summary.baselines.checks.every((check) => check.passed)).toBe(true);
     expect(code).toBe(0);
+    // junit.xml agrees: one test case per run and per baseline comparison, none failing.
+    const junit = readFileSync(join(OUT, 'junit.xml'), 'utf8');
+    expect(junit).toContain(`<testsuites name="leaksim check --heap" tests="${summary.runs.length + summary.baselines.checks.length}" failures="0">`);
+    expect(junit).not.toContain('<failure');
   });
 
   it('fails the 8.5.7 baseline, naming what grew and the path that holds a session', () => {
