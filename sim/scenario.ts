@@ -14,6 +14,7 @@ import { DEFAULT_SETTINGS, MINUTE_MS, type RetentionSettings } from '../src/sett
 import { DEFAULT_AGENT, type AgentModel } from './agent.ts';
 import type { DriverFaults, SessionEndRoute } from './driver.ts';
 import type { InvariantName } from './invariants.ts';
+import { recordingStats } from './replay.ts';
 import { checkpointCount, DEFAULT_CHECKPOINT_EVERY_HOURS, DEFAULT_WARMUP_CHECKPOINTS } from './heap/plan.ts';
 import { JUDGED_CHECKPOINTS_MIN } from './heap/rule.ts';
 import { DEFAULT_TRAFFIC, estimateHookEvents, HOUR_MS, MAX_HOOK_EVENTS, type TrafficModel } from './traffic.ts';
@@ -67,7 +68,23 @@ function validate(): ValidateFunction {
 }
 
 export function loadScenario(file: string): Scenario {
-  return parseScenario(readJsonText(file), file);
+  const scenario = parseScenario(readJsonText(file), file);
+  if (scenario.traffic.kind === 'file') checkRecordedTraffic(scenario, file);
+  return scenario;
+}
+
+/**
+ * A scenario that replays a recording: the whole file is read once now (every line validated, and
+ * its events counted against MAX_HOOK_EVENTS), so that a bad line is found before any run prints
+ * a verdict.
+ */
+function checkRecordedTraffic(scenario: Scenario, file: string): void {
+  if (scenario.traffic.kind !== 'file') return;
+  const { events } = recordingStats(scenario.traffic.path);
+  const played = events * scenario.traffic.repeat;
+  if (played > MAX_HOOK_EVENTS) {
+    throw new InputError(file, 0, 'traffic.repeat', `${scenario.traffic.repeat} plays ${scenario.traffic.path} (${events.toLocaleString('en-US')} events) as ${played.toLocaleString('en-US')} hook events, more than the ${MAX_HOOK_EVENTS.toLocaleString('en-US')} one run may play (MAX_HOOK_EVENTS)`);
+  }
 }
 
 export function parseScenario(source: string, file: string): Scenario {

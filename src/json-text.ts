@@ -20,7 +20,11 @@ export const MAX_JSON_DEPTH = 64;
 export function readJsonText(file: string): string {
   let text: string;
   try {
-    const bytes = statSync(file).size;
+    const stat = statSync(file);
+    if (stat.isDirectory()) throw new InputError(file, 0, '', 'is a folder, expected a JSON file');
+    // A device or a pipe could be read forever (/dev/zero): only regular files.
+    if (!stat.isFile()) throw new InputError(file, 0, '', 'is not a regular file, expected a JSON file');
+    const bytes = stat.size;
     if (bytes > MAX_JSON_FILE_BYTES) throw new InputError(file, 0, '', `is ${bytes} bytes, larger than the ${MAX_JSON_FILE_BYTES}-byte limit for a JSON file (MAX_JSON_FILE_BYTES)`);
     text = readFileSync(file, 'utf8');
   } catch (error) {

@@ -8,7 +8,7 @@
  * `strict: false` bad event lines are skipped and counted instead (a bad header is always fatal:
  * nothing after it can be trusted). See format.ts for what makes a line bad.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { HookEvent } from '../events.ts';
 import { InputError } from '../../src/input-error.ts';
 import type { TrafficHeader } from './format.ts';
@@ -123,6 +123,10 @@ function* fileLines(path: string): Generator<Line> {
   } catch (error) {
     throw new InputError(path, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw new InputError(path, 0, '', 'is a folder, expected a traffic file (.jsonl)');
+  }
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   // The current line's bytes seen so far, in pieces (copied, since `chunk` is reused).
@@ -138,7 +142,12 @@ function* fileLines(path: string): Generator<Line> {
   };
   try {
     for (;;) {
-      const read = readSync(fd, chunk, 0, READ_CHUNK_BYTES, null);
+      let read: number;
+      try {
+        read = readSync(fd, chunk, 0, READ_CHUNK_BYTES, null);
+      } catch (error) {
+        throw new InputError(path, number + 1, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
       if (read === 0) break;
       let start = 0;
       for (let newline = chunk.indexOf(10, start); newline !== -1 && newline < read; newline = chunk.indexOf(10, start)) {

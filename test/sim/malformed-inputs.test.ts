@@ -63,7 +63,8 @@ const withTraffic = { 't.jsonl': traffic(START, PROMPT) };
 
 const SCENARIO_CASES: Case[] = [
   { name: 'scenario: missing file', args: ['run', '@/nope.json', '--out', '@/out'], mentions: ['nope.json', 'cannot be read (ENOENT)'] },
-  { name: 'scenario: a folder', setup: (dir) => mkdirSync(join(dir, 'd.json')), args: ['run', '@/d.json', '--out', '@/out'], mentions: ['d.json', 'EISDIR'] },
+  { name: 'scenario: a folder', setup: (dir) => mkdirSync(join(dir, 'd.json')), args: ['run', '@/d.json', '--out', '@/out'], mentions: ['d.json', 'is a folder'] },
+  { name: 'scenario: a device that never ends', args: ['run', '/dev/zero', '--out', '@/out'], mentions: ['/dev/zero', 'not a regular file'] },
   { name: 'scenario: empty file', files: { 's.json': '' }, args: run(), mentions: ['s.json:1', 'is not valid JSON'] },
   { name: 'scenario: syntax error points at line and column', files: { 's.json': '{\n  "name": "x",\n  "days": 1,,\n}' }, args: run(), mentions: ['s.json:3', 'column 13', 'PropertyNameExpected'] },
   { name: 'scenario: trailing comma', files: { 's.json': '{ "name": "x", "traffic": {}, }' }, args: run(), mentions: ['s.json:1', 'not valid JSON'] },
@@ -94,6 +95,8 @@ const SCENARIO_CASES: Case[] = [
 const SETTINGS_CASES: Case[] = [
   { name: 'settings: missing file', files: withScenario, args: run('--settings', '@/nope.json'), mentions: ['nope.json', 'cannot be read'] },
   { name: 'settings: syntax error at its real line and column', files: { ...withScenario, 'settings.json': '{\n  "CLAUDE_MEM_MODEL": "x",\n  "CLAUDE_MEM_SESSION_TTL_MINUTES": 30\n  "CLAUDE_MEM_PORT": "1"\n}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:4', 'column 3', 'CommaExpected'] },
+  { name: 'settings: a device that never ends', files: withScenario, args: run('--settings', '/dev/zero'), mentions: ['/dev/zero', 'not a regular file'] },
+  { name: 'settings: with a byte-order mark and a bad value', files: { ...withScenario, 'settings.json': '\ufeff{\n"CLAUDE_MEM_SESSION_TTL_MINUTES": "0"\n}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:2', 'CLAUDE_MEM_SESSION_TTL_MINUTES'] },
   { name: 'settings: an array', files: { ...withScenario, 'settings.json': '[]' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:1', 'must be a JSON object'] },
   { name: 'settings: TTL not a number', files: { ...withScenario, 'settings.json': '{\n"CLAUDE_MEM_SESSION_TTL_MINUTES": "abc"\n}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:2', 'CLAUDE_MEM_SESSION_TTL_MINUTES', '"abc"'] },
   { name: 'settings: cap 0', files: { ...withScenario, 'settings.json': '{"CLAUDE_MEM_MAX_ACTIVE_SESSIONS": "0"}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:1', 'CLAUDE_MEM_MAX_ACTIVE_SESSIONS'] },
@@ -105,6 +108,8 @@ const SETTINGS_CASES: Case[] = [
 
 const TRAFFIC_CASES: Case[] = [
   { name: 'traffic: missing file', args: ['replay', '@/nope.jsonl', '--out', '@/out'], mentions: ['nope.jsonl', 'cannot be read (ENOENT)'] },
+  { name: 'traffic: a folder', setup: (dir) => mkdirSync(join(dir, 't.jsonl')), args: replay(), mentions: ['t.jsonl', 'is a folder'] },
+  { name: 'traffic: a device that never ends', args: ['replay', '/dev/zero', '--out', '@/out'], mentions: ['/dev/zero:1', 'longer than'] },
   { name: 'traffic: empty file', files: { 't.jsonl': '' }, args: replay(), mentions: ['t.jsonl:1', 'is empty'] },
   { name: 'traffic: not a leaksim file', files: { 't.jsonl': '{"format":"other"}\n' }, args: replay(), mentions: ['t.jsonl:1', 'format', '"other"'] },
   { name: 'traffic: newer version', files: { 't.jsonl': `${HEADER.replace('"version":1', '"version":2')}\n` }, args: replay(), mentions: ['t.jsonl:1', 'version', 'newer'] },

@@ -229,9 +229,12 @@ describe('privacy, refusals and failures', () => {
     const answer = await post(port, '/api/sessions/summarize', { contentSessionId: 'cc-x', last_assistant_message: 'hi' });
     expect(answer.status).toBe(502);
     expect(answer.body).toBe(`leaksim record: upstream 127.0.0.1:${downPort} unreachable (ECONNREFUSED)\n`);
+    // The person running the recorder is told too, once per outage.
+    await post(port, '/api/sessions/summarize', { contentSessionId: 'cc-x', last_assistant_message: 'again' });
+    expect(output.stderr).toEqual([`leaksim record: upstream 127.0.0.1:${downPort} is not answering (ECONNREFUSED): the hooks get 502 and their calls are recorded but not served; start the worker`]);
     stop();
     expect(await done).toBe(0);
-    expect(output.stdout[1]).toBe(`recorded 1 events into ${out} (0 prompt, 0 tool-use, 1 stop, 0 session-end; 0 calls not recordable; content hashed with the given key)`);
+    expect(output.stdout[1]).toBe(`recorded 2 events into ${out} (0 prompt, 0 tool-use, 2 stop, 0 session-end; 0 calls not recordable; content hashed with the given key)`);
   });
 });
 

@@ -1,0 +1,61 @@
+/**
+ * What the bounds let through: files with a byte-order mark, the smallest scenario, the shipped
+ * scenarios under the hook-event ceiling, a recording replayed from its own time of day, and a
+ * scenario whose recording is bad refused at load, before any run.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSettings } from '../../src/settings.ts';
+import { scenarioFiles } from '../../sim/cli/check.ts';
+import { replayTraffic } from '../../sim/replay.ts';
+import { loadScenario } from '../../sim/scenario.ts';
+import { estimateHookEvents, HOUR_MS, MAX_HOOK_EVENTS } from '../../sim/traffic.ts';
+
+const BOM = '\ufeff';
+const HEADER = '{"format":"leaksim-traffic","version":1,"source":"generate","timeOrigin":"2026-01-05T09:30:00.000Z","redaction":"hash"}';
+const START = '{"atMs":0,"kind":"session-start","session":"s-1","project":"demo","source":"startup"}';
+const PROMPT = '{"atMs":1200,"kind":"prompt","session":"s-1","project":"demo","promptChars":21}';
+
+function scratch(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'leaksim-bounds-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+describe('input bounds', () => {
+  it('accepts a byte-order mark in scenario, settings and traffic files', () => {
+    const dir = scratch({
+      's.json': `${BOM}{ "name": "bom", "traffic": { "developers": 1 } }`,
+      'settings.json': `${BOM}{ "CLAUDE_MEM_SESSION_TTL_MINUTES": "30" }`,
+      't.jsonl': `${BOM}${HEADER}\n${START}\n`,
+    });
+    expect(loadScenario(join(dir, 's.json')).name).toBe('bom');
+    expect(loadSettings(join(dir, 'settings.json')).ttlMs).toBe(30 * 60_000);
+    expect([...replayTraffic(join(dir, 't.jsonl'))]).toHaveLength(1);
+  });
+
+  it('gives every field but name and traffic its default', () => {
+    const scenario = loadScenario(join(scratch({ 's.json': '{ "name": "smallest", "traffic": { "developers": 2 } }' }), 's.json'));
+    expect(scenario).toMatchObject({ description: '', days: 7, seeds: [1], expect: { reference: { pass: true }, flaws: {} } });
+  });
+
+  it('keeps every shipped scenario under the hook-event ceiling', () => {
+    for (const file of scenarioFiles('scenarios')) {
+      const scenario = loadScenario(file);
+      if (scenario.traffic.kind === 'model') expect(estimateHookEvents(scenario.traffic.model, scenario.days)).toBeLessThan(MAX_HOOK_EVENTS / 5);
+    }
+  });
+
+  it("replays a recording from its own time of day, and each copy a day later at the same time", () => {
+    const file = join(scratch({ 't.jsonl': `${HEADER}\n${START}\n${PROMPT}\n` }), 't.jsonl');
+    const events = [...replayTraffic(file, { repeat: 2 })];
+    expect(events.map((event) => event.atMs)).toEqual([9.5 * HOUR_MS, 9.5 * HOUR_MS + 1200, 33.5 * HOUR_MS, 33.5 * HOUR_MS + 1200]);
+  });
+
+  it('refuses a scenario whose recording has a bad line when it is loaded, before any run', () => {
+    const dir = scratch({ 't.jsonl': `${HEADER}\n${START}\n{"atMs":5,"kind":"stop"}\n`, 's.json': '{ "name": "recorded", "traffic": { "file": "t.jsonl" } }' });
+    expect(() => loadScenario(join(dir, 's.json'))).toThrow(/t\.jsonl:3: session is missing/);
+  });
+});
