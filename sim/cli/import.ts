@@ -51,7 +51,7 @@ export async function importCommand(args: readonly string[], output: Output): Pr
   const keepContent = values['keep-content'];
   const result = importClaudeCode(paths.map(expandHome), { strict: !values['skip-bad'], keepContent });
   if (result.events.length === 0) {
-    const why = result.skipped > 0 ? `all ${result.skipped} lines were skipped as bad (are these Claude Code transcripts?)` : 'they hold no session records';
+    const why = result.skipped > 0 ? `all ${result.skipped} line${result.skipped === 1 ? ' was' : 's were'} skipped as bad (are these Claude Code transcripts?)` : 'they hold no session records';
     throw new InputError(WHERE, 0, '', `found no hook events in ${result.files.length} transcript file${result.files.length === 1 ? '' : 's'}: ${why}; nothing written`);
   }
   const hashKey = resolveHashKey(values['hash-key'], process.env);
