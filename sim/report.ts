@@ -119,16 +119,17 @@ function violationJson(violation: Violation): unknown {
 
 /**
  * What a run got. When the scenario expects failures and the first violation overall is not one of
- * them, the expected invariants' first violations lead and the first overall follows, so the "got"
- * column never shows a different invariant beside a ✓.
+ * them, the earliest violation of an expected invariant leads and the first overall follows, so the
+ * "got" column never shows a different invariant beside a ✓.
  */
 export function describeOutcome(outcome: RunOutcome): string {
   if (outcome.error) return `error: ${outcome.error}`;
   const violation = outcome.firstViolation;
   if (!violation) return 'pass';
   const expected = expectedViolations(outcome);
-  if (expected.length === 0 || expected[0] === violation) return violationText(violation);
-  return `${expected.map(violationText).join('; ')} (first violation overall: ${violationText(violation)})`;
+  if (expected.length === 0 || expected.some((seen) => seen.invariant === violation.invariant)) return violationText(violation);
+  const earliest = expected.reduce((first, seen) => (seen.atMs < first.atMs ? seen : first));
+  return `${violationText(earliest)} (first violation overall: ${violationText(violation)})`;
 }
 
 function violationText(violation: Violation): string {
