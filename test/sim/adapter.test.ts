@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
+import { createTarget } from '../../examples/adapter.ts';
+import { runScenarioIsolated } from '../../sim/isolated/run.ts';
 import { runScenario } from '../../sim/run.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import { resolveTarget } from '../../sim/targets.ts';
@@ -19,6 +21,17 @@ describe('the example adapter (examples/adapter.ts)', () => {
     expect(hangs.firstViolation?.invariant).toBe('drains-when-quiet');
     const burst = await runScenario(loadScenario('scenarios/burst-at-cap.json'), { target: adapter, seed: 1 });
     expect(burst.firstViolation?.invariant).toBe('sessions-within-cap');
+  });
+
+  it('gives the same trace in the watchdog worker as in this thread, and the same as unguarded', async () => {
+    const scenario = loadScenario('scenarios/abandoned-sessions.json');
+    const adapter = await resolveTarget('examples/adapter.ts');
+    const inline = await runScenario(scenario, { target: adapter, seed: 2, days: 2 });
+    const isolated = await runScenarioIsolated(scenario, { target: adapter, seed: 2, days: 2 });
+    const unguarded = await runScenario(scenario, { target: { name: adapter.name, factory: createTarget }, seed: 2, days: 2 });
+    expect(isolated.result?.traceHash).toBe(inline.result?.traceHash);
+    expect(unguarded.result?.traceHash).toBe(inline.result?.traceHash);
+    expect(isolated.verdict).toBe(inline.verdict);
   });
 
   it('a module without createTarget is refused with exit code 2', async () => {
