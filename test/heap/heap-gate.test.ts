@@ -12,7 +12,7 @@ import { collectOutput } from '../../sim/cli/output.ts';
 import { compareBaselines, readBaselines, type ScenarioBaseline } from '../../sim/heap/baselines.ts';
 import { runProbe } from '../../sim/heap/gate.ts';
 
-const OUT = 'reports/test-heap';
+const OUT = join(mkdtempSync(join(tmpdir(), 'leaksim-heap-')), 'report');
 
 interface RunJson {
   scenario: string;

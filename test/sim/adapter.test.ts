@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
@@ -10,7 +13,7 @@ import { resolveTarget } from '../../sim/targets.ts';
 describe('the example adapter (examples/adapter.ts)', () => {
   it('runs a third-party manager through a scenario from the command line', async () => {
     const output = collectOutput();
-    const code = await main(['run', 'scenarios/abandoned-sessions.json', '--target', 'examples/adapter.ts', '--seed', '1', '--out', 'reports/test-adapter'], output);
+    const code = await main(['run', 'scenarios/abandoned-sessions.json', '--target', 'examples/adapter.ts', '--seed', '1', '--out', join(mkdtempSync(join(tmpdir(), 'leaksim-adapter-')), 'report')], output);
     expect(output.stdout[0]).toBe('✓ abandoned-sessions · examples/adapter.ts · seed 1: pass');
     expect(code).toBe(0);
   });

@@ -9,17 +9,18 @@ import { collectOutput } from '../../sim/cli/output.ts';
 describe('leaksim check', () => {
   it('passes on the shipped scenarios, catches every flaw, and writes the reports', async () => {
     const output = collectOutput();
-    const code = await main(['check', '--out', 'reports/test-check'], output);
+    const out = join(mkdtempSync(join(tmpdir(), 'leaksim-check-')), 'report');
+    const code = await main(['check', '--out', out], output);
     const text = output.stdout.join('\n');
     expect(text).toContain(`flaws caught: ${FLAW_NAMES.length}/${FLAW_NAMES.length}`);
     expect(text).not.toMatch(/NOT as expected/);
     expect(code).toBe(0);
-    const summary = JSON.parse(readFileSync('reports/test-check/summary.json', 'utf8'));
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.result).toBe('pass');
     expect(summary.flaws.map((coverage: { flaw: string }) => coverage.flaw)).toEqual(FLAW_NAMES);
     expect(summary.runs.filter((run: { target: string; verdict: string }) => run.target === 'reference' && run.verdict !== 'pass')).toEqual([]);
-    expect(readFileSync('reports/test-check/junit.xml', 'utf8')).toMatch(/<testsuites name="leaksim check" tests="\d+" failures="0">/);
-    expect(existsSync('reports/test-check/metrics/heavy-month--reference--seed1.csv')).toBe(true);
+    expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toMatch(/<testsuites name="leaksim check" tests="\d+" failures="0">/);
+    expect(existsSync(join(out, 'metrics/heavy-month--reference--seed1.csv'))).toBe(true);
   }, 180_000);
 
   it('fails with exit code 1, names the run and prints the command that reproduces it', async () => {

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TargetFactory } from '../../src/contract.ts';
 import { referenceTarget } from '../../src/session-manager.ts';
@@ -37,7 +40,7 @@ describe('determinism', () => {
     const inBatch = await runScenario(steadyWeek, { target: reference, seed: 2, days: 2 });
     expect(fingerprint(inBatch)).toBe(fingerprint(alone));
 
-    const stdout = execFileSync(process.execPath, ['bin/leaksim.js', 'run', 'scenarios/steady-week.json', '--seed', '2', '--days', '2', '--json', '--out', 'reports/test-separate-process'], { encoding: 'utf8' });
+    const stdout = execFileSync(process.execPath, ['bin/leaksim.js', 'run', 'scenarios/steady-week.json', '--seed', '2', '--days', '2', '--json', '--out', join(mkdtempSync(join(tmpdir(), 'leaksim-process-')), 'report')], { encoding: 'utf8' });
     const separate = JSON.parse(stdout) as { runs: { traceHash: string }[] };
     expect(separate.runs[0]!.traceHash).toBe(alone.result!.traceHash);
   });
