@@ -108,6 +108,9 @@ export function writeReportFolder(dir: string, files: Readonly<Record<string, st
     if (aside !== undefined && !existsSync(path)) renameSync(aside, path);
     rmSync(staging, { recursive: true, force: true });
     if (aside !== undefined && existsSync(aside) && readdirSync(aside).length === 0) rmSync(aside, { recursive: true });
+    // A disk that filled up or a folder made read-only during the run: one line, the old report kept.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code) throw refuse(where, dir, `could not be written (${code}); nothing was replaced`);
     throw error;
   }
   // The old folder held the marker or nothing (checked above): it is leaksim's to remove.

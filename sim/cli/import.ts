@@ -55,7 +55,13 @@ export async function importCommand(args: readonly string[], output: Output): Pr
     throw new InputError(WHERE, 0, '', `found no hook events in ${result.files.length} transcript file${result.files.length === 1 ? '' : 's'}: ${why}; nothing written`);
   }
   const hashKey = resolveHashKey(values['hash-key'], process.env);
-  writeTrafficFile(values.out, result.header, result.events, { hashKey: hashKey.key });
+  try {
+    writeTrafficFile(values.out, result.header, result.events, { hashKey: hashKey.key });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code) throw new InputError(WHERE, 0, '--out', `${JSON.stringify(values.out)} could not be written (${code}); nothing was replaced`);
+    throw error;
+  }
 
   for (const problem of result.problems) output.err(`leaksim: skipped ${problem.message}`);
   if (result.skipped > result.problems.length) output.err(`leaksim: skipped ${result.skipped - result.problems.length} more bad lines`);

@@ -145,6 +145,14 @@ export function importClaudeCode(paths: readonly string[], options: ImportOption
 
   const collected: Collected = { records: [], toolUses: new Map(), assistantTexts: new Map() };
   const seenUuids = new Set<string>();
+  // Records from every file are held until the events are built: their total is bounded up front.
+  let totalBytes = 0;
+  for (const file of files) {
+    totalBytes += statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    if (totalBytes > MAX_IMPORT_TOTAL_BYTES) {
+      throw new InputError(file, 0, '', `brings the transcripts to more than ${MAX_IMPORT_TOTAL_BYTES} bytes in one import (MAX_IMPORT_TOTAL_BYTES): import fewer at a time`);
+    }
+  }
   files.forEach((file, fileIndex) => readTranscript(file, fileIndex, collected, seenUuids, report));
 
   const timed = sessionEvents(collected, files, report);
@@ -171,6 +179,8 @@ type Json = Record<string, unknown>;
 
 /** One transcript is read whole; Claude Code's are megabytes, this is a hundred times the largest seen. */
 export const MAX_TRANSCRIPT_BYTES = 512 * 1024 * 1024;
+/** All transcripts of one import together (what is held in memory while the events are built). */
+export const MAX_IMPORT_TOTAL_BYTES = 2 * 1024 * 1024 * 1024;
 
 function readTranscript(file: string, fileIndex: number, collected: Collected, seenUuids: Set<string>, report: (problem: InputError) => void): void {
   let text: string;
