@@ -59,7 +59,7 @@ export async function record(args: readonly string[], output: Output, waitForSto
   const upstream = parseHostPort(values.upstream, '--upstream', where);
   const hashKey = resolveHashKey(values['hash-key'], process.env);
 
-  const recorder = await startRecorder({ listen, upstream, outPath: values.out, keepContent: values['keep-content'], hashKey: hashKey.key, onUpstreamDown: (message) => output.err(`leaksim record: ${message}`) });
+  const recorder = await startRecorder({ listen, upstream, outPath: values.out, keepContent: values['keep-content'], hashKey: hashKey.key, force: values.force, onUpstreamDown: (message) => output.err(`leaksim record: ${message}`) });
   output.out(`leaksim record: listening on ${recorder.url}, forwarding to http://${values.upstream}, recording into ${values.out}.partial (Ctrl-C to stop)`);
   await waitForStop();
   const summary = await recorder.stop();

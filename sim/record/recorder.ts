@@ -32,7 +32,7 @@
  *
  * Content goes through the traffic writer's formatter, the one place redaction happens.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
@@ -62,6 +62,8 @@ export interface RecorderOptions {
   readonly outPath: string;
   readonly keepContent: boolean;
   readonly hashKey: Buffer;
+  /** Replace a file that exists at outPath when the recording stops (the command checks before it starts). */
+  readonly force?: boolean;
   /** Told once each time the upstream worker stops answering (and again after it answered in between). */
   readonly onUpstreamDown?: (message: string) => void;
 }
@@ -122,6 +124,7 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
   const formatter = createLineFormatter(header, { hashKey: options.hashKey });
   writeSync(fd, `${formatter.header()}\n`);
 
+  let finalPath = options.outPath;
   const counts = { prompt: 0, 'tool-use': 0, stop: 0, 'session-end': 0 };
   let unrecorded = 0;
   const sessions = new SessionTable();
@@ -137,7 +140,7 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
     counts[event.kind] += 1;
   };
   const summary = (): RecordingSummary => ({
-    outPath: options.outPath,
+    outPath: finalPath,
     events: counts.prompt + counts['tool-use'] + counts.stop + counts['session-end'],
     counts: { ...counts },
     unrecorded,
@@ -192,6 +195,12 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
       fsyncSync(fd);
       closeSync(fd);
       fileClosed = true;
+      // A file that appeared at --out while recording is not replaced (unless --force): the
+      // recording stays in its .partial file, and the summary says where.
+      if (existsSync(options.outPath) && !options.force) {
+        finalPath = partialPath;
+        return summary();
+      }
       renameSync(partialPath, options.outPath);
       return summary();
     })();
