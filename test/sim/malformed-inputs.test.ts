@@ -177,6 +177,7 @@ const ADAPTER_CASES: Case[] = [
   broken('complete-never-settles', /completeSession\(\d+\) never settled: still pending when the run ended at day 0/),
   broken('view-throws', 'stats() threw RangeError: stats exploded'),
   { ...broken('endless-loop', 'queueObservation() did not return within 1 s'), env: { LEAKSIM_BROKEN: 'endless-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
+  { ...broken('timer-loop', "the adapter's code outside a route (a timer callback?) did not return within 3 s"), env: { LEAKSIM_BROKEN: 'timer-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
 ];
 
 const DESTINATION_CASES: Case[] = [
