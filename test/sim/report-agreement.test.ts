@@ -5,12 +5,14 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
 import { heapJunitXml } from '../../sim/heap/report.ts';
 import type { HeapReport } from '../../sim/heap/gate.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
 
 /** One marathon session: the baseline breaks history-within-bound early and drains-when-quiet at the end. */
 function marathon(expectBaseline: unknown): string {
@@ -86,6 +88,21 @@ describe('reports agree with the terminal', () => {
     expect(markdown).toMatch(/\| ✅ \| marathon-mini \| baseline \| 3 \| fails on drains-when-quiet \| drains-when-quiet at .*first violation overall: history-within-bound.* \(as expected\) \|/);
     const baseline = json.runs.find((run: { target: string }) => run.target === 'baseline');
     expect(baseline).toMatchObject({ passed: true, asExpected: true, firstViolation: { invariant: 'history-within-bound' }, expectedViolations: [{ invariant: 'drains-when-quiet' }] });
+  });
+
+  it('reproduce lines carry every flag that shaped the run, with paths that work from the repository root', async () => {
+    const file = marathon({ failsOn: ['history-within-bound'] });
+    const settings = join(file, '..', 'settings.json');
+    writeFileSync(settings, '{ "CLAUDE_MEM_SESSION_TTL_MINUTES": "30" }');
+    const output = collectOutput();
+    const cwd = process.cwd();
+    process.chdir(join(ROOT, 'docs')); // typed from a subfolder: the line must still work from the root
+    try {
+      expect(await main(['run', '../scenarios/steady-week.json', '--target', 'baseline', '--seed', '2', '--days', '1', '--settings', settings, '--keep-going', '--out', join(file, '..', 'r')], output)).toBe(1);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(output.stdout).toContain(`    reproduce: npx leaksim run scenarios/steady-week.json --target baseline --seed 2 --days 1 --settings ${settings} --keep-going`);
   });
 
   it('check --heap writes junit.xml with the same ✓/✗ as its lines', () => {
