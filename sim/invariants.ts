@@ -75,6 +75,8 @@ export class Checker {
   #enqueued = 0;
   #acknowledged = 0;
   #target: SessionTarget | undefined;
+  /** Async routes the driver is still waiting for: the message accounting waits for their answers. */
+  routesUnanswered = 0;
 
   constructor(settings: RetentionSettings, store: PendingStore) {
     this.#settings = settings;
@@ -251,6 +253,7 @@ export class Checker {
   }
 
   #checkAccounting(nowMs: number): void {
+    if (this.routesUnanswered > 0) return;
     const store = this.#store;
     if (store.enqueuedCount === this.#enqueued && store.unaccounted() === this.#reportedMissing && store.processedCount === this.#acknowledged) return;
     const account = store.accounting();
