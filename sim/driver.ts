@@ -13,7 +13,7 @@
  * wake-up, in order, after every due timer has fired.
  */
 import TinyQueue from 'tinyqueue';
-import type { Awaitable, InitSessionResult, QueueResult, SessionTarget, TargetFactory } from '../src/contract.ts';
+import type { Awaitable, InitSessionResult, QueueResult, SessionTarget, TargetDescription, TargetFactory } from '../src/contract.ts';
 import { SessionLimitError } from '../src/contract.ts';
 import { PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
@@ -23,6 +23,7 @@ import { ContentSource } from './content.ts';
 import type { HookEvent, HookKind } from './events.ts';
 import { Checker, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
 import { Rng } from './rng.ts';
+import { judgedSettings } from './target-description.ts';
 import { TraceHash } from './trace-hash.ts';
 
 export type SessionEndRoute = 'none' | 'complete';
@@ -59,6 +60,8 @@ export interface SimulationInput {
   readonly flatContent?: boolean;
   readonly checkpoint?: Checkpoint;
   readonly onProgress?: (nowMs: number, hookEvents: number) => void;
+  /** What the target declares about itself (src/contract.ts); omitted: nothing, leaksim's reference semantics. */
+  readonly description?: TargetDescription;
 }
 
 export interface MetricSample {
@@ -98,6 +101,8 @@ export interface SimulationResult {
     readonly expirations: number;
     readonly trimmedMessages: number;
     readonly workerRestarts: number;
+    /** Messages a target with `queue: 'memory'` lost at worker restarts, by design (0 for a persisted queue). */
+    readonly lostAtRestart: number;
   };
   readonly peaks: {
     readonly activeSessions: number;
@@ -135,6 +140,11 @@ export async function simulate(input: SimulationInput): Promise<SimulationResult
 
 class Simulation {
   readonly #input: SimulationInput;
+  readonly #description: TargetDescription;
+  /** The settings the checker judges with: the scenario's, overridden by the target's `fixedSettings`. */
+  readonly #judged: RetentionSettings;
+  /** With `pinnedPrompt: 'first'`: the first prompt each session was answered for, which its history must keep pinned. */
+  readonly #firstPrompts: Map<number, string> | undefined;
   readonly #clock: SimClock;
   readonly #store = new PendingStore();
   readonly #checker: Checker;
@@ -158,6 +168,7 @@ class Simulation {
   #refused = 0;
   #privateDrops = 0;
   #skippedTools = 0;
+  #lostAtRestart = 0;
   /** A route's promise rejected with something other than a session limit: thrown after the settle. */
   #routeError: unknown = undefined;
   #queued = 0;
@@ -169,7 +180,10 @@ class Simulation {
 
   constructor(input: SimulationInput) {
     this.#input = input;
-    this.#checker = new Checker(input.settings, this.#store);
+    this.#description = input.description ?? {};
+    this.#judged = judgedSettings(input.settings, this.#description);
+    this.#firstPrompts = this.#description.pinnedPrompt === 'first' ? new Map() : undefined;
+    this.#checker = new Checker(this.#judged, this.#store, this.#description);
     this.#content = new ContentSource({ flat: input.flatContent ?? false });
     this.#duplicateRng = Rng.stream(input.seed, 'faults.duplicates');
     this.#nextSampleMs = input.sampleEveryMs;
@@ -347,6 +361,8 @@ class Simulation {
       case 'worker-restart':
         this.#restarts += 1;
         this.#incarnation += 1;
+        // A queue kept in memory by design dies with the process; a persisted one is recovered by the new worker.
+        if (this.#description.queue === 'memory') this.#lostAtRestart += this.#store.dropAllAtRestart();
         this.#clock.restartProcess();
         this.#startTarget();
         return;
@@ -359,9 +375,10 @@ class Simulation {
 
   /** What the init route answered (at once, or when its promise settled). */
   #initialized(result: InitSessionResult, text: string, nowMs: number): void {
+    if (this.#firstPrompts && !this.#firstPrompts.has(result.sessionDbId)) this.#firstPrompts.set(result.sessionDbId, text);
     if (result.created) {
       this.#sessionsCreated += 1;
-      this.#checker.created(result.sessionDbId, text, nowMs);
+      this.#checker.created(result.sessionDbId, this.#firstPrompts?.get(result.sessionDbId) ?? text, nowMs);
     }
     this.#checker.touch(result.sessionDbId);
     this.#trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
@@ -384,7 +401,7 @@ class Simulation {
     this.#checker.enqueued();
     if (result.created) {
       this.#sessionsCreated += 1;
-      this.#checker.created(result.sessionDbId, this.#store.recordById(result.sessionDbId)!.userPrompt, nowMs);
+      this.#checker.created(result.sessionDbId, this.#pinnedPrompt(result.sessionDbId), nowMs);
     }
     this.#checker.touch(result.sessionDbId);
     this.#trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
@@ -452,8 +469,13 @@ class Simulation {
   #recovered(): void {
     for (const sessionDbId of this.#recoveredSessions()) {
       this.#sessionsCreated += 1;
-      this.#checker.created(sessionDbId, this.#store.recordById(sessionDbId)!.userPrompt, this.#clock.nowMs);
+      this.#checker.created(sessionDbId, this.#pinnedPrompt(sessionDbId), this.#clock.nowMs);
     }
+  }
+
+  /** The prompt a session re-created by the target (not by the init route) must start with. */
+  #pinnedPrompt(sessionDbId: number): string {
+    return this.#firstPrompts?.get(sessionDbId) ?? this.#store.recordById(sessionDbId)!.userPrompt;
   }
 
   /** Sessions a freshly started target holds: those it recovered from the store. */
@@ -512,7 +534,7 @@ class Simulation {
 
   /** The quiet phase and the end checks. Returns false when it stopped at a violation. */
   async #finish(lastEventMs: number): Promise<boolean> {
-    const { settings } = this.#input;
+    const settings = this.#judged;
     if (this.#input.end === 'drain') {
       const horizonMs = Math.max(lastEventMs, this.#frozenUntilMs) + settings.ttlMs + settings.generatorIdleTimeoutMs + settings.generatorRestartDelayMs + QUIET_EXTRA_MS;
       while (this.#clock.nowMs < horizonMs) {
@@ -620,6 +642,7 @@ class Simulation {
         expirations: this.#expirationsBefore + stats.expirations,
         trimmedMessages: this.#trimmedBefore + stats.trimmedMessages,
         workerRestarts: this.#restarts,
+        lostAtRestart: this.#lostAtRestart,
       },
       peaks: { ...this.#peaks },
       samples: this.#samples,

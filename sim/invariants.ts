@@ -12,7 +12,7 @@
  * (the longest idle first). Timer and listener counts are O(n) to read, so they are checked at
  * every metrics sample instead of every event.
  */
-import type { RemovalReason, SessionTarget } from '../src/contract.ts';
+import type { RemovalReason, SessionTarget, TargetDescription } from '../src/contract.ts';
 import type { PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
 
@@ -55,6 +55,8 @@ interface TrackedSession {
   readonly pinned: string;
   idleSinceMs: number;
   runs: number;
+  /** Whether a generator has ever run for it (for `historyEmptyUntilGenerator`). */
+  everRan: boolean;
 }
 
 export interface ResourceCounts {
@@ -66,6 +68,9 @@ export interface ResourceCounts {
 export class Checker {
   readonly #settings: RetentionSettings;
   readonly #store: PendingStore;
+  readonly #description: TargetDescription;
+  readonly #invariantsOff: ReadonlySet<string>;
+  readonly #listenersPerSession: number;
   readonly #sessions = new Map<number, TrackedSession>();
   /** Idle sessions, longest idle first (a session is moved to the back whenever it becomes idle). */
   readonly #idle = new Map<number, TrackedSession>();
@@ -78,9 +83,13 @@ export class Checker {
   /** Async routes the driver is still waiting for: the message accounting waits for their answers. */
   routesUnanswered = 0;
 
-  constructor(settings: RetentionSettings, store: PendingStore) {
+  /** `settings` are the ones to judge with: the scenario's, overridden by what the target fixes (`fixedSettings`). */
+  constructor(settings: RetentionSettings, store: PendingStore, description: TargetDescription = {}) {
     this.#settings = settings;
     this.#store = store;
+    this.#description = description;
+    this.#invariantsOff = new Set(Object.keys(description.invariantsOff ?? {}));
+    this.#listenersPerSession = description.listenersPerSession ?? 1;
   }
 
   get violations(): readonly Violation[] {
@@ -107,7 +116,7 @@ export class Checker {
   created(sessionDbId: number, pinned: string, nowMs: number): void {
     const existing = this.#sessions.get(sessionDbId);
     if (existing) this.#fail('removals-reported', nowMs, `session ${sessionDbId} was created again without its removal being reported`, sessionDbId);
-    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, runs: existing?.runs ?? 0 });
+    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, runs: existing?.runs ?? 0, everRan: existing?.everRan ?? false });
     this.#touched.add(sessionDbId);
   }
 
@@ -127,6 +136,7 @@ export class Checker {
     const session = this.#sessions.get(sessionDbId);
     if (!session) return;
     session.runs += 1;
+    session.everRan = true;
     if (session.runs > 1) this.#fail('one-generator-per-session', nowMs, `${session.runs} generators running for session ${sessionDbId}`, sessionDbId);
     this.#touched.add(sessionDbId);
   }
@@ -153,7 +163,7 @@ export class Checker {
       } else if (reason === 'expired') {
         const idleMs = this.#idle.has(sessionDbId) ? nowMs - session.idleSinceMs : 0;
         if (idleMs < this.#settings.ttlMs) {
-          this.#fail('expiry-not-early', nowMs, `session ${sessionDbId} expired after ${formatMs(idleMs)} idle, before the TTL of ${formatMs(this.#settings.ttlMs)}`, sessionDbId);
+          this.#fail('expiry-not-early', nowMs, `session ${sessionDbId} expired after ${formatMs(idleMs)} idle, before the TTL of ${this.#ttlText()}`, sessionDbId);
         }
       }
     }
@@ -170,7 +180,7 @@ export class Checker {
 
     const activeSessions = target.sessionCount();
     if (activeSessions > this.#settings.maxActiveSessions) {
-      this.#fail('sessions-within-cap', nowMs, `${activeSessions} sessions in memory, cap ${this.#settings.maxActiveSessions}`);
+      this.#fail('sessions-within-cap', nowMs, `${activeSessions} sessions in memory, cap ${this.#settings.maxActiveSessions}${this.#fixedText('maxActiveSessions')}`);
     }
     if (activeSessions !== this.#sessions.size) {
       this.#fail('removals-reported', nowMs, `target holds ${activeSessions} sessions, but ${this.#sessions.size} were created and not reported removed`);
@@ -183,7 +193,11 @@ export class Checker {
   checkResources(counts: ResourceCounts, nowMs: number): void {
     const bound = counts.activeSessions + RESOURCE_SLACK;
     if (counts.timers > bound) this.#fail('timers-bounded', nowMs, `${counts.timers} timers held with ${counts.activeSessions} sessions (bound ${bound})`);
-    if (counts.listeners > bound) this.#fail('listeners-bounded', nowMs, `${counts.listeners} listeners held with ${counts.activeSessions} sessions (bound ${bound})`);
+    const listenerBound = counts.activeSessions * this.#listenersPerSession + RESOURCE_SLACK;
+    if (counts.listeners > listenerBound) {
+      const per = this.#description.listenersPerSession === undefined ? '' : `, ${declarationText('listenersPerSession', this.#listenersPerSession)}`;
+      this.#fail('listeners-bounded', nowMs, `${counts.listeners} listeners held with ${counts.activeSessions} sessions (bound ${listenerBound}${per})`);
+    }
   }
 
   /** Liveness, once traffic has stopped and the quiet period has passed. */
@@ -217,13 +231,14 @@ export class Checker {
       this.#fail(
         'history-within-bound',
         nowMs,
-        `session ${sessionDbId} holds ${view.historyMessages} messages / ${view.historyTokens} tokens (bounds ${maxHistoryMessages} / ${maxHistoryTokens})`,
+        `session ${sessionDbId} holds ${view.historyMessages} messages / ${view.historyTokens} tokens (bounds ${maxHistoryMessages} / ${maxHistoryTokens}${this.#fixedText('maxHistoryMessages')}${this.#fixedText('maxHistoryTokens')})`,
         sessionDbId,
       );
     }
     const first = view.firstMessage;
-    if (!first || first.role !== 'user' || (first.content !== session.pinned && !(first.content.length > 0 && session.pinned.startsWith(first.content)))) {
-      this.#fail('init-prompt-kept', nowMs, `session ${sessionDbId} no longer starts with its init prompt`, sessionDbId);
+    const waitsForGenerator = !first && !session.everRan && this.#description.historyEmptyUntilGenerator === true;
+    if (!waitsForGenerator && (!first || first.role !== 'user' || (first.content !== session.pinned && !(first.content.length > 0 && session.pinned.startsWith(first.content))))) {
+      this.#fail('init-prompt-kept', nowMs, this.#pinnedText(sessionDbId, first === undefined), sessionDbId);
     }
     // Every touch is activity (a hook for the session, or its generator's output), so an idle
     // session's idle time starts again now, even if it was never seen busy in between.
@@ -242,7 +257,7 @@ export class Checker {
         this.#fail(
           'idle-expired-in-time',
           nowMs,
-          `session ${session.sessionDbId} still in memory ${formatMs(idleMs - this.#settings.ttlMs)} after its TTL of ${formatMs(this.#settings.ttlMs)} ran out`,
+          `session ${session.sessionDbId} still in memory ${formatMs(idleMs - this.#settings.ttlMs)} after its TTL of ${this.#ttlText()} ran out`,
           session.sessionDbId,
         );
         // Report each session once: it stays idle, so it would fail every event from here on.
@@ -258,8 +273,9 @@ export class Checker {
     if (store.enqueuedCount === this.#enqueued && store.unaccounted() === this.#reportedMissing && store.processedCount === this.#acknowledged) return;
     const account = store.accounting();
     const missing = store.unaccounted();
+    const atRestart = this.#description.queue === 'memory' ? ` + ${account.lostAtRestart} lost at restart (${declarationText('queue', 'memory')})` : '';
     const parts = [
-      `${this.#enqueued} queued by hooks; store: ${account.enqueued} enqueued = ${account.processed} processed + ${account.queued} queued + ${account.inFlight} in flight + ${account.droppedByDelete} dropped by delete`,
+      `${this.#enqueued} queued by hooks; store: ${account.enqueued} enqueued = ${account.processed} processed + ${account.queued} queued + ${account.inFlight} in flight + ${account.droppedByDelete} dropped by delete${atRestart}`,
       missing ? `${missing} unaccounted (${account.lost} lost with a dead generator, ${account.droppedByEviction} dropped with an evicted or expired session)` : '',
       account.processed !== this.#acknowledged ? `the agent acknowledged ${this.#acknowledged}` : '',
     ].filter(Boolean);
@@ -272,11 +288,35 @@ export class Checker {
 
   #reportedMissing = 0;
 
+  /** "60.0 min", or "3.0 min (declared fixedSettings.ttlMs)" when the target fixes its own TTL. */
+  #ttlText(): string {
+    return `${formatMs(this.#settings.ttlMs)}${this.#fixedText('ttlMs')}`;
+  }
+
+  /** " (declared fixedSettings.ttlMs)" when the target fixes that setting itself, else nothing. */
+  #fixedText(field: keyof RetentionSettings): string {
+    return this.#description.fixedSettings?.[field] !== undefined ? ` (declared fixedSettings.${field})` : '';
+  }
+
+  #pinnedText(sessionDbId: number, empty: boolean): string {
+    const pinned = this.#description.pinnedPrompt;
+    const which = pinned === 'first' ? `its first prompt (${declarationText('pinnedPrompt', pinned)})` : pinned === 'latest' ? `its init prompt (${declarationText('pinnedPrompt', pinned)})` : 'its init prompt';
+    if (empty && this.#description.historyEmptyUntilGenerator) return `session ${sessionDbId} has an empty history after its generator ran (${declarationText('historyEmptyUntilGenerator', true)}), so it no longer starts with ${which}`;
+    return `session ${sessionDbId} no longer starts with ${which}`;
+  }
+
   #fail(invariant: InvariantName, atMs: number, detail: string, sessionDbId?: number): void {
+    // A switched-off invariant is never recorded; the report lists it with the target's reason.
+    if (this.#invariantsOff.size > 0 && this.#invariantsOff.has(invariant)) return;
     const count = (this.#violationCounts.get(invariant) ?? 0) + 1;
     this.#violationCounts.set(invariant, count);
     if (count <= VIOLATIONS_KEPT_PER_INVARIANT) this.#violations.push(sessionDbId === undefined ? { invariant, atMs, detail } : { invariant, atMs, sessionDbId, detail });
   }
+}
+
+/** "declared pinnedPrompt: 'first'": how a message names the declaration it depends on. */
+export function declarationText(field: keyof TargetDescription, value: unknown): string {
+  return `declared ${field}: ${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)}`;
 }
 
 export function formatMs(ms: number): string {

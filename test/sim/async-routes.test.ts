@@ -18,8 +18,8 @@ const workerRestart = loadScenario('scenarios/worker-restart.json');
 
 describe('async routes', () => {
   it('give the same run, hash for hash, as the same target answering at once', async () => {
-    const sync = await runScenario(steadyWeek, { target: { name: 'reference', factory: referenceTarget }, seed: 1, days: 2, stop: 'never' });
-    const async = await runScenario(steadyWeek, { target: { name: 'async', factory: withAsyncRoutes(referenceTarget) }, seed: 1, days: 2, stop: 'never' });
+    const sync = await runScenario(steadyWeek, { target: { name: 'reference', factory: referenceTarget, description: {} }, seed: 1, days: 2, stop: 'never' });
+    const async = await runScenario(steadyWeek, { target: { name: 'async', factory: withAsyncRoutes(referenceTarget), description: {} }, seed: 1, days: 2, stop: 'never' });
     expect(async.verdict).toBe('pass');
     expect(async.result!.totals.expirations).toBeGreaterThan(0);
     expect(async.result!.totals).toEqual(sync.result!.totals);
@@ -27,23 +27,23 @@ describe('async routes', () => {
   });
 
   it('an async start recovers the persisted queue after a worker restart before the next hook', async () => {
-    const sync = await runScenario(workerRestart, { target: { name: 'reference', factory: referenceTarget }, seed: 1, stop: 'never' });
-    const async = await runScenario(workerRestart, { target: { name: 'async', factory: withAsyncRoutes(referenceTarget) }, seed: 1, stop: 'never' });
+    const sync = await runScenario(workerRestart, { target: { name: 'reference', factory: referenceTarget, description: {} }, seed: 1, stop: 'never' });
+    const async = await runScenario(workerRestart, { target: { name: 'async', factory: withAsyncRoutes(referenceTarget), description: {} }, seed: 1, stop: 'never' });
     expect(async.verdict).toBe('pass');
     expect(async.result!.totals.workerRestarts).toBeGreaterThan(0);
     expect(async.result!.totals).toEqual(sync.result!.totals);
   });
 
   it('still catch a leak that answers asynchronously (the twin without idle cleanup)', async () => {
-    const outcome = await runScenario(steadyWeek, { target: { name: 'async-leaky', factory: withAsyncRoutes(leakyTarget(['no-idle-cleanup'])) }, seed: 1, days: 2 });
+    const outcome = await runScenario(steadyWeek, { target: { name: 'async-leaky', factory: withAsyncRoutes(leakyTarget(['no-idle-cleanup'])), description: {} }, seed: 1, days: 2 });
     expect(outcome.verdict).toBe('fail');
     expect(outcome.firstViolation?.invariant).toBe('idle-expired-in-time');
   });
 
   it('count a rejected SessionLimitError as a refusal, like a thrown one', async () => {
     const settings = { values: { ...steadyWeek.settings, maxActiveSessions: 2 }, file: 'two-sessions.json' };
-    const sync = await runScenario(steadyWeek, { target: { name: 'reference', factory: referenceTarget }, seed: 1, days: 1, settings, stop: 'never' });
-    const async = await runScenario(steadyWeek, { target: { name: 'async', factory: withAsyncRoutes(referenceTarget, 1) }, seed: 1, days: 1, settings, stop: 'never' });
+    const sync = await runScenario(steadyWeek, { target: { name: 'reference', factory: referenceTarget, description: {} }, seed: 1, days: 1, settings, stop: 'never' });
+    const async = await runScenario(steadyWeek, { target: { name: 'async', factory: withAsyncRoutes(referenceTarget, 1), description: {} }, seed: 1, days: 1, settings, stop: 'never' });
     expect(sync.result!.totals.refusedSessions).toBeGreaterThan(0);
     expect(async.result!.totals.refusedSessions).toBe(sync.result!.totals.refusedSessions);
   });
@@ -53,7 +53,7 @@ describe('async routes', () => {
       const target = withAsyncRoutes(referenceTarget)(environment);
       return { ...target, queueSummarize: async () => Promise.reject(new Error('database is locked')) };
     };
-    await expect(runScenario(steadyWeek, { target: { name: 'broken', factory: broken }, seed: 1, days: 1 })).rejects.toThrow('database is locked');
+    await expect(runScenario(steadyWeek, { target: { name: 'broken', factory: broken, description: {} }, seed: 1, days: 1 })).rejects.toThrow('database is locked');
     expect(new SessionLimitError(1).code).toBe('LEAKSIM_SESSION_LIMIT');
   });
 
@@ -69,7 +69,7 @@ describe('async routes', () => {
         },
       };
     };
-    const outcome = await runScenario(steadyWeek, { target: { name: 'on-timer', factory: onTimer }, seed: 1, days: 1, stop: 'never' });
+    const outcome = await runScenario(steadyWeek, { target: { name: 'on-timer', factory: onTimer, description: {} }, seed: 1, days: 1, stop: 'never' });
     expect(outcome.result!.totals.sessionsCreated).toBeGreaterThan(0);
     expect(outcome.result!.violationCounts).toEqual({});
   });
