@@ -143,8 +143,8 @@ class Simulation {
   readonly #description: TargetDescription;
   /** The settings the checker judges with: the scenario's, overridden by the target's `fixedSettings`. */
   readonly #judged: RetentionSettings;
-  /** With `pinnedPrompt: 'first'`: the first prompt each session was answered for, which its history must keep pinned. */
-  readonly #firstPrompts: Map<number, string> | undefined;
+  /** `pinnedPrompt: 'first'`: a session's history must keep the first prompt ever recorded for it, not the latest. */
+  readonly #pinsFirst: boolean;
   readonly #clock: SimClock;
   readonly #store = new PendingStore();
   readonly #checker: Checker;
@@ -168,6 +168,8 @@ class Simulation {
   #refused = 0;
   #privateDrops = 0;
   #skippedTools = 0;
+  /** Live runs that wait for work on the target's iterator (GeneratorContext.messages). */
+  #waitingRuns = 0;
   #lostAtRestart = 0;
   /** A route's promise rejected with something other than a session limit: thrown after the settle. */
   #routeError: unknown = undefined;
@@ -182,7 +184,7 @@ class Simulation {
     this.#input = input;
     this.#description = input.description ?? {};
     this.#judged = judgedSettings(input.settings, this.#description);
-    this.#firstPrompts = this.#description.pinnedPrompt === 'first' ? new Map() : undefined;
+    this.#pinsFirst = this.#description.pinnedPrompt === 'first';
     this.#checker = new Checker(this.#judged, this.#store, this.#description);
     this.#content = new ContentSource({ flat: input.flatContent ?? false });
     this.#duplicateRng = Rng.stream(input.seed, 'faults.duplicates');
@@ -238,6 +240,8 @@ class Simulation {
           if (this.#input.faults.duplicateHookProbability > 0 && this.#duplicateRng.chance(this.#input.faults.duplicateHookProbability) && hook.kind !== 'worker-restart' && hook.kind !== 'sleep') {
             this.#dispatch(hook, atMs);
           }
+          // A hook may hand work to a generator waiting on the target's iterator: let it take it up.
+          if (this.#waitingRuns > 0) this.#needsSettle = true;
           lastEventMs = atMs;
           upcoming = traffic.next();
         } else {
@@ -375,10 +379,9 @@ class Simulation {
 
   /** What the init route answered (at once, or when its promise settled). */
   #initialized(result: InitSessionResult, text: string, nowMs: number): void {
-    if (this.#firstPrompts && !this.#firstPrompts.has(result.sessionDbId)) this.#firstPrompts.set(result.sessionDbId, text);
     if (result.created) {
       this.#sessionsCreated += 1;
-      this.#checker.created(result.sessionDbId, this.#firstPrompts?.get(result.sessionDbId) ?? text, nowMs);
+      this.#checker.created(result.sessionDbId, this.#pinsFirst ? this.#pinnedPrompt(result.sessionDbId) : text, nowMs);
     }
     this.#checker.touch(result.sessionDbId);
     this.#trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
@@ -475,7 +478,8 @@ class Simulation {
 
   /** The prompt a session re-created by the target (not by the init route) must start with. */
   #pinnedPrompt(sessionDbId: number): string {
-    return this.#firstPrompts?.get(sessionDbId) ?? this.#store.recordById(sessionDbId)!.userPrompt;
+    const record = this.#store.recordById(sessionDbId)!;
+    return this.#pinsFirst ? record.firstPrompt : record.userPrompt;
   }
 
   /** Sessions a freshly started target holds: those it recovered from the store. */
@@ -504,13 +508,21 @@ class Simulation {
       at: (atMs, deferred) => {
         this.#agenda.push({ atMs, seq: this.#seq++, incarnation: this.#incarnation, deferred });
       },
-      runStarted: (sessionDbId) => {
+      runStarted: (sessionDbId, waits) => {
         this.#trace.mix(OUTCOME.agent);
-        this.#checker.runStarted(sessionDbId, this.#clock.nowMs);
+        if (waits) this.#waitingRuns += 1;
+        this.#checker.runStarted(sessionDbId, this.#clock.nowMs, waits);
       },
-      runEnded: (sessionDbId) => {
+      runEnded: (sessionDbId, waits) => {
         this.#needsSettle = true;
-        this.#checker.runEnded(sessionDbId);
+        if (waits) this.#waitingRuns -= 1;
+        this.#checker.runEnded(sessionDbId, waits);
+      },
+      processingStarted: (sessionDbId) => this.#checker.processingStarted(sessionDbId),
+      processingEnded: (sessionDbId) => {
+        // The run pulls its next message from the target's iterator: a promise to settle.
+        this.#needsSettle = true;
+        this.#checker.processingEnded(sessionDbId);
       },
       activity: (sessionDbId) => this.#checker.touch(sessionDbId),
       acknowledged: () => this.#checker.acknowledged(),

@@ -50,11 +50,22 @@ export interface Violation {
   readonly detail: string;
 }
 
+/** A session's live generator runs, counted from the agent whether or not the session is known yet. */
+interface LiveRuns {
+  /** Live runs, waiting ones included (one-generator-per-session counts them all). */
+  runs: number;
+  /** Of `runs`, those that wait for work on the target's iterator: busy only while processing. */
+  waitingRuns: number;
+  /** Messages a waiting run is processing right now. */
+  processing: number;
+}
+
 interface TrackedSession {
   readonly sessionDbId: number;
   readonly pinned: string;
   idleSinceMs: number;
-  runs: number;
+  /** Its generator runs, shared with the run counts kept by session id (a run may start before the session is reported created). */
+  readonly live: LiveRuns;
   /** Whether a generator has ever run for it (for `historyEmptyUntilGenerator`). */
   everRan: boolean;
 }
@@ -75,6 +86,8 @@ export class Checker {
   /** Idle sessions, longest idle first (a session is moved to the back whenever it becomes idle). */
   readonly #idle = new Map<number, TrackedSession>();
   readonly #touched = new Set<number>();
+  /** Live runs by session id, tracked or not (see LiveRuns). */
+  readonly #runs = new Map<number, LiveRuns>();
   readonly #violations: Violation[] = [];
   readonly #violationCounts = new Map<InvariantName, number>();
   #enqueued = 0;
@@ -110,13 +123,15 @@ export class Checker {
     this.#sessions.clear();
     this.#idle.clear();
     this.#touched.clear();
+    this.#runs.clear(); // the old worker's generators died with it
   }
 
   /** The target created a session in memory, pinned to `pinned`. */
   created(sessionDbId: number, pinned: string, nowMs: number): void {
     const existing = this.#sessions.get(sessionDbId);
     if (existing) this.#fail('removals-reported', nowMs, `session ${sessionDbId} was created again without its removal being reported`, sessionDbId);
-    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, runs: existing?.runs ?? 0, everRan: existing?.everRan ?? false });
+    const live = this.#liveRuns(sessionDbId);
+    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, live, everRan: existing?.everRan ?? live.runs > 0 });
     this.#touched.add(sessionDbId);
   }
 
@@ -132,20 +147,50 @@ export class Checker {
     this.#acknowledged += 1;
   }
 
-  runStarted(sessionDbId: number, nowMs: number): void {
+  runStarted(sessionDbId: number, nowMs: number, waits = false): void {
+    const live = this.#liveRuns(sessionDbId);
+    live.runs += 1;
+    if (waits) live.waitingRuns += 1;
     const session = this.#sessions.get(sessionDbId);
     if (!session) return;
-    session.runs += 1;
     session.everRan = true;
-    if (session.runs > 1) this.#fail('one-generator-per-session', nowMs, `${session.runs} generators running for session ${sessionDbId}`, sessionDbId);
+    if (live.runs > 1) this.#fail('one-generator-per-session', nowMs, `${live.runs} generators running for session ${sessionDbId}`, sessionDbId);
     this.#touched.add(sessionDbId);
   }
 
-  runEnded(sessionDbId: number): void {
-    const session = this.#sessions.get(sessionDbId);
-    if (!session) return;
-    session.runs -= 1;
+  runEnded(sessionDbId: number, waits = false): void {
+    const live = this.#runs.get(sessionDbId);
+    if (!live) return; // a run of a worker that has restarted since
+    live.runs -= 1;
+    if (waits) live.waitingRuns -= 1;
+    this.#release(sessionDbId, live);
+  }
+
+  processingStarted(sessionDbId: number): void {
+    this.#liveRuns(sessionDbId).processing += 1;
     this.#touched.add(sessionDbId);
+  }
+
+  processingEnded(sessionDbId: number): void {
+    const live = this.#runs.get(sessionDbId);
+    if (!live) return;
+    live.processing -= 1;
+    this.#release(sessionDbId, live);
+  }
+
+  #liveRuns(sessionDbId: number): LiveRuns {
+    let live = this.#runs.get(sessionDbId);
+    if (!live) {
+      live = { runs: 0, waitingRuns: 0, processing: 0 };
+      this.#runs.set(sessionDbId, live);
+    }
+    return live;
+  }
+
+  /** Forgets the counts of a session with nothing running that the checker does not track, so the map follows live runs. */
+  #release(sessionDbId: number, live: LiveRuns): void {
+    if (this.#sessions.has(sessionDbId)) this.#touched.add(sessionDbId);
+    else if (live.runs <= 0 && live.processing <= 0) this.#runs.delete(sessionDbId);
   }
 
   /** The observer hook: the target reports a removal before it releases the session's work. */
@@ -157,8 +202,10 @@ export class Checker {
     }
     if (reason === 'expired' || reason === 'evicted') {
       const pending = this.#store.pendingCount(sessionDbId);
-      if (pending > 0 || session.runs > 0) {
-        const why = [pending > 0 ? `${pending} pending messages` : '', session.runs > 0 ? 'a running generator' : ''].filter(Boolean).join(' and ');
+      const { runs, waitingRuns, processing } = session.live;
+      const working = runs > waitingRuns;
+      if (pending > 0 || working || processing > 0) {
+        const why = [pending > 0 ? `${pending} pending messages` : '', working ? 'a running generator' : '', processing > 0 ? 'a generator processing a message' : ''].filter(Boolean).join(' and ');
         this.#fail('no-busy-eviction', nowMs, `session ${sessionDbId} was ${reason} while busy (${why})`, sessionDbId);
       } else if (reason === 'expired') {
         const idleMs = this.#idle.has(sessionDbId) ? nowMs - session.idleSinceMs : 0;
@@ -170,6 +217,7 @@ export class Checker {
     this.#sessions.delete(sessionDbId);
     this.#idle.delete(sessionDbId);
     this.#touched.delete(sessionDbId);
+    this.#release(sessionDbId, session.live);
   }
 
   /** After each event: re-examine the touched sessions, then the O(1) global checks. */
@@ -242,7 +290,9 @@ export class Checker {
     }
     // Every touch is activity (a hook for the session, or its generator's output), so an idle
     // session's idle time starts again now, even if it was never seen busy in between.
-    const busy = session.runs > 0 || this.#store.pendingCount(sessionDbId) > 0;
+    // A generator that waits for work with nothing to do is not busy; one processing a message is.
+    const live = session.live;
+    const busy = live.runs > live.waitingRuns || live.processing > 0 || this.#store.pendingCount(sessionDbId) > 0;
     this.#idle.delete(sessionDbId);
     if (!busy) {
       session.idleSinceMs = nowMs;

@@ -33,6 +33,8 @@ export interface SessionRecord {
   readonly project: string;
   /** The latest user prompt: a session re-created in memory is pinned to it. */
   userPrompt: string;
+  /** The first user prompt ever recorded: what a target that declares `pinnedPrompt: 'first'` pins (claude-mem does). */
+  readonly firstPrompt: string;
   promptCount: number;
 }
 
@@ -78,7 +80,7 @@ export class PendingStore {
   recordPrompt(contentSessionId: string, project: string, userPrompt: string): SessionRecord {
     let record = this.#records.get(contentSessionId);
     if (!record) {
-      record = { sessionDbId: this.#nextSessionDbId++, contentSessionId, project, userPrompt, promptCount: 0 };
+      record = { sessionDbId: this.#nextSessionDbId++, contentSessionId, project, userPrompt, firstPrompt: userPrompt, promptCount: 0 };
       this.#records.set(contentSessionId, record);
       this.#recordsById.set(record.sessionDbId, record);
     }
