@@ -225,7 +225,6 @@ class Simulation {
           }
           continue;
         }
-        this.#clock.beginStep();
         // Taken off the agenda before the clock moves: work settled at a sample on the way may schedule more.
         if (!hookFirst) this.#agenda.pop();
         if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
@@ -562,7 +561,6 @@ class Simulation {
           if (this.#settled()) return false;
           continue;
         }
-        this.#clock.beginStep();
         await this.#advanceTo(stepMs);
         if (head && headMs <= stepMs) {
           this.#agenda.pop();
