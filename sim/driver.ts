@@ -295,6 +295,8 @@ class Simulation {
   async #advanceTo(atMs: number): Promise<void> {
     while (Math.min(this.#nextSampleMs, this.#nextCheckpointMs) <= atMs) {
       const stopMs = Math.min(this.#nextSampleMs, this.#nextCheckpointMs);
+      // A target timer fired on the way may start promise work (an async iterator ending): settle it before the sample looks.
+      if (this.#clock.nextTimerMs() <= stopMs) this.#needsSettle = true;
       this.#clock.advanceTo(stopMs);
       await this.#settleIfNeeded();
       if (stopMs === this.#nextSampleMs) {
