@@ -77,8 +77,11 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
     if (unknown.length) throw new InputError('leaksim check', 0, '--only', `no scenario named ${unknown.join(', ')}`);
     scenarios = scenarios.filter((scenario) => values.only!.includes(scenario.name));
   }
+  const adapter = values.target === undefined ? undefined : await resolveTarget(values.target);
   if (values.heap) {
+    if (values.expect !== undefined) throw new InputError('leaksim check --heap', 0, '--expect', 'does not apply to the heap gate: an adapter must pass every heap scenario');
     return heapCheckCommand(scenarios, output, {
+      ...(adapter ? { target: adapter } : {}),
       out: values.out ?? 'reports/heap',
       json: values.json,
       baselinesFile: values.baselines ?? DEFAULT_BASELINES_FILE,
@@ -86,7 +89,6 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
       keepSnapshots: values['keep-snapshots'],
     });
   }
-  const adapter = values.target === undefined ? undefined : await resolveTarget(values.target);
   const report = adapter ? await checkAdapter(scenarios, adapter, expectations, output, !values.json) : await check(scenarios, output, !values.json);
   return finishReport(output, report, values.out ?? 'reports/check', values.json);
 }
