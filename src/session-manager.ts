@@ -115,10 +115,11 @@ class ActiveSession {
   readonly history: ConversationHistory;
   generator: GeneratorRun | undefined;
   /**
-   * Shared by this session's generator runs until one is aborted. Creating an AbortController
-   * costs microseconds in Node and a session starts a generator for nearly every burst of work;
-   * a controller that was never aborted is as good as new. Never reused once aborted (8.5.7
-   * reused an aborted signal, so every later generator started dead).
+   * The running generator's controller: a new one for every run. Sharing one across runs saved
+   * a microsecond per run but let listeners an agent leaves on its signal (real SDKs add one per
+   * call and do not always remove it) pile up for the session's lifetime: 3,000 runs left 3,000
+   * listeners, each holding its run. Never reused once aborted either (8.5.7 reused an aborted
+   * signal, so every later generator started dead).
    */
   controller = new AbortController();
   /** When the session last became idle; meaningful while it is in the idle queue. */
@@ -317,7 +318,7 @@ export class SessionManager implements SessionTarget {
   }
 
   #startGenerator(session: ActiveSession): void {
-    if (session.controller.signal.aborted) session.controller = new AbortController();
+    session.controller = new AbortController();
     const run = new GeneratorRun(session.controller, performance.now());
     session.generator = run;
     this.#restarts.delete(session.sessionDbId);
