@@ -24,6 +24,7 @@ import type { HookEvent, HookKind } from './events.ts';
 import { Checker, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
 import { Rng } from './rng.ts';
 import { judgedSettings } from './target-description.ts';
+import { WarningCapture, type ProcessWarningSummary } from './warnings.ts';
 import { TraceHash } from './trace-hash.ts';
 
 export type SessionEndRoute = 'none' | 'complete';
@@ -114,6 +115,8 @@ export interface SimulationResult {
     readonly generatorSignalListeners: number;
   };
   readonly samples: readonly MetricSample[];
+  /** Node process warnings raised during the run, by kind (captured, not printed). */
+  readonly warnings: readonly ProcessWarningSummary[];
 }
 
 interface Scheduled {
@@ -179,6 +182,7 @@ class Simulation {
    * an agent leaves behind pile up on a signal the target reuses, and go with one it replaces.
    */
   readonly #runSignals = new Map<number, AbortSignal>();
+  readonly #warnings = new WarningCapture();
   /** Live runs that wait for work on the target's iterator (GeneratorContext.messages). */
   #waitingRuns = 0;
   #lostAtRestart = 0;
@@ -204,9 +208,11 @@ class Simulation {
     const host = this.#agentHost();
     this.#agent = new SimulatedAgent(host, input.agent, input.faults, Rng.stream(input.seed, 'agent'), Rng.stream(input.seed, 'faults.agent'), this.#content);
     this.#clock = SimClock.install(input.originEpochMs);
+    this.#warnings.install();
   }
 
   dispose(): void {
+    this.#warnings.uninstall();
     this.#clock.uninstall();
   }
 
@@ -715,6 +721,7 @@ class Simulation {
       },
       peaks: { ...this.#peaks },
       samples: this.#samples,
+      warnings: this.#warnings.summary(),
     };
   }
 }
