@@ -326,9 +326,11 @@ export class LeakySessionManager implements SessionTarget {
     // A generator started by new work while a crash restart is pending replaces that restart.
     clearTimeout(session.restartTimer);
     session.restartTimer = undefined;
-    // A new controller per run, unless the flaw shares one; duplicate-generator shares one too, so
-    // that one abort still stops every generator it started.
-    const reuse = !session.abortController.signal.aborted && (this.#has('signal-shared-across-runs') || this.#has('duplicate-generator'));
+    // Reused while clean, as the reference does: replaced once aborted or once a run left a listener
+    // on it, unless the flaw shares it regardless; duplicate-generator shares it too, so that one
+    // abort still stops every generator it started.
+    const signal = session.abortController.signal;
+    const reuse = !signal.aborted && (this.#has('signal-shared-across-runs') || this.#has('duplicate-generator') || getEventListeners(signal, 'abort').length === 0);
     if (!reuse) session.abortController = new AbortController();
     const controller = session.abortController;
     session.generatorCount += 1;

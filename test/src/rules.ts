@@ -263,7 +263,7 @@ export const RULES: readonly RuleCheck[] = [
   },
   {
     name: 'fresh-signal-per-run',
-    rule: 'Every generator run gets an AbortSignal of its own, so listeners an agent leaves on it go with the run.',
+    rule: 'A generator run never gets a signal that carries a listener a previous run left behind (an agent that leaves one per run gets a fresh signal every run).',
     check: (factory) =>
       inWorld(factory, {}, async (world) => {
         const id = world.prompt('a');
