@@ -91,16 +91,41 @@ export function summaryJson(report: Report): string {
       expectedViolations: expectedViolations(outcome).map(violationJson),
       error: outcome.error ?? null,
       violationCounts: outcome.result?.violationCounts ?? {},
+      violated: violatedJson(outcome),
+      ...(outcome.result?.warnings.length ? { warnings: outcome.result.warnings } : {}),
       hookEvents: outcome.result?.hookEvents ?? null,
       agentEvents: outcome.result?.agentEvents ?? null,
       totals: outcome.result?.totals ?? null,
       peaks: outcome.result?.peaks ?? null,
       reproduce: outcome.reproduce,
+      ...declarationsJson(outcome),
       metrics: outcome.result ? `metrics/${metricsFileName(outcome)}` : null,
     })),
     flaws: (report.flaws ?? []).map((coverage) => ({ flaw: coverage.flaw, caughtBy: coverage.caughtBy })),
   };
   return `${JSON.stringify(body, null, 2)}\n`;
+}
+
+/** Present only for a target that changed the judging: reports of leaksim's own targets stay as they were. */
+function declarationsJson(outcome: RunOutcome): Record<string, unknown> {
+  const { overriddenSettings, invariantsOff } = outcome.declarations;
+  return {
+    ...(Object.keys(overriddenSettings).length ? { overriddenSettings } : {}),
+    ...(Object.keys(invariantsOff).length ? { invariantsOff } : {}),
+  };
+}
+
+/** Every violated invariant with its count and first occurrence, in the order they first happened. */
+export function violatedInvariants(outcome: RunOutcome): { invariant: string; count: number; first: Violation }[] {
+  const result = outcome.result;
+  if (!result) return [];
+  const firsts = new Map<string, Violation>();
+  for (const violation of result.violations) if (!firsts.has(violation.invariant)) firsts.set(violation.invariant, violation);
+  return [...firsts].map(([invariant, first]) => ({ invariant, count: (result.violationCounts as Record<string, number>)[invariant] ?? 0, first }));
+}
+
+function violatedJson(outcome: RunOutcome): unknown[] {
+  return violatedInvariants(outcome).map(({ invariant, count, first }) => ({ invariant, count, first: violationJson(first) }));
 }
 
 function verdictJson(verdict: Verdict): unknown {
@@ -175,6 +200,9 @@ export function summaryMarkdown(report: Report): string {
       return `| ${mark} | ${outcome.scenario} | ${outcome.target} | ${outcome.seed} | ${expectedText(outcome.expected)} | ${markdownCell(describeOutcome(outcome) + expectationNote(outcome))} |`;
     }),
   ];
+  lines.push(...declarationsMarkdown(report.outcomes));
+  lines.push(...violationsMarkdown(report.outcomes));
+  lines.push(...warningsMarkdown(report.outcomes));
   if (report.flaws?.length) {
     lines.push('', '## Flaws caught', '', 'Each named flaw of the leaky baseline must be caught by at least one scenario.', '', '| flaw | caught by |', '|---|---|');
     for (const coverage of report.flaws) {
@@ -187,6 +215,47 @@ export function summaryMarkdown(report: Report): string {
     for (const outcome of failed) lines.push(`- ${outcome.scenario} / ${outcome.target} / seed ${outcome.seed}: \`${outcome.reproduce}\``);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Every violated invariant of every run that violated any: its count and first occurrence. */
+function violationsMarkdown(outcomes: readonly RunOutcome[]): string[] {
+  const runs = outcomes.filter((outcome) => violatedInvariants(outcome).length > 0);
+  if (runs.length === 0) return [];
+  const lines = ['', '## Violated invariants', '', 'Each violated invariant with how often it was violated and its first occurrence (a run that stopped early counts what it saw).', '', '| scenario | target | seed | invariant | count | first |', '|---|---|---|---|---|---|'];
+  for (const outcome of runs) {
+    for (const { invariant, count, first } of violatedInvariants(outcome)) {
+      lines.push(`| ${outcome.scenario} | ${outcome.target} | ${outcome.seed} | ${invariant} | ${count} | ${markdownCell(`${formatSimTime(first.atMs)}: ${first.detail}`)} |`);
+    }
+  }
+  return lines;
+}
+
+/** Node process warnings raised during the runs, counted by kind, with where each kind was first raised. */
+function warningsMarkdown(outcomes: readonly RunOutcome[]): string[] {
+  const runs = outcomes.filter((outcome) => outcome.result?.warnings.length);
+  if (runs.length === 0) return [];
+  const lines = ['', '## Process warnings', '', 'Warnings Node raised while the target ran (captured, not printed).', '', '| scenario | target | seed | warning | count | first raised at |', '|---|---|---|---|---|---|'];
+  for (const outcome of runs) {
+    for (const warning of outcome.result!.warnings) lines.push(`| ${outcome.scenario} | ${outcome.target} | ${outcome.seed} | ${warning.kind} | ${warning.count} | ${markdownCell(`${warning.message} (${warning.firstStackLine})`)} |`);
+  }
+  return lines;
+}
+
+/** What each target's declarations changed: settings it fixes itself and invariants it switched off, once per target. */
+function declarationsMarkdown(outcomes: readonly RunOutcome[]): string[] {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (const outcome of outcomes) {
+    const { overriddenSettings, invariantsOff } = outcome.declarations;
+    const settings = Object.entries(overriddenSettings).map(([field, { given, fixed }]) => `- setting \`${field}\` overridden by the target: ${fixed} (the run gave ${given}); the checker judged with ${fixed}`);
+    const off = Object.entries(invariantsOff).map(([invariant, reason]) => `- invariant \`${invariant}\` switched off by the target: ${reason}`);
+    const text = [...settings, ...off];
+    const key = `${outcome.target}\n${text.join('\n')}`;
+    if (text.length === 0 || seen.has(key)) continue;
+    seen.add(key);
+    lines.push('', `## Declared by ${outcome.target}${seen.size > 1 ? ` (${outcome.scenario})` : ''}`, '', ...text);
+  }
+  return lines;
 }
 
 function markdownCell(text: string): string {

@@ -6,31 +6,38 @@
  *   flaw:<name>      the leaky implementation with that one flaw on (a mutant)
  *   <path>.ts|.js    a user's adapter module exporting `createTarget` (a TargetFactory)
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importAdapter } from './adapter-module.ts';
 import { BASELINE_FLAWS, FLAW_NAMES, isFlawName, type FlawName } from '../src/baseline/flaws.ts';
 import { leakyTarget } from '../src/baseline/leaky-session-manager.ts';
-import type { TargetFactory } from '../src/contract.ts';
+import type { TargetDescription, TargetFactory } from '../src/contract.ts';
 import { InputError } from '../src/input-error.ts';
 import { referenceTarget } from '../src/session-manager.ts';
-import { errorText, TargetGuard } from './target-guard.ts';
+import { parseDescription } from './target-description.ts';
+import { TargetGuard } from './target-guard.ts';
 
 export interface NamedTarget {
   readonly name: string;
   readonly factory: TargetFactory;
   /** Present for a user's adapter: watches its code for failures (sim/target-guard.ts). */
   readonly guard?: TargetGuard;
+  /** What the target declares about itself (src/contract.ts); `{}` keeps leaksim's reference semantics. */
+  readonly description: TargetDescription;
 }
+
+/** A history message is a `{ role, content }` literal in every built-in target. */
+const HISTORY_MESSAGE = { properties: ['role', 'content'] } as const;
+const REFERENCE_DESCRIPTION: TargetDescription = Object.freeze({ heap: { session: { constructorName: 'ActiveSession' }, historyMessage: HISTORY_MESSAGE } });
+const LEAKY_DESCRIPTION: TargetDescription = Object.freeze({ heap: { session: { constructorName: 'LeakySession' }, historyMessage: HISTORY_MESSAGE } });
 
 export const BUILT_IN_TARGETS = ['reference', 'baseline', 'twin', ...FLAW_NAMES.map((flaw) => `flaw:${flaw}`)];
 
 export function builtInTarget(name: string): NamedTarget | undefined {
-  if (name === 'reference') return { name, factory: referenceTarget };
-  if (name === 'baseline') return { name, factory: leakyTarget(BASELINE_FLAWS) };
-  if (name === 'twin') return { name, factory: leakyTarget([]) };
-  if (name.startsWith('flaw:') && isFlawName(name.slice(5))) return { name, factory: leakyTarget([name.slice(5) as FlawName]) };
+  if (name === 'reference') return { name, factory: referenceTarget, description: REFERENCE_DESCRIPTION };
+  if (name === 'baseline') return { name, factory: leakyTarget(BASELINE_FLAWS), description: LEAKY_DESCRIPTION };
+  if (name === 'twin') return { name, factory: leakyTarget([]), description: LEAKY_DESCRIPTION };
+  if (name.startsWith('flaw:') && isFlawName(name.slice(5))) return { name, factory: leakyTarget([name.slice(5) as FlawName]), description: LEAKY_DESCRIPTION };
   return undefined;
 }
 
@@ -46,33 +53,16 @@ export async function resolveTarget(name: string, source = '--target', watch?: I
 }
 
 /**
- * A JavaScript module's syntax error, with its place: an import's error does not say where (and
- * differs between loaders), `node --check` does ("/path/x.js:3" first, "SyntaxError: ..." later).
- * Run only on the error path, and only for JavaScript (a TypeScript loader's errors carry the place).
- */
-function syntaxError(path: string): string | undefined {
-  if (!/\.(c|m)?js$/.test(path)) return undefined;
-  const check = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
-  if (check.status === 0 || !check.stderr) return undefined;
-  const place = /^(\S+?):(\d+)\s*$/m.exec(check.stderr);
-  const message = /^SyntaxError: .*$/m.exec(check.stderr);
-  return message && place ? `${message[0]} (at ${place[1]}:${place[2]})` : undefined;
-}
-
-/**
  * A user's adapter module, guarded: every failure of its code is one line (an import that throws,
- * a syntax error, no createTarget), and a run's failures become an error verdict (TargetGuard).
+ * a syntax error, no createTarget, a description that does not parse; sim/adapter-module.ts), and
+ * a run's failures become an error verdict (TargetGuard).
  */
 async function loadAdapter(name: string, source: string, watch?: Int32Array): Promise<NamedTarget> {
   const path = resolve(name);
   if (!existsSync(path)) throw new InputError(source, 0, '', `adapter module ${name} does not exist`);
-  let module: { createTarget?: unknown };
-  try {
-    module = (await import(pathToFileURL(path).href)) as { createTarget?: unknown };
-  } catch (error) {
-    throw new InputError(name, 0, '', `cannot be loaded as an adapter module: ${syntaxError(path) ?? errorText(error)}`);
-  }
+  const module = await importAdapter(path, name);
   if (typeof module.createTarget !== 'function') throw new InputError(name, 0, 'createTarget', 'must be exported: a function (environment) => SessionTarget');
+  const description = parseDescription(module.description, name);
   const guard = new TargetGuard(watch);
-  return { name, factory: guard.wrap(module.createTarget as TargetFactory), guard };
+  return { name, factory: guard.wrap(module.createTarget as TargetFactory), guard, description };
 }

@@ -1,7 +1,8 @@
 /**
  * Every JSON and JSON Lines example in README.md and docs/*.md, copied out as a user would copy it,
  * validates as written: scenarios (and scenario fragments such as a "heap" section, placed into the
- * smallest scenario) load, and traffic examples read and replay.
+ * smallest scenario) load, expect files for `check --target` parse against the scenarios' names,
+ * and traffic examples read and replay.
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../sim/cli/main.ts';
 import { collectOutput } from '../sim/cli/output.ts';
-import { parseScenario } from '../sim/scenario.ts';
+import { parseExpectations } from '../sim/expect-file.ts';
+import { loadScenario, parseScenario } from '../sim/scenario.ts';
+import { scenarioFiles } from '../sim/cli/check.ts';
 import { parseTraffic, readAllEvents } from '../sim/traffic-file/reader.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -37,6 +40,14 @@ function examples(): Example[] {
   return found;
 }
 
+/** An expect file (check --target --expect) maps scenario names to "pass" or { failsOn }. */
+function isExpectFile(text: string): boolean {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return false;
+  const value = JSON.parse(trimmed) as Record<string, unknown>;
+  return Object.values(value).every((verdict) => verdict === 'pass' || (typeof verdict === 'object' && verdict !== null && 'failsOn' in verdict));
+}
+
 const MINIMAL = { name: 'docs-example', traffic: { developers: 1 } };
 
 describe('documentation examples', () => {
@@ -46,7 +57,12 @@ describe('documentation examples', () => {
     expect(all.length).toBeGreaterThanOrEqual(4);
   });
 
-  it.each(all.filter((example) => example.language === 'json').map((example) => [`${example.page}:${example.line}`, example] as const))('%s validates as a scenario', async (place, example) => {
+  it.each(all.filter((example) => example.language === 'json' && isExpectFile(example.text)).map((example) => [`${example.page}:${example.line}`, example] as const))('%s validates as an expect file', (place, example) => {
+    const names = scenarioFiles(join(ROOT, 'scenarios')).map((file) => loadScenario(file).name);
+    expect(parseExpectations(example.text, place, names).size).toBeGreaterThan(0);
+  });
+
+  it.each(all.filter((example) => example.language === 'json' && !isExpectFile(example.text)).map((example) => [`${example.page}:${example.line}`, example] as const))('%s validates as a scenario', async (place, example) => {
     const trimmed = example.text.trim();
     // A fragment ("heap": {...}) goes into the smallest scenario; a whole object is a scenario.
     const text = trimmed.startsWith('{') ? trimmed : JSON.stringify({ ...MINIMAL, ...JSON.parse(`{${trimmed}}`) });

@@ -10,13 +10,17 @@ import { FLAW_NAMES } from '../../src/baseline/flaws.ts';
 import { InputError } from '../../src/input-error.ts';
 import type { FlawCoverage, Report } from '../report.ts';
 import { runScenario, type RunOutcome } from '../run.ts';
+import { runScenarioIsolated } from '../isolated/run.ts';
+import { folderPart } from '../report-folder.ts';
 import { loadScenario, type Scenario } from '../scenario.ts';
-import { builtInTarget } from '../targets.ts';
+import { builtInTarget, resolveTarget, type NamedTarget } from '../targets.ts';
+import { loadExpectations, type Expectations } from '../expect-file.ts';
+import type { Verdict } from '../scenario.ts';
 import { DEFAULT_BASELINES_FILE } from '../heap/baselines.ts';
 import { DEFAULT_KEPT_SNAPSHOT_DIR } from '../heap/gate.ts';
 import { heapCheckCommand } from './heap.ts';
 import type { Output } from './output.ts';
-import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, reportFolder } from './shared.ts';
+import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, reportFolder, stopOnTargetCodeError } from './shared.ts';
 
 export const CHECK_HELP = `usage: leaksim check [scenario.json ...] [options]
 
@@ -25,6 +29,11 @@ verdict for, for each of its seeds, and checks that every named flaw is caught s
 Exit 0 when all verdicts are as expected, 1 otherwise, 2 for bad input.
 
 options:
+  --target MODULE  judge an adapter module instead of the built-in targets: every scenario, each
+                   of its seeds (see docs/targets.md, "Adapting a target")
+  --expect FILE    with --target: the verdict each scenario should give it, as JSON
+                   ({"scenario-name": "pass" | {"failsOn": [invariants], "why": "..."}});
+                   a scenario it does not name is expected to pass
   --only NAME   run only the scenario with this name (repeatable)
   --out DIR     report folder (default reports/check; reports/heap with --heap); an existing
                 folder is replaced only when leaksim wrote it
@@ -50,6 +59,8 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
     baselines: { type: 'string' },
     'update-baselines': { type: 'boolean', default: false },
     'keep-snapshots': { type: 'boolean', default: false },
+    target: { type: 'string' },
+    expect: { type: 'string' },
   });
   if (values.help) {
     output.out(CHECK_HELP);
@@ -60,24 +71,29 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
       if (values[flag]) throw new InputError('leaksim check', 0, `--${flag}`, 'only applies with --heap');
     }
   }
+  if (values.expect !== undefined && values.target === undefined) throw new InputError('leaksim check', 0, '--expect', 'only applies with --target');
   const files = positionals.length ? positionals : scenarioFiles(DEFAULT_SCENARIO_DIR);
   let scenarios = files.map((file) => loadScenario(file));
+  const expectations = values.expect === undefined ? new Map<string, Verdict>() : loadExpectations(values.expect, scenarios.map((scenario) => scenario.name));
   if (values.only?.length) {
     const unknown = values.only.filter((name) => !scenarios.some((scenario) => scenario.name === name));
     if (unknown.length) throw new InputError('leaksim check', 0, '--only', `no scenario named ${unknown.join(', ')}`);
     scenarios = scenarios.filter((scenario) => values.only!.includes(scenario.name));
   }
+  const adapter = values.target === undefined ? undefined : await resolveTarget(values.target);
   if (values.heap) {
+    if (values.expect !== undefined) throw new InputError('leaksim check --heap', 0, '--expect', 'does not apply to the heap gate: an adapter must pass every heap scenario');
     return heapCheckCommand(scenarios, output, {
-      out: reportFolder('check --heap', values.out ?? 'reports/heap'),
+      ...(adapter ? { target: adapter } : {}),
+      out: reportFolder('check --heap', values.out ?? (adapter ? `reports/heap-${folderPart(adapter.name)}` : 'reports/heap')),
       json: values.json,
       baselinesFile: values.baselines ?? DEFAULT_BASELINES_FILE,
       updateBaselines: values['update-baselines'],
       keepSnapshots: values['keep-snapshots'],
     });
   }
-  const out = reportFolder('check', values.out ?? 'reports/check');
-  const report = await check(scenarios, output, !values.json);
+  const out = reportFolder('check', values.out ?? (adapter ? `reports/check-${folderPart(adapter.name)}` : 'reports/check'));
+  const report = adapter ? await checkAdapter(scenarios, adapter, expectations, output, !values.json) : await check(scenarios, output, !values.json);
   return finishReport(output, report, out, values.json);
 }
 
@@ -125,6 +141,30 @@ export async function check(scenarios: readonly Scenario[], output: Output, prin
     }
   }
   return { command: 'check', outcomes, flaws };
+}
+
+/**
+ * `check --target`: every scenario against one adapter, for each of its seeds, each judged against
+ * the expectation file (a scenario it does not name must pass). No flaw table: the flaws are
+ * leaksim's own.
+ */
+export async function checkAdapter(scenarios: readonly Scenario[], target: NamedTarget, expectations: Expectations, output: Output, print: boolean): Promise<Report> {
+  const plan = scenarios.flatMap((scenario) => scenario.seeds.map((seed) => ({ scenario, seed })));
+  const outcomes: RunOutcome[] = [];
+  for (const [index, { scenario, seed }] of plan.entries()) {
+    const outcome = await runScenarioIsolated(scenario, {
+      target,
+      seed,
+      stop: 'verdict',
+      expected: expectations.get(scenario.name) ?? { pass: true },
+      onProgress: progressFor(output, `[${index + 1}/${plan.length}] ${scenario.name} ${target.name} seed ${seed}`),
+    });
+    output.progress('');
+    stopOnTargetCodeError('check', outcome);
+    if (print) printOutcome(output, outcome);
+    outcomes.push(outcome);
+  }
+  return { command: 'check', outcomes };
 }
 
 /** For each flaw, the scenarios whose run of that flaw failed as expected, and on which invariant. */

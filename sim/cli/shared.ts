@@ -5,6 +5,7 @@ import { loadSettings, type RetentionSettings } from '../../src/settings.ts';
 import { describeOutcome, expectationNote, formatSimTime, outcomePassed, reportPassed, summaryJson, writeReports, type Report } from '../report.ts';
 import { checkReportFolder } from '../report-folder.ts';
 import type { RunOutcome } from '../run.ts';
+import { DAY_MS } from '../traffic.ts';
 import type { Output } from './output.ts';
 
 export const EXIT_OK = 0;
@@ -68,7 +69,8 @@ export function printOutcome(output: Output, outcome: RunOutcome, judgedBy: Repo
   const events = result ? Object.values(result.hookEvents).reduce((sum, count) => sum + count, 0) : 0;
   const passed = outcomePassed(outcome, judgedBy);
   output.out(`${passed ? '✓' : '✗'} ${outcome.scenario} · ${outcome.target} · seed ${outcome.seed}: ${describeOutcome(outcome)}${expectationNote(outcome)}`);
-  if (result) output.out(`    ${events.toLocaleString('en-US')} hook events over ${outcome.days} days, trace ${result.traceHash}; peak ${result.peaks.activeSessions} sessions, ${result.peaks.historyMessages.toLocaleString('en-US')} history messages`);
+  if (result) output.out(`    ${events.toLocaleString('en-US')} hook events ${howFar(outcome.days, result.endMs, result.stoppedEarly)}, trace ${result.traceHash}; peak ${result.peaks.activeSessions} sessions, ${result.peaks.historyMessages.toLocaleString('en-US')} history messages`);
+  for (const warning of result?.warnings ?? []) output.out(`    ${warning.count.toLocaleString('en-US')} × ${warning.kind} (captured): ${warning.message}; first ${warning.firstStackLine}`);
   if (!passed) output.out(`    reproduce: ${outcome.reproduce}`);
 }
 
@@ -85,6 +87,14 @@ export function stopOnTargetCodeError(command: string, outcome: RunOutcome): voi
 export function reportFolder(command: string, dir: string): string {
   checkReportFolder(dir, { command: `leaksim ${command}`, flag: '--out' });
   return dir;
+}
+
+/** "over 7 days", "over 1 day", or for a run that stopped early "in the first 0.4 of 7 days". */
+export function howFar(days: number, endMs: number, stoppedEarly: boolean): string {
+  const span = `${days} day${days === 1 ? '' : 's'}`;
+  if (!stoppedEarly) return `over ${span}`;
+  const fraction = Math.min(1, endMs / (days * DAY_MS));
+  return `in the first ${fraction < 0.1 ? fraction.toFixed(2) : fraction.toFixed(1)} of ${span}`;
 }
 
 /** Writes the report folder and prints where; with --json, the summary goes to stdout instead of the lines. */

@@ -34,6 +34,7 @@ export interface WorkerRequest {
   readonly days?: number;
   readonly settings?: { readonly values: RetentionSettings; readonly file: string };
   readonly stop?: RunOptions['stop'];
+  readonly expected?: RunOptions['expected'];
   readonly progress: boolean;
   readonly watch: SharedArrayBuffer;
 }
@@ -68,6 +69,7 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
     ...(options.days !== undefined ? { days: options.days } : {}),
     ...(options.settings ? { settings: options.settings } : {}),
     ...(options.stop ? { stop: options.stop } : {}),
+    ...(options.expected ? { expected: options.expected } : {}),
     progress: options.onProgress !== undefined,
     watch: watchBuffer,
   };
@@ -90,7 +92,7 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
       target: options.target.name,
       seed: options.seed,
       days: options.days ?? scenario.days,
-      expected: undefined,
+      expected: options.expected,
       verdict: 'error',
       asExpected: false,
       firstViolation: undefined,
@@ -98,6 +100,7 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
       errorFromTargetCode: true,
       result: undefined,
       reproduce: '',
+      declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
     });
     const poll = setInterval(() => {
       if (!armed) return;

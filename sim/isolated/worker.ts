@@ -21,6 +21,7 @@ try {
     ...(request.days !== undefined ? { days: request.days } : {}),
     ...(request.settings ? { settings: request.settings } : {}),
     ...(request.stop ? { stop: request.stop } : {}),
+    ...(request.expected ? { expected: request.expected } : {}),
     ...(request.progress ? { onProgress: (nowMs: number, hookEvents: number) => post({ kind: 'progress', nowMs, hookEvents }) } : {}),
   });
   post({ kind: 'outcome', outcome });

@@ -31,7 +31,7 @@ describe('the example adapter (examples/adapter.ts)', () => {
     const adapter = await resolveTarget('examples/adapter.ts');
     const inline = await runScenario(scenario, { target: adapter, seed: 2, days: 2 });
     const isolated = await runScenarioIsolated(scenario, { target: adapter, seed: 2, days: 2 });
-    const unguarded = await runScenario(scenario, { target: { name: adapter.name, factory: createTarget }, seed: 2, days: 2 });
+    const unguarded = await runScenario(scenario, { target: { name: adapter.name, factory: createTarget, description: adapter.description }, seed: 2, days: 2 });
     expect(isolated.result?.traceHash).toBe(inline.result?.traceHash);
     expect(unguarded.result?.traceHash).toBe(inline.result?.traceHash);
     expect(isolated.verdict).toBe(inline.verdict);

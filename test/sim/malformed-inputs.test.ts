@@ -165,8 +165,8 @@ const broken = (how: string, ...mentions: (string | RegExp)[]): Case => ({
 
 const ADAPTER_CASES: Case[] = [
   { name: 'adapter: missing module', files: withScenario, args: run('--target', '@/nope.ts'), mentions: ['--target', 'nope.ts does not exist'] },
-  { name: 'adapter: throws at import', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/throws-at-import.ts')), mentions: ['throws-at-import.ts', 'cannot be loaded', 'configuration file missing'] },
-  { name: 'adapter: syntax error', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/syntax-error.js')), mentions: ['syntax-error.js', 'cannot be loaded', 'SyntaxError', /syntax-error\.js:3\)$/] },
+  { name: 'adapter: throws at import', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/throws-at-import.ts')), mentions: ['throws-at-import.ts', 'throws while it loads', 'configuration file missing'] },
+  { name: 'adapter: syntax error', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/syntax-error.js')), mentions: ['syntax-error.js:3:', 'has a syntax error'] },
   { name: 'adapter: no createTarget', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/no-create-target.ts')), mentions: ['no-create-target.ts', 'createTarget must be exported'] },
   broken('create-throws', 'createTarget threw Error: cannot connect to the database'),
   broken('not-a-target', 'createTarget returned number'),

@@ -6,7 +6,7 @@
  * A check throws an AssertionError saying what it saw; it returns normally when the rule held.
  */
 import assert from 'node:assert/strict';
-import { SessionLimitError, type TargetFactory } from '../../src/contract.ts';
+import { SessionLimitError, type SynchronousTargetFactory } from '../../src/contract.ts';
 import { estimateTokens } from '../../src/history.ts';
 import { inWorld, settle, type World } from '../helpers/manual.ts';
 
@@ -14,7 +14,7 @@ export interface RuleCheck {
   readonly name: string;
   /** The rule as README.md states it. */
   readonly rule: string;
-  readonly check: (factory: TargetFactory) => Promise<void>;
+  readonly check: (factory: SynchronousTargetFactory) => Promise<void>;
 }
 
 const MINUTE = 60_000;
@@ -259,6 +259,24 @@ export const RULES: readonly RuleCheck[] = [
         await world.restartWorker();
         assert.equal(world.run(id).drain(), 2, 'the restarted worker did not get both messages back');
         assertAccounted(world);
+      }),
+  },
+  {
+    name: 'fresh-signal-per-run',
+    rule: 'A generator run never gets a signal that carries a listener a previous run left behind (an agent that leaves one per run gets a fresh signal every run).',
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        const signals = new Set<AbortSignal>();
+        for (let step = 0; step < 3; step += 1) {
+          world.observe('a');
+          const run = world.run(id);
+          signals.add(run.context.signal);
+          run.drain();
+          run.finish();
+          await settle();
+        }
+        assert.equal(signals.size, 3, `3 generator runs shared ${4 - signals.size === 1 ? 'one signal' : `${signals.size} signals`}`);
       }),
   },
 ];
