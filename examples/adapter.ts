@@ -17,6 +17,7 @@ import type { SessionTarget, TargetFactory } from '../src/contract.ts';
 import { ClaudeMemLikeSessionManager } from './claude-mem-like-manager.ts';
 
 export const createTarget: TargetFactory = ({ settings, store, agent, observer }) => {
+  let expirations = 0;
   const manager: ClaudeMemLikeSessionManager = new ClaudeMemLikeSessionManager(
     {
       runGenerator: (sessionDbId, signal) =>
@@ -36,6 +37,7 @@ export const createTarget: TargetFactory = ({ settings, store, agent, observer }
           throw error;
         }),
       onDeleted: (sessionDbId, reason) => {
+        if (reason === 'idle') expirations += 1;
         observer?.onRemoved(sessionDbId, reason === 'idle' ? 'expired' : reason);
         if (reason === 'deleted') store.dropSession(sessionDbId, true);
       },
@@ -104,7 +106,7 @@ export const createTarget: TargetFactory = ({ settings, store, agent, observer }
         historyChars += session.history.chars;
         if (session.generatorPromise) generatorsRunning += 1;
       }
-      return { activeSessions: manager.sessions.size, generatorsRunning, historyMessages, historyChars, refusedSessions: 0, evictions: 0, expirations: 0, trimmedMessages: 0 };
+      return { activeSessions: manager.sessions.size, generatorsRunning, historyMessages, historyChars, refusedSessions: 0, evictions: 0, expirations, trimmedMessages: 0 };
     },
     countListeners: () => [...manager.sessions.values()].reduce((sum, session) => sum + getEventListeners(session.controller.signal, 'abort').length, 0),
   };

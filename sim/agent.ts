@@ -9,7 +9,10 @@
  *
  * Faults, drawn from the `faults` stream on every message whether enabled or not (so enabling one
  * does not shift anything else): a crash rejects the run before the reply; a hang never replies
- * and ends only when the target aborts it. Every run honours its abort signal at once.
+ * and ends only when the target aborts it. A run honours its abort signal at once, or, with
+ * `abortLagMs`, stops working at once and ends that long after the abort (an SDK call that takes
+ * a while to unwind), so that "shutdown waits for every generator" can be told from "shutdown
+ * aborted them".
  */
 import type { Agent, GeneratorContext } from '../src/contract.ts';
 import type { PendingMessage } from '../src/pending-store.ts';
@@ -28,7 +31,12 @@ export interface AgentFaults {
   readonly crashProbability: number;
   /** Per message: the generator hangs and never replies. */
   readonly hangProbability: number;
+  /** A generator ends this long after its abort signal fires (default 0: at once). */
+  readonly abortLagMs?: number;
 }
+
+/** How a run ended, as the agent knows it. */
+export type RunEnd = 'finished' | 'crashed' | 'aborted';
 
 export const DEFAULT_AGENT: AgentModel = Object.freeze({ replyLatencyMs: 3_000, replyChars: 1_000 });
 
@@ -43,9 +51,13 @@ export interface AgentHost {
   /** Calls `deferred.fire()` at `atMs`, unless the worker restarted in between. */
   at(atMs: number, deferred: Deferred): void;
   runStarted(sessionDbId: number): void;
-  runEnded(sessionDbId: number): void;
+  runEnded(sessionDbId: number, end: RunEnd): void;
+  /** The run's abort signal fired; its last activity (start, claim or reply) was at `lastActivityMs`. */
+  aborted(sessionDbId: number, lastActivityMs: number): void;
+  /** The run claimed `message` and is about to send it. */
+  claimed(message: PendingMessage): void;
   activity(sessionDbId: number): void;
-  acknowledged(): void;
+  acknowledged(message: PendingMessage): void;
 }
 
 export class GeneratorCrash extends Error {
@@ -91,6 +103,9 @@ class AgentRun implements Deferred {
   #replyChars = 0;
   #crashes = false;
   #ended = false;
+  /** Aborted with a lag: doing nothing more, ending when the lag has passed. */
+  #stopping = false;
+  #lastActivityMs = 0;
 
   constructor(agent: SimulatedAgent, context: GeneratorContext, resolve: () => void, reject: (error: unknown) => void) {
     this.#agent = agent;
@@ -107,24 +122,33 @@ class AgentRun implements Deferred {
       return;
     }
     signal.addEventListener('abort', this);
+    this.#lastActivityMs = this.#agent.host.nowMs;
     this.#agent.host.runStarted(this.#context.sessionDbId);
     this.#next();
   }
 
   /** The abort listener. */
   handleEvent(): void {
-    this.#end(this.#context.signal.reason ?? new Error('aborted'));
+    if (this.#ended || this.#stopping) return;
+    const host = this.#agent.host;
+    host.aborted(this.#context.sessionDbId, this.#lastActivityMs);
+    const reason = this.#context.signal.reason ?? new Error('aborted');
+    const lagMs = this.#agent.faults.abortLagMs ?? 0;
+    if (lagMs <= 0) return this.#end(reason, 'aborted');
+    this.#stopping = true;
+    host.at(host.nowMs + lagMs, { fire: () => this.#end(reason, 'aborted') });
   }
 
   /** The reply is due. */
   fire(): void {
-    if (this.#ended) return;
-    if (this.#crashes) return this.#end(new GeneratorCrash(this.#context.sessionDbId));
+    if (this.#ended || this.#stopping) return;
+    if (this.#crashes) return this.#end(new GeneratorCrash(this.#context.sessionDbId), 'crashed');
     const agent = this.#agent;
     const context = this.#context;
+    this.#lastActivityMs = agent.host.nowMs;
     context.append({ role: 'assistant', content: agent.content.text(this.#replyChars) });
     context.ack(this.#message!);
-    agent.host.acknowledged();
+    agent.host.acknowledged(this.#message!);
     agent.host.activity(context.sessionDbId);
     this.#next();
   }
@@ -134,8 +158,10 @@ class AgentRun implements Deferred {
     const agent = this.#agent;
     const context = this.#context;
     const message = context.claim();
-    if (!message) return this.#end(undefined);
+    if (!message) return this.#end(undefined, 'finished');
     this.#message = message;
+    this.#lastActivityMs = agent.host.nowMs;
+    agent.host.claimed(message);
     agent.host.activity(context.sessionDbId);
     context.append({ role: 'user', content: message.text });
     const latencyMs = Math.round(50 + agent.rng.exponential(agent.model.replyLatencyMs));
@@ -145,11 +171,11 @@ class AgentRun implements Deferred {
     if (!hangs) agent.host.at(agent.host.nowMs + latencyMs, this);
   }
 
-  #end(error: unknown): void {
+  #end(error: unknown, end: RunEnd): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#context.signal.removeEventListener('abort', this);
-    this.#agent.host.runEnded(this.#context.sessionDbId);
+    this.#agent.host.runEnded(this.#context.sessionDbId, end);
     if (error === undefined) this.#resolve();
     else this.#reject(error);
   }

@@ -21,7 +21,7 @@ import { SimulatedAgent, type AgentFaults, type AgentHost, type AgentModel, type
 import { SimClock, settle } from './clock.ts';
 import { ContentSource } from './content.ts';
 import type { HookEvent, HookKind } from './events.ts';
-import { Checker, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
+import { Checker, formatMs, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
 import { Rng } from './rng.ts';
 import { TraceHash } from './trace-hash.ts';
 
@@ -56,6 +56,8 @@ export interface SimulationInput {
    * settled). Omitted: the run goes to the end, recording every violation.
    */
   readonly stopWhen?: (violated: ReadonlyMap<InvariantName, number>) => boolean;
+  /** Invariants the target's declaration switches off: never judged nor reported. */
+  readonly invariantsOff?: ReadonlySet<InvariantName>;
   readonly flatContent?: boolean;
   readonly checkpoint?: Checkpoint;
   readonly onProgress?: (nowMs: number, hookEvents: number) => void;
@@ -118,6 +120,12 @@ interface Scheduled {
 const QUIET_EXTRA_MS = 60 * 60_000;
 /** The quiet phase advances at most this far at a time, so samples and due work keep their order. */
 const QUIET_STEP_MS = 60_000;
+/**
+ * How long (virtual time) shutdown may take: its generators may take a while to end after their
+ * abort (the agent's abortLagMs), and the clock runs for them; a shutdown still pending after
+ * this is reported, never waited on for ever.
+ */
+export const SHUTDOWN_WAIT_MAX_MS = 10 * 60_000;
 
 const KIND_CODE: Record<HookKind, number> = { 'session-start': 1, prompt: 2, 'tool-use': 3, stop: 4, 'session-end': 5, 'worker-restart': 6, sleep: 7 };
 const OUTCOME = { ok: 1, created: 2, refused: 3, private: 4, agent: 5 } as const;
@@ -164,7 +172,7 @@ class Simulation {
 
   constructor(input: SimulationInput) {
     this.#input = input;
-    this.#checker = new Checker(input.settings, this.#store);
+    this.#checker = new Checker(input.settings, this.#store, input.invariantsOff);
     this.#content = new ContentSource({ flat: input.flatContent ?? false });
     this.#duplicateRng = Rng.stream(input.seed, 'faults.duplicates');
     this.#nextSampleMs = input.sampleEveryMs;
@@ -299,6 +307,7 @@ class Simulation {
         return;
       case 'prompt': {
         trace.mixString(event.session);
+        this.#checker.hookFor(this.#store.lookup(event.session)?.sessionDbId);
         const text = event.text ?? this.#content.text(event.promptChars);
         try {
           const result = target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: text });
@@ -317,6 +326,7 @@ class Simulation {
       case 'tool-use':
       case 'stop': {
         trace.mixString(event.session);
+        this.#checker.hookFor(this.#store.lookup(event.session)?.sessionDbId);
         try {
           const result =
             event.kind === 'tool-use'
@@ -365,6 +375,7 @@ class Simulation {
   #refuse(error: unknown): void {
     if (!(error instanceof SessionLimitError)) throw error;
     this.#refused += 1;
+    this.#checker.refused();
     this.#trace.mix(OUTCOME.refused);
   }
 
@@ -422,12 +433,14 @@ class Simulation {
         this.#trace.mix(OUTCOME.agent);
         this.#checker.runStarted(sessionDbId, this.#clock.nowMs);
       },
-      runEnded: (sessionDbId) => {
+      runEnded: (sessionDbId, end) => {
         this.#needsSettle = true;
-        this.#checker.runEnded(sessionDbId);
+        this.#checker.runEnded(sessionDbId, end, this.#clock.nowMs);
       },
+      aborted: (sessionDbId, lastActivityMs) => this.#checker.aborted(sessionDbId, lastActivityMs, this.#clock.nowMs),
+      claimed: (message) => this.#checker.claimed(message, this.#clock.nowMs),
       activity: (sessionDbId) => this.#checker.touch(sessionDbId),
-      acknowledged: () => this.#checker.acknowledged(),
+      acknowledged: (message) => this.#checker.acknowledged(message),
     };
   }
 
@@ -476,13 +489,54 @@ class Simulation {
       this.#checker.checkQuiet(this.#resources(), this.#clock.nowMs);
       if (this.#settled()) return false;
     }
-    // Shutdown must finish without time passing: a target that waits on a timer to shut down
-    // is not clean. Its promise is given the microtask rounds, not the clock.
-    void this.#target.shutdown();
-    this.#needsSettle = true;
-    await this.#settleIfNeeded();
+    await this.#shutdown();
     this.#checker.checkShutdown(this.#resources(), this.#clock.nowMs);
     return true;
+  }
+
+  /**
+   * Shuts the target down and waits for its promise. With generators that end at once on abort
+   * (the default) it resolves within the microtask rounds and the clock never moves, as before.
+   * Generators that take a while to end (abortLagMs) need time to pass: the clock then runs from
+   * one agent event or target timer to the next, up to SHUTDOWN_WAIT_MAX_MS.
+   */
+  async #shutdown(): Promise<void> {
+    const checker = this.#checker;
+    let finished = false;
+    checker.shutdownBegan();
+    Promise.resolve(this.#target.shutdown()).then(
+      () => {
+        finished = true;
+        checker.shutdownResolved(this.#clock.nowMs);
+      },
+      (error: unknown) => {
+        finished = true;
+        checker.shutdownUnfinished(this.#clock.nowMs, `shutdown rejected: ${error instanceof Error ? error.message : String(error)}`);
+      },
+    );
+    this.#needsSettle = true;
+    await this.#settleIfNeeded();
+    const limitMs = this.#clock.nowMs + SHUTDOWN_WAIT_MAX_MS;
+    while (!finished) {
+      const head = this.#agenda.peek();
+      if (head && head.incarnation !== this.#incarnation) {
+        this.#agenda.pop();
+        continue;
+      }
+      const timerMs = this.#clock.nextTimerMs();
+      const nextMs = Math.min(head ? head.atMs : Infinity, timerMs);
+      if (nextMs > limitMs) break;
+      this.#clock.beginStep();
+      this.#clock.advanceTo(nextMs);
+      if (head && head.atMs <= timerMs) {
+        this.#agenda.pop();
+        this.#agentEvents += 1;
+        head.deferred.fire();
+      }
+      this.#needsSettle = true;
+      await this.#settleIfNeeded();
+    }
+    if (!finished) checker.shutdownUnfinished(this.#clock.nowMs, `shutdown had not resolved ${formatMs(SHUTDOWN_WAIT_MAX_MS)} after it began, with nothing left to wait for but ${this.#clock.timerCount()} target timers`);
   }
 
   #resources(): { activeSessions: number; timers: number; listeners: number } {
@@ -517,6 +571,7 @@ class Simulation {
     peaks.timers = Math.max(peaks.timers, timers);
     peaks.listeners = Math.max(peaks.listeners, listeners);
     this.#checker.checkResources({ activeSessions: stats.activeSessions, timers, listeners }, sample.atMs);
+    this.#checker.checkStats(stats, sample.atMs);
     // Also the per-event checks, so that in a long quiet spell a session overstaying its TTL is
     // reported within one sample interval rather than at the next hook.
     this.#checker.afterEvent(sample.atMs);

@@ -188,6 +188,7 @@ function build(raw: Record<string, any>, file: string): Scenario {
       crashProbability: faults.generatorCrashProbability ?? 0,
       hangProbability: faults.generatorHangProbability ?? 0,
       duplicateHookProbability: faults.duplicateHookProbability ?? 0,
+      abortLagMs: faults.generatorAbortLagMs ?? 0,
       workerRestarts: faults.workerRestarts ?? [],
       sleeps: faults.sleeps ?? [],
     },

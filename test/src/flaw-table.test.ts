@@ -23,6 +23,13 @@ const DESIGNED_TO_BREAK: Record<FlawName, string> = {
   'cleanup-not-cancelled': 'new-work-cancels-cleanup',
   'timer-kept-on-delete': 'delete-releases-everything',
   'listener-kept-on-delete': 'delete-releases-everything',
+  'evicts-latest-idle': 'cap-evicts-idlest',
+  'requeue-at-back': 'requeued-work-first',
+  'restart-without-delay': 'restart-after-delay',
+  'watchdog-from-start': 'watchdog-spares-active-generator',
+  'trim-leaves-orphan-reply': 'no-orphan-reply-after-trim',
+  'expirations-uncounted': 'stats-count-what-happened',
+  'shutdown-does-not-wait': 'shutdown-waits-for-generators',
 };
 
 interface Row {
