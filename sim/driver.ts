@@ -536,7 +536,7 @@ class Simulation {
       this.#needsSettle = true;
       await this.#settleIfNeeded();
     }
-    if (!finished) checker.shutdownUnfinished(this.#clock.nowMs, `shutdown had not resolved ${formatMs(SHUTDOWN_WAIT_MAX_MS)} after it began, with nothing left to wait for but ${this.#clock.timerCount()} target timers`);
+    if (!finished) checker.shutdownUnfinished(this.#clock.nowMs, `shutdown had not resolved ${formatMs(SHUTDOWN_WAIT_MAX_MS)} after it began`);
   }
 
   #resources(): { activeSessions: number; timers: number; listeners: number } {

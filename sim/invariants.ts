@@ -201,7 +201,9 @@ export class Checker {
       if (live > 1) this.#liveRuns.set(sessionDbId, live - 1);
       else this.#liveRuns.delete(sessionDbId);
     }
-    this.#claimOrder.runEnded(sessionDbId);
+    // With two generators on one session (a bug of its own), what the ended one held cannot be
+    // told from the other's: hand back only once the last one ends.
+    if (!this.#liveRuns.has(sessionDbId)) this.#claimOrder.runEnded(sessionDbId);
     const session = this.#sessions.get(sessionDbId);
     if (!session) return;
     if (end === 'finished') this.#stoppedAtMs.delete(sessionDbId);

@@ -7,7 +7,7 @@ import type { RetentionSettings } from '../src/settings.ts';
 import { RunawayTimersError } from './clock.ts';
 import { simulate, type Checkpoint, type SimulationInput, type SimulationResult } from './driver.ts';
 import type { HookEvent } from './events.ts';
-import type { Violation } from './invariants.ts';
+import type { InvariantName, Violation } from './invariants.ts';
 import { replayTraffic } from './replay.ts';
 import type { Scenario, Verdict } from './scenario.ts';
 import type { NamedTarget } from './targets.ts';
@@ -32,6 +32,8 @@ export interface RunOptions {
   /** Every message owns its characters (see sim/content.ts): what a heap measurement needs. */
   readonly flatContent?: boolean;
   readonly onProgress?: (nowMs: number, hookEvents: number) => void;
+  /** Invariants not judged for this target (its declaration's invariantsOff). */
+  readonly invariantsOff?: ReadonlySet<InvariantName>;
 }
 
 export interface RunOutcome {
@@ -74,6 +76,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       ...(options.flatContent ? { flatContent: true } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.invariantsOff ? { invariantsOff: options.invariantsOff } : {}),
     });
   } catch (error) {
     if (!(error instanceof RunawayTimersError)) throw error;
