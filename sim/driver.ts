@@ -13,7 +13,7 @@
  * wake-up, in order, after every due timer has fired.
  */
 import TinyQueue from 'tinyqueue';
-import type { SessionTarget, TargetFactory } from '../src/contract.ts';
+import type { GeneratorContext, SessionTarget, TargetFactory } from '../src/contract.ts';
 import { SessionLimitError } from '../src/contract.ts';
 import { PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
@@ -126,6 +126,22 @@ const QUIET_STEP_MS = 60_000;
  * this is reported, never waited on for ever.
  */
 export const SHUTDOWN_WAIT_MAX_MS = 10 * 60_000;
+/**
+ * Generators a target may start between two events. A worker restart recovering every session
+ * starts a few hundred; a generator that restarts itself at once, for ever, starts them on
+ * microtasks alone, where no timer guard sees it and the run would hang.
+ */
+export const GENERATOR_STARTS_PER_STEP_MAX = 10_000;
+
+export class RunawayGeneratorsError extends Error {
+  constructor(
+    readonly atMs: number,
+    readonly starts: number,
+  ) {
+    super(`runaway generators: more than ${starts} generator starts between two events, at t=${atMs} ms`);
+    this.name = 'RunawayGeneratorsError';
+  }
+}
 
 const KIND_CODE: Record<HookKind, number> = { 'session-start': 1, prompt: 2, 'tool-use': 3, stop: 4, 'session-end': 5, 'worker-restart': 6, sleep: 7 };
 const OUTCOME = { ok: 1, created: 2, refused: 3, private: 4, agent: 5 } as const;
@@ -158,6 +174,10 @@ class Simulation {
   #nextSampleMs: number;
   #nextCheckpointMs: number;
   #needsSettle = false;
+  #generatorStartsThisStep = 0;
+  #runaway: RunawayGeneratorsError | undefined;
+  /** What the target is handed as its agent: the simulated agent, behind the runaway guard. */
+  readonly #agentGate = { run: (context: GeneratorContext) => this.#startRun(context) };
   #agentEvents = 0;
   #hookTotal = 0;
   #sessionsCreated = 0;
@@ -210,7 +230,7 @@ class Simulation {
           }
           continue;
         }
-        this.#clock.beginStep();
+        this.#beginStep();
         // Taken off the agenda before the clock moves: work settled at a sample on the way may schedule more.
         if (!hookFirst) this.#agenda.pop();
         if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
@@ -384,7 +404,7 @@ class Simulation {
     this.#target = this.#input.target({
       settings: this.#input.settings,
       store: this.#store,
-      agent: this.#agent,
+      agent: this.#agentGate,
       observer: {
         onRemoved: (sessionDbId, reason) => {
           this.#trace.mix(20 + ['expired', 'evicted', 'deleted', 'shutdown'].indexOf(reason));
@@ -420,6 +440,18 @@ class Simulation {
     this.#trimmedBefore += stats.trimmedMessages;
   }
 
+  #beginStep(): void {
+    this.#clock.beginStep();
+    this.#generatorStartsThisStep = 0;
+  }
+
+  /** Past the limit a start never settles: that stops a spinning target, and the run reports it. */
+  #startRun(context: GeneratorContext): Promise<void> {
+    if (this.#runaway === undefined && ++this.#generatorStartsThisStep <= GENERATOR_STARTS_PER_STEP_MAX) return this.#agent.run(context);
+    this.#runaway ??= new RunawayGeneratorsError(this.#clock.nowMs, GENERATOR_STARTS_PER_STEP_MAX);
+    return new Promise(() => {});
+  }
+
   #agentHost(): AgentHost {
     const simulation = this;
     return {
@@ -451,6 +483,7 @@ class Simulation {
       this.#needsSettle = false;
       await settle();
     }
+    if (this.#runaway) throw this.#runaway;
   }
 
   async #afterEvent(): Promise<void> {
@@ -476,7 +509,7 @@ class Simulation {
           if (this.#settled()) return false;
           continue;
         }
-        this.#clock.beginStep();
+        this.#beginStep();
         await this.#advanceTo(stepMs);
         if (head && headMs <= stepMs) {
           this.#agenda.pop();
@@ -526,7 +559,7 @@ class Simulation {
       const timerMs = this.#clock.nextTimerMs();
       const nextMs = Math.min(head ? head.atMs : Infinity, timerMs);
       if (nextMs > limitMs) break;
-      this.#clock.beginStep();
+      this.#beginStep();
       this.#clock.advanceTo(nextMs);
       if (head && head.atMs <= timerMs) {
         this.#agenda.pop();

@@ -5,7 +5,7 @@
 import { relative } from 'node:path';
 import type { RetentionSettings } from '../src/settings.ts';
 import { RunawayTimersError } from './clock.ts';
-import { simulate, type Checkpoint, type SimulationInput, type SimulationResult } from './driver.ts';
+import { RunawayGeneratorsError, simulate, type Checkpoint, type SimulationInput, type SimulationResult } from './driver.ts';
 import type { HookEvent } from './events.ts';
 import type { InvariantName, Violation } from './invariants.ts';
 import { replayTraffic } from './replay.ts';
@@ -79,7 +79,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       ...(options.invariantsOff ? { invariantsOff: options.invariantsOff } : {}),
     });
   } catch (error) {
-    if (!(error instanceof RunawayTimersError)) throw error;
+    if (!(error instanceof RunawayTimersError) && !(error instanceof RunawayGeneratorsError)) throw error;
     const message = `${error.message} (seed ${options.seed})`;
     return { ...base, verdict: 'error', asExpected: false, firstViolation: undefined, error: message, result: undefined };
   }
