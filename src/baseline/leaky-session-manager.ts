@@ -28,7 +28,7 @@ import type {
   TargetStats,
 } from '../contract.ts';
 import { SessionLimitError } from '../contract.ts';
-import { ConversationHistory, estimateTokens, type ConversationMessage } from '../history.ts';
+import { CHARS_PER_TOKEN, ConversationHistory, estimateTokens, type ConversationMessage } from '../history.ts';
 import type { MessageKind, PendingStore, SessionRecord } from '../pending-store.ts';
 import type { RetentionSettings } from '../settings.ts';
 import { BASELINE_FLAWS, type FlawName } from './flaws.ts';
@@ -108,14 +108,11 @@ class OrphaningHistory {
     return this.#messages[0];
   }
   pin(message: ConversationMessage): void {
-    this.#messages.push(message);
-    this.#tokens += estimateTokens(message.content);
-    this.#chars += message.content.length;
+    this.#push(fit(message, Math.floor(this.#limits.maxHistoryTokens / 2)));
   }
   append(message: ConversationMessage): { removed: number } {
-    this.#messages.push(message);
-    this.#tokens += estimateTokens(message.content);
-    this.#chars += message.content.length;
+    // Oversized messages are cut to fit as the reference cuts them: only the trim differs.
+    this.#push(fit(message, this.#limits.maxHistoryTokens - estimateTokens(this.#messages[0]?.content ?? '')));
     let removed = 0;
     while (this.#messages.length > 1 && (this.#messages.length > this.#limits.maxHistoryMessages || this.#tokens > this.#limits.maxHistoryTokens)) {
       const [dropped] = this.#messages.splice(1, 1);
@@ -128,6 +125,16 @@ class OrphaningHistory {
   toArray(): ConversationMessage[] {
     return [...this.#messages];
   }
+  #push(message: ConversationMessage): void {
+    this.#messages.push(message);
+    this.#tokens += estimateTokens(message.content);
+    this.#chars += message.content.length;
+  }
+}
+
+function fit(message: ConversationMessage, roomTokens: number): ConversationMessage {
+  if (estimateTokens(message.content) <= roomTokens) return message;
+  return { role: message.role, content: message.content.slice(0, Math.max(0, roomTokens) * CHARS_PER_TOKEN) };
 }
 
 /** What the history array of 8.5.7 did: push, never trim. Same surface as ConversationHistory. */
