@@ -37,7 +37,10 @@ describe('detection power', () => {
 
   it('every hook-traffic counterexample replays through `leaksim replay` to the same invariant', async () => {
     const replayable = rows.flatMap((row) => row.detections.flatMap((detection) => (detection.trafficFailure ? [{ target: row.target, failure: detection.trafficFailure }] : [])));
-    expect(replayable.length).toBeGreaterThanOrEqual(DETECTION_TARGETS.length - 1);
+    // A traffic file holds hooks only: flaws that need a hung or crashing generator, or a shutdown
+    // with generators still running, are out of its reach (no-generator-watchdog,
+    // restart-without-delay, watchdog-from-start, shutdown-does-not-wait). Every other one counts.
+    expect(replayable.length).toBeGreaterThanOrEqual(DETECTION_TARGETS.length - 4);
     for (const { target, failure } of replayable) {
       const replayed = await replayPrinted(failure.written.replay);
       expect({ target, code: replayed.code, invariant: replayed.invariant }).toEqual({ target, code: 1, invariant: failure.invariant });
