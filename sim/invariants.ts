@@ -11,12 +11,16 @@
  * re-examined, and "idle too long" looks at the head of an insertion-ordered map of idle sessions
  * (the longest idle first). Timer and listener counts are O(n) to read, so they are checked at
  * every metrics sample instead of every event.
+ *
+ * The reference's rules about generators, shutdown and counters live in sim/rule-invariants.ts
+ * (queue order in sim/claim-order.ts); the checker hands them what the driver tells it. A target's
+ * declaration may switch invariants off: they are then neither judged nor reported.
  */
 import type { RemovalReason, SessionTarget, TargetStats } from '../src/contract.ts';
 import type { PendingMessage, PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
 import type { RunEnd } from './agent.ts';
-import { ClaimOrder } from './claim-order.ts';
+import { RuleInvariants } from './rule-invariants.ts';
 
 export const INVARIANTS = {
   'sessions-within-cap': 'never more than maxActiveSessions sessions in memory',
@@ -74,12 +78,6 @@ interface TrackedSession {
   orphanChances: number;
 }
 
-/** What the driver saw in one worker incarnation, to hold stats() against (its counters restart with the worker). */
-interface Seen {
-  refused: number;
-  evictions: number;
-  expirations: number;
-}
 
 export interface ResourceCounts {
   readonly activeSessions: number;
@@ -96,14 +94,8 @@ export class Checker {
   readonly #idle = new Map<number, TrackedSession>();
   /** The same order for eviction-order: unlike #idle, a session reported overdue stays in it. */
   readonly #idleOrder = new Map<number, TrackedSession>();
-  readonly #claimOrder: ClaimOrder;
-  /** Live generator runs per session, whatever the target thinks (dead ones leave with the worker). */
-  readonly #liveRuns = new Map<number, number>();
-  #liveRunCount = 0;
-  /** When a session's generator last crashed or was aborted, until its restart or new work for it. */
-  readonly #stoppedAtMs = new Map<number, number>();
-  #seen: Seen = { refused: 0, evictions: 0, expirations: 0 };
-  #shuttingDown = false;
+  /** Generators, shutdown and counters: sim/rule-invariants.ts. */
+  readonly #rules: RuleInvariants;
   readonly #touched = new Set<number>();
   readonly #violations: Violation[] = [];
   readonly #violationCounts = new Map<InvariantName, number>();
@@ -116,7 +108,11 @@ export class Checker {
     this.#settings = settings;
     this.#store = store;
     this.#off = off;
-    this.#claimOrder = new ClaimOrder(store, (atMs, detail, sessionDbId) => this.#fail('requeued-first', atMs, detail, sessionDbId));
+    this.#rules = new RuleInvariants(settings, store, {
+      fail: (invariant, atMs, detail, sessionDbId) => this.#fail(invariant, atMs, detail, sessionDbId),
+      inMemory: (sessionDbId) => this.#sessions.has(sessionDbId),
+      isOff: (invariant) => off.has(invariant),
+    });
   }
 
   get violations(): readonly Violation[] {
@@ -138,12 +134,7 @@ export class Checker {
     this.#idle.clear();
     this.#idleOrder.clear();
     this.#touched.clear();
-    // The old worker's generators died with it: what they held goes back to the queue.
-    this.#claimOrder.workerRestarted();
-    this.#liveRuns.clear();
-    this.#liveRunCount = 0;
-    this.#stoppedAtMs.clear();
-    this.#seen = { refused: 0, evictions: 0, expirations: 0 };
+    this.#rules.workerRestarted();
   }
 
   /** The target created a session in memory, pinned to `pinned`. */
@@ -156,16 +147,16 @@ export class Checker {
 
   /** A hook for this session is about to reach the target: new work may start its generator at once. */
   hookFor(sessionDbId: number | undefined): void {
-    if (sessionDbId !== undefined) this.#stoppedAtMs.delete(sessionDbId);
+    this.#rules.hookFor(sessionDbId);
   }
 
   /** The target refused a session (SessionLimitError). */
   refused(): void {
-    this.#seen.refused += 1;
+    this.#rules.refused();
   }
 
   claimed(message: PendingMessage, nowMs: number): void {
-    if (!this.#off.has('requeued-first')) this.#claimOrder.claimed(message, nowMs);
+    this.#rules.claimed(message, nowMs);
   }
 
   touch(sessionDbId: number): void {
@@ -178,20 +169,11 @@ export class Checker {
 
   acknowledged(message: PendingMessage): void {
     this.#acknowledged += 1;
-    this.#claimOrder.acknowledged(message);
+    this.#rules.acknowledged(message);
   }
 
   runStarted(sessionDbId: number, nowMs: number): void {
-    this.#liveRuns.set(sessionDbId, (this.#liveRuns.get(sessionDbId) ?? 0) + 1);
-    this.#liveRunCount += 1;
-    const stoppedAtMs = this.#stoppedAtMs.get(sessionDbId);
-    if (stoppedAtMs !== undefined) {
-      this.#stoppedAtMs.delete(sessionDbId);
-      const delayMs = this.#settings.generatorRestartDelayMs;
-      if (nowMs - stoppedAtMs < delayMs) {
-        this.#fail('restart-after-delay', nowMs, `session ${sessionDbId}'s generator was restarted ${formatMs(nowMs - stoppedAtMs)} after it stopped, before the restart delay of ${formatMs(delayMs)}, with no new work for it`, sessionDbId);
-      }
-    }
+    this.#rules.runStarted(sessionDbId, nowMs);
     const session = this.#sessions.get(sessionDbId);
     if (!session) return;
     session.runs += 1;
@@ -200,56 +182,31 @@ export class Checker {
   }
 
   runEnded(sessionDbId: number, end: RunEnd, nowMs: number): void {
-    const live = this.#liveRuns.get(sessionDbId);
-    if (live !== undefined) {
-      this.#liveRunCount -= 1;
-      if (live > 1) this.#liveRuns.set(sessionDbId, live - 1);
-      else this.#liveRuns.delete(sessionDbId);
-    }
-    // With two generators on one session (a bug of its own), what the ended one held cannot be
-    // told from the other's: hand back only once the last one ends.
-    if (!this.#liveRuns.has(sessionDbId)) this.#claimOrder.runEnded(sessionDbId);
+    this.#rules.runEnded(sessionDbId, end, nowMs);
     const session = this.#sessions.get(sessionDbId);
     if (!session) return;
-    if (end === 'finished') this.#stoppedAtMs.delete(sessionDbId);
-    else this.#stoppedAtMs.set(sessionDbId, nowMs);
     session.runs -= 1;
     this.#touched.add(sessionDbId);
   }
 
-  /**
-   * A generator's abort signal fired. A session still in memory, outside shutdown, was not
-   * deleted, evicted or expired (those are reported first), so the target aborted it as hung.
-   */
+  /** A generator's abort signal fired; its last activity was at `lastActivityMs`. */
   aborted(sessionDbId: number, lastActivityMs: number, nowMs: number): void {
-    if (this.#shuttingDown || !this.#sessions.has(sessionDbId)) return;
-    const silentMs = nowMs - lastActivityMs;
-    const timeoutMs = this.#settings.generatorIdleTimeoutMs;
-    if (silentMs < timeoutMs) {
-      this.#fail('watchdog-not-early', nowMs, `session ${sessionDbId}'s generator was aborted ${formatMs(silentMs)} after its last activity, within the idle timeout of ${formatMs(timeoutMs)}, while the session stayed in memory`, sessionDbId);
-    }
+    this.#rules.aborted(sessionDbId, lastActivityMs, nowMs);
   }
 
-  /** The driver called shutdown(): aborts from here on are the shutdown's. */
+  /** The driver called shutdown(). */
   shutdownBegan(): void {
-    this.#shuttingDown = true;
+    this.#rules.shutdownBegan();
   }
 
-  /** shutdown() resolved: every generator must have ended, and nothing may be left in flight. */
+  /** shutdown() resolved. */
   shutdownResolved(nowMs: number): void {
-    if (this.#liveRunCount > 0) {
-      const sessions = [...this.#liveRuns.keys()].sort((a, b) => a - b);
-      const shown = sessions.slice(0, 5).join(', ') + (sessions.length > 5 ? ', …' : '');
-      this.#fail('shutdown-waits', nowMs, `shutdown resolved while ${this.#liveRunCount} generators were still running (sessions ${shown})`);
-    }
-    const { inFlight } = this.#store.accounting();
-    // With generators still running, what they hold is in flight by right; that is the fault above.
-    if (inFlight > 0 && this.#liveRunCount === 0) this.#fail('shutdown-waits', nowMs, `after shutdown, ${inFlight} messages are left in flight: claimed, neither acknowledged nor returned to the queue`);
+    this.#rules.shutdownResolved(nowMs);
   }
 
   /** shutdown() had not resolved when the driver gave up waiting (or it rejected). */
   shutdownUnfinished(nowMs: number, why: string): void {
-    this.#fail('shutdown-waits', nowMs, why);
+    this.#rules.shutdownUnfinished(nowMs, why);
   }
 
   /** The observer hook: the target reports a removal before it releases the session's work. */
@@ -259,10 +216,7 @@ export class Checker {
       this.#fail('removals-reported', nowMs, `removal of session ${sessionDbId} (${reason}) reported, but it was not in memory`, sessionDbId);
       return;
     }
-    if (reason === 'evicted') this.#seen.evictions += 1;
-    if (reason === 'expired') this.#seen.expirations += 1;
-    if (reason !== 'shutdown') this.#claimOrder.dropped(sessionDbId);
-    this.#stoppedAtMs.delete(sessionDbId);
+    this.#rules.removed(sessionDbId, reason);
     if (reason === 'expired' || reason === 'evicted') {
       const pending = this.#store.pendingCount(sessionDbId);
       if (pending > 0 || session.runs > 0) {
@@ -322,13 +276,7 @@ export class Checker {
     if (counts.listeners > bound) this.#fail('listeners-bounded', nowMs, `${counts.listeners} listeners held with ${counts.activeSessions} sessions (bound ${bound})`);
   }
 
-  /**
-   * At every metrics sample: each counter the target reports against its ground truth. Sessions
-   * from the removals reported, live generators from the agent, history totals from the views
-   * (O(sessions), hence at samples only), refusals from the routes' answers, evictions and
-   * expirations from the observer. Trimmed messages have no ground truth outside the target (it
-   * decides which appends it accepts) and are not judged.
-   */
+  /** At every metrics sample: stats() against ground truth (stats-agree, in sim/rule-invariants.ts). O(sessions). */
   checkStats(stats: TargetStats, nowMs: number): void {
     if (this.#off.has('stats-agree')) return;
     const target = this.#target!;
@@ -340,17 +288,7 @@ export class Checker {
       historyMessages += view.historyMessages;
       historyChars += view.historyChars;
     }
-    const truth: [keyof TargetStats, number, string][] = [
-      ['activeSessions', this.#sessions.size, 'sessions created and not reported removed'],
-      ['generatorsRunning', this.#liveRunCount, 'generators the agent is running'],
-      ['historyMessages', historyMessages, "messages in the sessions' history views"],
-      ['historyChars', historyChars, "characters in the sessions' history views"],
-      ['refusedSessions', this.#seen.refused, 'sessions refused by the routes since the worker started'],
-      ['evictions', this.#seen.evictions, 'evictions reported to the observer since the worker started'],
-      ['expirations', this.#seen.expirations, 'expirations reported to the observer since the worker started'],
-    ];
-    const wrong = truth.filter(([counter, value]) => stats[counter] !== value).map(([counter, value, what]) => `${counter} ${stats[counter]}, but ${value} ${what}`);
-    if (wrong.length) this.#fail('stats-agree', nowMs, `stats() says ${wrong.join('; ')}`);
+    this.#rules.checkStats(stats, { activeSessions: this.#sessions.size, historyMessages, historyChars }, nowMs);
   }
 
   /** Liveness, once traffic has stopped and the quiet period has passed. */
@@ -413,8 +351,8 @@ export class Checker {
   }
 
   /**
-   * The history view is a copy: reading it after every event of a busy session cost more than the
-   * rest of the checker together (heavy-month: +45 % run time). A session's first
+   * The history view is a copy: reading it after every event of a busy session nearly doubled the
+   * checker's own time on heavy-month (by CPU profile). A session's first
    * ORPHAN_CHECKS_EVERY_TIME chances are all taken, then one in ORPHAN_CHECK_STRIDE: a short run
    * is judged at every event, and a trim that leaves orphans leaves one at about every other
    * trim, so a long run still sees it within a few events.
