@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { SessionLimitError, type TargetFactory } from '../../../src/contract.ts';
 import { settleTurn } from '../../../sim/clock.ts';
+import { abortLagArbitrary } from './properties.ts';
 import { modelSettingsArbitrary } from './session-model.ts';
 import { settle, type ManualRun, World } from './world.ts';
 
@@ -101,8 +102,10 @@ function driveRun(scheduler: fc.Scheduler, run: ManualRun, crashes: boolean): vo
 
 /** The race property for a target. */
 export function raceProperty(target: TargetFactory) {
-  return fc.asyncProperty(fc.scheduler(), modelSettingsArbitrary, raceActionsArbitrary, fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }), async (scheduler, settings, actions, crashPlan) => {
+  return fc.asyncProperty(fc.scheduler(), modelSettingsArbitrary, raceActionsArbitrary, fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }), abortLagArbitrary, async (scheduler, settings, actions, crashPlan, abortLag) => {
     const world = new World(target, settings);
+    // A generator may end a tick after its abort: a delete must then wait for it, not return at once.
+    world.agent.abortLag = abortLag;
     try {
       let runs = 0;
       world.agent.onStart = (run) => driveRun(scheduler, run, crashPlan[runs++ % crashPlan.length]!);
