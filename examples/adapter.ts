@@ -28,6 +28,7 @@ export const description: TargetDescription = {
 };
 
 export const createTarget: TargetFactory = ({ settings, store, agent, observer }) => {
+  let expirations = 0;
   const manager: ClaudeMemLikeSessionManager = new ClaudeMemLikeSessionManager(
     {
       runGenerator: (sessionDbId, signal) =>
@@ -47,6 +48,7 @@ export const createTarget: TargetFactory = ({ settings, store, agent, observer }
           throw error;
         }),
       onDeleted: (sessionDbId, reason) => {
+        if (reason === 'idle') expirations += 1;
         observer?.onRemoved(sessionDbId, reason === 'idle' ? 'expired' : reason);
         if (reason === 'deleted') store.dropSession(sessionDbId, true);
       },
@@ -115,7 +117,7 @@ export const createTarget: TargetFactory = ({ settings, store, agent, observer }
         historyChars += session.history.chars;
         if (session.generatorPromise) generatorsRunning += 1;
       }
-      return { activeSessions: manager.sessions.size, generatorsRunning, historyMessages, historyChars, refusedSessions: 0, evictions: 0, expirations: 0, trimmedMessages: 0 };
+      return { activeSessions: manager.sessions.size, generatorsRunning, historyMessages, historyChars, refusedSessions: 0, evictions: 0, expirations, trimmedMessages: 0 };
     },
     countListeners: () => [...manager.sessions.values()].reduce((sum, session) => sum + getEventListeners(session.controller.signal, 'abort').length, 0),
   };

@@ -22,6 +22,7 @@ interface Session {
   readonly history: ConversationHistory;
   controller: AbortController;
   generatorPromise: Promise<void> | null;
+  /** The idle cleanup, or the restart of a crashed generator: a session waits for one thing at a time. */
   cleanupTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -30,11 +31,13 @@ export class ClaudeMemLikeSessionManager {
   readonly #hooks: SessionHooks;
   readonly #ttlMs: number;
   readonly #limits: { maxHistoryMessages: number; maxHistoryTokens: number };
+  readonly #restartDelayMs: number;
 
-  constructor(hooks: SessionHooks, options: { ttlMs: number; maxHistoryMessages: number; maxHistoryTokens: number }) {
+  constructor(hooks: SessionHooks, options: { ttlMs: number; maxHistoryMessages: number; maxHistoryTokens: number; generatorRestartDelayMs?: number }) {
     this.#hooks = hooks;
     this.#ttlMs = options.ttlMs;
     this.#limits = options;
+    this.#restartDelayMs = options.generatorRestartDelayMs ?? 1_000;
   }
 
   initializeSession(sessionDbId: number, userPrompt: string): Session {
@@ -54,7 +57,11 @@ export class ClaudeMemLikeSessionManager {
     this.sessions.get(sessionDbId)?.history.append(message);
   }
 
-  /** Starts the generator unless one runs; when it stops with nothing pending, cleanup is scheduled. */
+  /**
+   * Starts the generator unless one runs. When it stops with nothing pending, cleanup is scheduled;
+   * when it crashed with work pending, a restart after a delay (at once, a provider that fails
+   * every call would spin).
+   */
   ensureGenerator(sessionDbId: number): void {
     const session = this.sessions.get(sessionDbId);
     if (!session || session.generatorPromise) return;
@@ -62,12 +69,16 @@ export class ClaudeMemLikeSessionManager {
     if (session.controller.signal.aborted) session.controller = new AbortController();
     const promise: Promise<void> = this.#hooks
       .runGenerator(sessionDbId, session.controller.signal)
-      .catch(() => undefined)
-      .then(() => {
+      .then(
+        () => false,
+        () => true,
+      )
+      .then((crashed) => {
         if (session.generatorPromise !== promise || this.sessions.get(sessionDbId) !== session) return;
         session.generatorPromise = null;
-        if (this.#hooks.pendingCount(sessionDbId) > 0) this.ensureGenerator(sessionDbId);
-        else this.#scheduleCleanup(sessionDbId, session);
+        if (this.#hooks.pendingCount(sessionDbId) === 0) this.#scheduleCleanup(sessionDbId, session);
+        else if (crashed) this.#scheduleRestart(sessionDbId, session);
+        else this.ensureGenerator(sessionDbId);
       });
     session.generatorPromise = promise;
   }
@@ -92,6 +103,14 @@ export class ClaudeMemLikeSessionManager {
       session.cleanupTimer = undefined;
       if (!session.generatorPromise && this.#hooks.pendingCount(sessionDbId) === 0) void this.deleteSession(sessionDbId, 'idle');
     }, this.#ttlMs);
+  }
+
+  #scheduleRestart(sessionDbId: number, session: Session): void {
+    this.#cancelCleanup(session);
+    session.cleanupTimer = setTimeout(() => {
+      session.cleanupTimer = undefined;
+      this.ensureGenerator(sessionDbId);
+    }, this.#restartDelayMs);
   }
 
   #cancelCleanup(session: Session): void {

@@ -21,10 +21,15 @@ export const description: TargetDescription = {
   // A session leaves memory when its generator has waited 3 idle minutes, whatever the TTL setting says.
   fixedSettings: { ttlMs: GENERATOR_IDLE_MS },
   skippedTools: SKIPPED_TOOLS,
+  invariantsOff: {
+    'restart-after-delay': 'a generator that ends with work still queued (a crash included) is restarted at once: the manager has no restart delay',
+  },
   heap: { session: { constructorName: 'WaitingSession' }, historyMessage: { properties: ['role', 'content'] } },
 };
 
 export const createTarget: TargetFactory = ({ settings, store, agent, observer }) => {
+  // The manager keeps no counters; what stats() reports is counted here, from what it tells us.
+  let expirations = 0;
   const manager: WaitingSessionManager<PendingMessage> = new WaitingSessionManager(
     store,
     {
@@ -41,7 +46,10 @@ export const createTarget: TargetFactory = ({ settings, store, agent, observer }
             if (!signal.aborted) store.ack(message);
           },
         }),
-      onRemoved: (sessionDbId, reason) => observer?.onRemoved(sessionDbId, reason === 'idle' ? 'expired' : reason),
+      onRemoved: (sessionDbId, reason) => {
+        if (reason === 'idle') expirations += 1;
+        observer?.onRemoved(sessionDbId, reason === 'idle' ? 'expired' : reason);
+      },
     },
     settings,
   );
@@ -91,7 +99,7 @@ export const createTarget: TargetFactory = ({ settings, store, agent, observer }
         historyChars += session.history.chars;
         if (session.generator) generatorsRunning += 1;
       }
-      return { activeSessions: manager.sessions.size, generatorsRunning, historyMessages, historyChars, refusedSessions: 0, evictions: 0, expirations: 0, trimmedMessages: 0 };
+      return { activeSessions: manager.sessions.size, generatorsRunning, historyMessages, historyChars, refusedSessions: 0, evictions: 0, expirations, trimmedMessages: 0 };
     },
     countListeners: () => manager.listenerCount,
   };

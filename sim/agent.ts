@@ -15,7 +15,10 @@
  *
  * Faults, drawn from the `faults` stream on every message whether enabled or not (so enabling one
  * does not shift anything else): a crash rejects the run before the reply; a hang never replies
- * and ends only when the target aborts it. Every run honours its abort signal at once.
+ * and ends only when the target aborts it. A run honours its abort signal at once, or, with
+ * `abortLagMs`, stops working at once and ends that long after the abort (an SDK call that takes
+ * a while to unwind), so that "shutdown waits for every generator" can be told from "shutdown
+ * aborted them".
  */
 import type { Agent, GeneratorContext } from '../src/contract.ts';
 import type { PendingMessage } from '../src/pending-store.ts';
@@ -44,7 +47,12 @@ export interface AgentFaults {
   readonly runsAfterAbortMs?: number;
   /** Keeps a run's context after the run ends, and calls its `claim()` when the session's next run starts: the target must hand it nothing. */
   readonly keepsContext?: boolean;
+  /** A generator ends this long after its abort signal fires (default 0: at once), doing nothing meanwhile. */
+  readonly abortLagMs?: number;
 }
+
+/** How a run ended, as the agent knows it. */
+export type RunEnd = 'finished' | 'crashed' | 'aborted';
 
 export const DEFAULT_AGENT: AgentModel = Object.freeze({ replyLatencyMs: 3_000, replyChars: 1_000 });
 
@@ -60,14 +68,20 @@ export interface AgentHost {
   at(atMs: number, deferred: Deferred): void;
   /** `waits`: the run waits for work on the target's iterator (busy only while processing). */
   runStarted(sessionDbId: number, waits: boolean, signal: AbortSignal): void;
-  runEnded(sessionDbId: number, waits: boolean): void;
+  runEnded(sessionDbId: number, waits: boolean, end: RunEnd): void;
+  /** The run's abort signal fired; its last activity (start, claim or reply) was at `lastActivityMs`. */
+  aborted(sessionDbId: number, lastActivityMs: number): void;
+  /** The run claimed `message` and is about to send it. */
+  claimed(message: PendingMessage): void;
+  /** An aborted run lingers (`runsAfterAbortMs`): counted as ended, but its promise has not settled until `lingering(id, false)`. */
+  lingering(sessionDbId: number, started: boolean): void;
   /** A waiting run took a message from the target's iterator and works on it until `processingEnded`. */
   processingStarted(sessionDbId: number): void;
   processingEnded(sessionDbId: number): void;
   /** The context of a run that had ended (kept by a misbehaving agent) still handed out a message. */
   staleClaim(sessionDbId: number): void;
   activity(sessionDbId: number): void;
-  acknowledged(): void;
+  acknowledged(message: PendingMessage): void;
 }
 
 export class GeneratorCrash extends Error {
@@ -112,8 +126,14 @@ export class SimulatedAgent implements Agent {
   }
 
   /** Schedules the end of a run that lingers after its abort (`runsAfterAbortMs`). */
-  linger(end: () => void): void {
-    this.host.at(this.host.nowMs + this.faults.runsAfterAbortMs!, { fire: end });
+  linger(sessionDbId: number, end: () => void): void {
+    this.host.lingering(sessionDbId, true);
+    this.host.at(this.host.nowMs + this.faults.runsAfterAbortMs!, {
+      fire: () => {
+        this.host.lingering(sessionDbId, false);
+        end();
+      },
+    });
   }
 
   run(context: GeneratorContext): Promise<void> {
@@ -138,6 +158,9 @@ class AgentRun implements Deferred {
   #ended = false;
   /** Aborted, but lingering (`runsAfterAbortMs`): takes no new work and settles when the linger ends. */
   #aborted = false;
+  /** Aborted with a lag (`abortLagMs`): doing nothing more, ending when the lag has passed. */
+  #stopping = false;
+  #lastActivityMs = 0;
 
   constructor(agent: SimulatedAgent, context: GeneratorContext, resolve: () => void, reject: (error: unknown) => void) {
     this.#agent = agent;
@@ -155,42 +178,53 @@ class AgentRun implements Deferred {
     }
     signal.addEventListener('abort', this);
     this.#agent.beginning(this.#context);
+    this.#lastActivityMs = this.#agent.host.nowMs;
     this.#agent.host.runStarted(this.#context.sessionDbId, false, signal);
     this.#next();
   }
 
   /** The abort listener. */
   handleEvent(): void {
+    if (this.#ended || this.#aborted || this.#stopping) return;
+    const host = this.#agent.host;
+    host.aborted(this.#context.sessionDbId, this.#lastActivityMs);
     const reason = this.#context.signal.reason ?? new Error('aborted');
-    if (!this.#agent.faults.runsAfterAbortMs) return this.#end(reason);
-    if (this.#ended || this.#aborted) return;
-    this.#aborted = true;
-    this.#agent.host.runEnded(this.#context.sessionDbId, false);
-    this.#agent.linger(() => this.#end(reason));
+    if (this.#agent.faults.runsAfterAbortMs) {
+      this.#aborted = true;
+      host.runEnded(this.#context.sessionDbId, false, 'aborted');
+      return this.#agent.linger(this.#context.sessionDbId, () => this.#end(reason, 'aborted'));
+    }
+    const lagMs = this.#agent.faults.abortLagMs ?? 0;
+    if (lagMs <= 0) return this.#end(reason, 'aborted');
+    this.#stopping = true;
+    host.at(host.nowMs + lagMs, { fire: () => this.#end(reason, 'aborted') });
   }
 
   /** The reply is due. */
   fire(): void {
-    if (this.#ended) return;
-    if (this.#crashes) return this.#end(new GeneratorCrash(this.#context.sessionDbId));
+    if (this.#ended || this.#stopping) return;
+    if (this.#crashes) return this.#end(new GeneratorCrash(this.#context.sessionDbId), 'crashed');
     const agent = this.#agent;
     const context = this.#context;
+    this.#lastActivityMs = agent.host.nowMs;
     context.append({ role: 'assistant', content: agent.content.text(this.#replyChars) });
     context.ack(this.#message!);
     // A lingering run's ack is one the target must ignore: it is not counted as acknowledged.
     if (this.#aborted) return;
-    agent.host.acknowledged();
+    agent.host.acknowledged(this.#message!);
     agent.host.activity(context.sessionDbId);
     this.#next();
   }
 
   #next(): void {
-    if (this.#ended || this.#aborted) return;
+    if (this.#ended || this.#aborted || this.#stopping) return;
     const agent = this.#agent;
     const context = this.#context;
     const message = context.claim();
-    if (!message) return this.#end(undefined);
+    if (!message) return this.#end(undefined, 'finished');
     this.#message = message;
+    this.#lastActivityMs = agent.host.nowMs;
+    agent.host.claimed(message);
     agent.host.activity(context.sessionDbId);
     context.append({ role: 'user', content: message.text });
     const latencyMs = Math.round(50 + agent.rng.exponential(agent.model.replyLatencyMs));
@@ -200,11 +234,11 @@ class AgentRun implements Deferred {
     if (!hangs) agent.host.at(agent.host.nowMs + latencyMs, this);
   }
 
-  #end(error: unknown): void {
+  #end(error: unknown, end: RunEnd): void {
     if (this.#ended) return;
     this.#ended = true;
     if (!this.#agent.faults.leavesAbortListener) this.#context.signal.removeEventListener('abort', this);
-    if (!this.#aborted) this.#agent.host.runEnded(this.#context.sessionDbId, false);
+    if (!this.#aborted) this.#agent.host.runEnded(this.#context.sessionDbId, false, end);
     this.#agent.ended(this.#context);
     if (error === undefined) this.#resolve();
     else this.#reject(error);
@@ -230,6 +264,9 @@ class WaitingRun implements Deferred {
   #ended = false;
   /** Aborted, but lingering (`runsAfterAbortMs`): pulls no new work and settles when the linger ends. */
   #aborted = false;
+  /** Aborted with a lag (`abortLagMs`): doing nothing more, ending when the lag has passed. */
+  #stopping = false;
+  #lastActivityMs = 0;
   /** Between taking a message and acknowledging it (the host was told processingStarted). */
   #processing = false;
 
@@ -250,32 +287,42 @@ class WaitingRun implements Deferred {
     }
     signal.addEventListener('abort', this);
     this.#agent.beginning(this.#context);
+    this.#lastActivityMs = this.#agent.host.nowMs;
     this.#agent.host.runStarted(this.#context.sessionDbId, true, signal);
     this.#pull();
   }
 
   /** The abort listener. */
   handleEvent(): void {
+    if (this.#ended || this.#aborted || this.#stopping) return;
+    const host = this.#agent.host;
+    host.aborted(this.#context.sessionDbId, this.#lastActivityMs);
     const reason = this.#context.signal.reason ?? new Error('aborted');
-    if (!this.#agent.faults.runsAfterAbortMs) return this.#end(reason);
-    if (this.#ended || this.#aborted) return;
-    this.#aborted = true;
-    this.#reportEnded();
-    this.#agent.linger(() => this.#end(reason));
+    if (this.#agent.faults.runsAfterAbortMs) {
+      this.#aborted = true;
+      this.#reportEnded('aborted');
+      return this.#agent.linger(this.#context.sessionDbId, () => this.#end(reason, 'aborted'));
+    }
+    const lagMs = this.#agent.faults.abortLagMs ?? 0;
+    if (lagMs <= 0) return this.#end(reason, 'aborted');
+    this.#stopping = true;
+    host.at(host.nowMs + lagMs, { fire: () => this.#end(reason, 'aborted') });
   }
 
   /** The reply to the message being processed is due. */
   fire(): void {
-    if (this.#ended) return;
-    if (this.#crashes) return this.#end(new GeneratorCrash(this.#context.sessionDbId));
+    if (this.#ended || this.#stopping) return;
+    if (this.#crashes) return this.#end(new GeneratorCrash(this.#context.sessionDbId), 'crashed');
     const agent = this.#agent;
     const context = this.#context;
+    const message = this.#message!;
+    this.#lastActivityMs = agent.host.nowMs;
     context.append({ role: 'assistant', content: agent.content.text(this.#replyChars) });
-    context.ack(this.#message!);
+    context.ack(message);
     this.#message = undefined;
     if (this.#aborted) return; // lingering: the target must ignore that ack, and no more work is pulled
     this.#processing = false;
-    agent.host.acknowledged();
+    agent.host.acknowledged(message);
     agent.host.activity(context.sessionDbId);
     agent.host.processingEnded(context.sessionDbId);
     this.#pull();
@@ -286,21 +333,23 @@ class WaitingRun implements Deferred {
     try {
       next = this.#iterator.next();
     } catch (error) {
-      return this.#end(error);
+      return this.#end(error, 'crashed');
     }
     next.then(
       (result) => this.#took(result),
-      (error: unknown) => this.#end(error),
+      (error: unknown) => this.#end(error, 'crashed'),
     );
   }
 
   #took(result: IteratorResult<PendingMessage>): void {
-    if (this.#ended || this.#aborted) return;
-    if (result.done) return this.#end(undefined);
+    if (this.#ended || this.#aborted || this.#stopping) return;
+    if (result.done) return this.#end(undefined, 'finished');
     const agent = this.#agent;
     const context = this.#context;
     const message = result.value;
     this.#message = message;
+    this.#lastActivityMs = agent.host.nowMs;
+    agent.host.claimed(message);
     this.#processing = true;
     agent.host.processingStarted(context.sessionDbId);
     agent.host.activity(context.sessionDbId);
@@ -313,20 +362,20 @@ class WaitingRun implements Deferred {
   }
 
   /** Tells the host the run is over: at its end, or at its abort when it lingers. */
-  #reportEnded(): void {
+  #reportEnded(end: RunEnd): void {
     const host = this.#agent.host;
     if (this.#processing) {
       this.#processing = false;
       host.processingEnded(this.#context.sessionDbId);
     }
-    host.runEnded(this.#context.sessionDbId, true);
+    host.runEnded(this.#context.sessionDbId, true, end);
   }
 
-  #end(error: unknown): void {
+  #end(error: unknown, end: RunEnd): void {
     if (this.#ended) return;
     this.#ended = true;
     if (!this.#agent.faults.leavesAbortListener) this.#context.signal.removeEventListener('abort', this);
-    if (!this.#aborted) this.#reportEnded();
+    if (!this.#aborted) this.#reportEnded(end);
     this.#agent.ended(this.#context);
     // Leaving a `for await` loop early tells the iterator so (its `return`), as a real agent does.
     if (error !== undefined) this.#iterator.return?.().then(undefined, () => undefined);

@@ -13,7 +13,7 @@
  * wake-up, in order, after every due timer has fired.
  */
 import TinyQueue from 'tinyqueue';
-import type { Awaitable, InitSessionResult, QueueResult, SessionTarget, TargetDescription, TargetFactory } from '../src/contract.ts';
+import type { Awaitable, GeneratorContext, InitSessionResult, QueueResult, SessionTarget, TargetDescription, TargetFactory } from '../src/contract.ts';
 import { SessionLimitError } from '../src/contract.ts';
 import { PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
@@ -21,7 +21,7 @@ import { SimulatedAgent, type AgentFaults, type AgentHost, type AgentModel, type
 import { RunawayTimersError, SimClock, settle } from './clock.ts';
 import { ContentSource } from './content.ts';
 import type { HookEvent, HookKind } from './events.ts';
-import { Checker, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
+import { Checker, formatMs, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
 import { Rng } from './rng.ts';
 import { judgedSettings } from './target-description.ts';
 import { WarningCapture, type ProcessWarningSummary } from './warnings.ts';
@@ -126,12 +126,32 @@ interface Scheduled {
   readonly deferred: Deferred;
 }
 
-/** Generator runs started at one simulated instant beyond which the target is looping, not working. */
-const RUNS_PER_INSTANT_MAX = 10_000;
 /** How far past the last event the quiet phase may run: the TTL plus these, plus restarts and replies. */
 const QUIET_EXTRA_MS = 60 * 60_000;
 /** The quiet phase advances at most this far at a time, so samples and due work keep their order. */
 const QUIET_STEP_MS = 60_000;
+/**
+ * How long (virtual time) shutdown may take: its generators may take a while to end after their
+ * abort (the agent's abortLagMs), and the clock runs for them; a shutdown still pending after
+ * this is reported, never waited on for ever.
+ */
+export const SHUTDOWN_WAIT_MAX_MS = 10 * 60_000;
+/**
+ * Generators a target may start between two events. A worker restart recovering every session
+ * starts a few hundred; a generator that restarts itself at once, for ever, starts them on
+ * microtasks alone, where no timer guard sees it and the run would hang.
+ */
+export const GENERATOR_STARTS_PER_STEP_MAX = 10_000;
+
+export class RunawayGeneratorsError extends Error {
+  constructor(
+    readonly atMs: number,
+    readonly starts: number,
+  ) {
+    super(`runaway generators: more than ${starts} generator starts between two events, at t=${atMs} ms`);
+    this.name = 'RunawayGeneratorsError';
+  }
+}
 
 const KIND_CODE: Record<HookKind, number> = { 'session-start': 1, prompt: 2, 'tool-use': 3, stop: 4, 'session-end': 5, 'worker-restart': 6, sleep: 7 };
 const OUTCOME = { ok: 1, created: 2, refused: 3, private: 4, agent: 5, skipped: 6 } as const;
@@ -169,14 +189,16 @@ class Simulation {
   #nextSampleMs: number;
   #nextCheckpointMs: number;
   #needsSettle = false;
+  #generatorStartsThisStep = 0;
+  #runaway: RunawayGeneratorsError | undefined;
+  /** What the target is handed as its agent: the simulated agent, behind the runaway guard. */
+  readonly #agentGate = { run: (context: GeneratorContext) => this.#startRun(context) };
   #agentEvents = 0;
   #hookTotal = 0;
   #sessionsCreated = 0;
   #refused = 0;
   #privateDrops = 0;
   #skippedTools = 0;
-  #runsInstantMs = -1;
-  #runsAtInstant = 0;
   /**
    * The signal of each session's latest generator run, for the per-session listener count: listeners
    * an agent leaves behind pile up on a signal the target reuses, and go with one it replaces.
@@ -242,6 +264,7 @@ class Simulation {
           }
           continue;
         }
+        this.#beginStep();
         // Taken off the agenda before the clock moves: work settled at a sample on the way may schedule more.
         if (!hookFirst) this.#agenda.pop();
         if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
@@ -342,6 +365,7 @@ class Simulation {
         return;
       case 'prompt': {
         trace.mixString(event.session);
+        this.#checker.hookFor(this.#store.lookup(event.session)?.sessionDbId);
         const text = event.text ?? this.#content.text(event.promptChars);
         let result: Awaitable<InitSessionResult>;
         try {
@@ -357,6 +381,7 @@ class Simulation {
       case 'tool-use':
       case 'stop': {
         trace.mixString(event.session);
+        this.#checker.hookFor(this.#store.lookup(event.session)?.sessionDbId);
         let result: Awaitable<QueueResult>;
         try {
           result =
@@ -463,6 +488,7 @@ class Simulation {
   #refuse(error: unknown): void {
     if (!isSessionLimit(error)) throw error;
     this.#refused += 1;
+    this.#checker.refused();
     this.#trace.mix(OUTCOME.refused);
   }
 
@@ -471,7 +497,7 @@ class Simulation {
     this.#target = this.#input.target({
       settings: this.#input.settings,
       store: this.#store,
-      agent: this.#agent,
+      agent: this.#agentGate,
       observer: {
         onRemoved: (sessionDbId, reason) => {
           this.#trace.mix(20 + ['expired', 'evicted', 'deleted', 'shutdown', 'failed'].indexOf(reason));
@@ -519,6 +545,18 @@ class Simulation {
     this.#trimmedBefore += stats.trimmedMessages;
   }
 
+  /** A new traffic or agent event: the runaway generator guard counts starts from here. */
+  #beginStep(): void {
+    this.#generatorStartsThisStep = 0;
+  }
+
+  /** Past the limit a start never settles: that stops a spinning target, and the run reports it. */
+  #startRun(context: GeneratorContext): Promise<void> {
+    if (this.#runaway === undefined && ++this.#generatorStartsThisStep <= GENERATOR_STARTS_PER_STEP_MAX) return this.#agent.run(context);
+    this.#runaway ??= new RunawayGeneratorsError(this.#clock.nowMs, GENERATOR_STARTS_PER_STEP_MAX);
+    return new Promise(() => {});
+  }
+
   #agentHost(): AgentHost {
     const simulation = this;
     return {
@@ -529,16 +567,15 @@ class Simulation {
         this.#agenda.push({ atMs, seq: this.#seq++, incarnation: this.#incarnation, deferred });
       },
       runStarted: (sessionDbId, waits, signal) => {
-        this.#guardRunaway();
         this.#trace.mix(OUTCOME.agent);
         if (waits) this.#waitingRuns += 1;
         this.#runSignals.set(sessionDbId, signal);
         this.#checker.runStarted(sessionDbId, this.#clock.nowMs, waits);
       },
-      runEnded: (sessionDbId, waits) => {
+      runEnded: (sessionDbId, waits, end) => {
         this.#needsSettle = true;
         if (waits) this.#waitingRuns -= 1;
-        this.#checker.runEnded(sessionDbId, waits);
+        this.#checker.runEnded(sessionDbId, waits, end, this.#clock.nowMs);
       },
       processingStarted: (sessionDbId) => this.#checker.processingStarted(sessionDbId),
       staleClaim: (sessionDbId) => this.#checker.staleClaim(sessionDbId, this.#clock.nowMs),
@@ -547,28 +584,12 @@ class Simulation {
         this.#needsSettle = true;
         this.#checker.processingEnded(sessionDbId);
       },
+      aborted: (sessionDbId, lastActivityMs) => this.#checker.aborted(sessionDbId, lastActivityMs, this.#clock.nowMs),
+      claimed: (message) => this.#checker.claimed(message, this.#clock.nowMs),
+      lingering: (_sessionDbId, started) => this.#checker.lingering(started),
       activity: (sessionDbId) => this.#checker.touch(sessionDbId),
-      acknowledged: () => this.#checker.acknowledged(),
+      acknowledged: (message) => this.#checker.acknowledged(message),
     };
-  }
-
-  /**
-   * A target that restarts a generator from the end of the last one without letting time pass can
-   * loop in promise callbacks alone, where no timer guard sees it and the process never returns
-   * to the driver. More than RUNS_PER_INSTANT_MAX runs started at one simulated instant ends it:
-   * the throw breaks the loop, and the settle reports it like a timer runaway, with the seed.
-   */
-  #guardRunaway(): void {
-    const nowMs = this.#clock.nowMs;
-    if (nowMs !== this.#runsInstantMs) {
-      this.#runsInstantMs = nowMs;
-      this.#runsAtInstant = 0;
-    }
-    this.#runsAtInstant += 1;
-    if (this.#runsAtInstant > RUNS_PER_INSTANT_MAX) {
-      this.#routeError ??= new RunawayTimersError(nowMs, RUNS_PER_INSTANT_MAX, `runaway generators: more than ${RUNS_PER_INSTANT_MAX} generator runs started at t=${nowMs} ms without time passing`);
-      throw this.#routeError;
-    }
   }
 
   async #settleIfNeeded(): Promise<void> {
@@ -579,6 +600,7 @@ class Simulation {
       await settle();
     }
     if (this.#routeError !== undefined) throw this.#routeError;
+    if (this.#runaway) throw this.#runaway;
   }
 
   async #afterEvent(): Promise<void> {
@@ -604,6 +626,7 @@ class Simulation {
           if (this.#settled()) return false;
           continue;
         }
+        this.#beginStep();
         await this.#advanceTo(stepMs);
         if (head && headMs <= stepMs) {
           this.#agenda.pop();
@@ -616,34 +639,54 @@ class Simulation {
       this.#checker.checkQuiet(this.#resources(), this.#clock.nowMs);
       if (this.#settled()) return false;
     }
-    // Shutdown must finish without time passing: a target that waits on a timer to shut down
-    // is not clean. Its promise is given the microtask rounds, not the clock.
-    void this.#target.shutdown();
-    this.#needsSettle = true;
-    await this.#settleIfNeeded();
-    await this.#lingerAfterShutdown();
+    await this.#shutdown();
     this.#checker.checkShutdown(this.#resources(), this.#clock.nowMs);
     return true;
   }
 
   /**
-   * An agent that keeps running after an abort (`runsAfterAbortMs`) settles its runs that much
-   * later: a target that waits for its aborted generators at shutdown is clean once they stop. Only
-   * the agent's own events run here, up to the linger; the target's timers move with the clock.
+   * Shuts the target down and waits for its promise. With generators that end at once on abort
+   * (the default) it resolves within the microtask rounds and the clock never moves, as before.
+   * Generators that take a while to end (abortLagMs) need time to pass: the clock then runs from
+   * one agent event or target timer to the next, up to SHUTDOWN_WAIT_MAX_MS.
    */
-  async #lingerAfterShutdown(): Promise<void> {
-    const lingerMs = this.#input.faults.runsAfterAbortMs ?? 0;
-    if (lingerMs <= 0) return;
-    const untilMs = this.#clock.nowMs + lingerMs;
-    for (let head = this.#agenda.peek(); head && head.atMs <= untilMs; head = this.#agenda.peek()) {
-      this.#agenda.pop();
-      if (head.incarnation !== this.#incarnation) continue;
-      this.#clock.advanceTo(head.atMs);
-      head.deferred.fire();
+  async #shutdown(): Promise<void> {
+    const checker = this.#checker;
+    let finished = false;
+    checker.shutdownBegan();
+    Promise.resolve(this.#target.shutdown()).then(
+      () => {
+        finished = true;
+        checker.shutdownResolved(this.#clock.nowMs);
+      },
+      (error: unknown) => {
+        finished = true;
+        checker.shutdownUnfinished(this.#clock.nowMs, `shutdown rejected: ${error instanceof Error ? error.message : String(error)}`);
+      },
+    );
+    this.#needsSettle = true;
+    await this.#settleIfNeeded();
+    const limitMs = this.#clock.nowMs + SHUTDOWN_WAIT_MAX_MS;
+    while (!finished) {
+      const head = this.#agenda.peek();
+      if (head && head.incarnation !== this.#incarnation) {
+        this.#agenda.pop();
+        continue;
+      }
+      const timerMs = this.#clock.nextTimerMs();
+      const nextMs = Math.min(head ? head.atMs : Infinity, timerMs);
+      if (nextMs > limitMs) break;
+      this.#beginStep();
+      this.#clock.advanceTo(nextMs);
+      if (head && head.atMs <= timerMs) {
+        this.#agenda.pop();
+        this.#agentEvents += 1;
+        head.deferred.fire();
+      }
       this.#needsSettle = true;
       await this.#settleIfNeeded();
-      this.#checker.afterEvent(this.#clock.nowMs);
     }
+    if (!finished) checker.shutdownUnfinished(this.#clock.nowMs, `shutdown had not resolved ${formatMs(SHUTDOWN_WAIT_MAX_MS)} after it began`);
   }
 
   #resources(): { activeSessions: number; timers: number; listeners: number } {
@@ -679,6 +722,7 @@ class Simulation {
     peaks.listeners = Math.max(peaks.listeners, listeners);
     this.#checker.checkResources({ activeSessions: stats.activeSessions, timers, listeners }, sample.atMs);
     peaks.generatorSignalListeners = Math.max(peaks.generatorSignalListeners, this.#checker.checkRunSignals(this.#runSignals, sample.atMs));
+    this.#checker.checkStats(stats, sample.atMs);
     // Also the per-event checks, so that in a long quiet spell a session overstaying its TTL is
     // reported within one sample interval rather than at the next hook.
     this.#checker.afterEvent(sample.atMs);

@@ -11,11 +11,17 @@
  * re-examined, and "idle too long" looks at the head of an insertion-ordered map of idle sessions
  * (the longest idle first). Timer and listener counts are O(n) to read, so they are checked at
  * every metrics sample instead of every event.
+ *
+ * The reference's rules about generators, shutdown and counters live in sim/rule-invariants.ts
+ * (queue order in sim/claim-order.ts); the checker hands them what the driver tells it. A target's
+ * declaration may switch invariants off: they are then neither judged nor reported.
  */
 import { getEventListeners } from 'node:events';
-import type { RemovalReason, SessionTarget, TargetDescription } from '../src/contract.ts';
-import type { PendingStore } from '../src/pending-store.ts';
+import type { RemovalReason, SessionTarget, TargetDescription, TargetStats } from '../src/contract.ts';
+import type { PendingMessage, PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
+import type { RunEnd } from './agent.ts';
+import { RuleInvariants } from './rule-invariants.ts';
 
 export const INVARIANTS = {
   'sessions-within-cap': 'never more than maxActiveSessions sessions in memory',
@@ -31,6 +37,14 @@ export const INVARIANTS = {
   'removals-reported': "the target's session count matches the sessions created minus the removals it reported",
   'drains-when-quiet': 'once traffic stops and the TTL passes: no session, timer, listener or pending message is left',
   'clean-shutdown': 'after shutdown: no session, timer or listener is left',
+  // The reference's rules that can be seen from outside (appended, so older names keep their trace codes).
+  'eviction-order': 'an evicted session is the least recently active idle one',
+  'requeued-first': 'a message handed back by a generator that ended without finishing it reaches the agent before any younger message of its session',
+  'restart-after-delay': 'a generator that crashed or was aborted is not restarted before generatorRestartDelayMs, unless new work for its session arrived',
+  'watchdog-not-early': 'the target never aborts the generator of a session it keeps unless the generator has been silent for generatorIdleTimeoutMs',
+  'no-orphan-reply': 'after the pinned prompt, a history never starts with a reply (a reply whose prompt was trimmed)',
+  'stats-agree': 'the counters in stats() agree with what the driver saw: sessions, live generators, history totals, refusals, evictions, expirations',
+  'shutdown-waits': 'shutdown resolves only once every generator has ended, and leaves no message in flight',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;
@@ -41,6 +55,9 @@ export const INVARIANT_NAMES = Object.keys(INVARIANTS) as InvariantName[];
 export const EXPIRY_GRANULARITY_MS = 1_000;
 /** Timers and listeners a target may hold beyond one per active session (a sweep timer, a shutdown hook, …). */
 export const RESOURCE_SLACK = 4;
+/** no-orphan-reply reads every history this many times, then one chance in ORPHAN_CHECK_STRIDE. */
+export const ORPHAN_CHECKS_EVERY_TIME = 64;
+export const ORPHAN_CHECK_STRIDE = 8;
 /** A run keeps at most this many violations per invariant; the rest are only counted. */
 export const VIOLATIONS_KEPT_PER_INVARIANT = 20;
 
@@ -69,7 +86,12 @@ interface TrackedSession {
   readonly live: LiveRuns;
   /** Whether a generator has ever run for it (for `historyEmptyUntilGenerator`). */
   everRan: boolean;
+  /** Reported an orphan reply: once per session is enough. */
+  orphanReported: boolean;
+  /** Examines at which this session's history could have been read for an orphan reply. */
+  orphanChances: number;
 }
+
 
 export interface ResourceCounts {
   readonly activeSessions: number;
@@ -86,6 +108,10 @@ export class Checker {
   readonly #sessions = new Map<number, TrackedSession>();
   /** Idle sessions, longest idle first (a session is moved to the back whenever it becomes idle). */
   readonly #idle = new Map<number, TrackedSession>();
+  /** The same order for eviction-order: unlike #idle, a session reported overdue stays in it. */
+  readonly #idleOrder = new Map<number, TrackedSession>();
+  /** Generators, shutdown and counters: sim/rule-invariants.ts. */
+  readonly #rules: RuleInvariants;
   readonly #touched = new Set<number>();
   /** Live runs by session id, tracked or not (see LiveRuns). */
   readonly #runs = new Map<number, LiveRuns>();
@@ -102,8 +128,14 @@ export class Checker {
     this.#settings = settings;
     this.#store = store;
     this.#description = description;
-    this.#invariantsOff = new Set(Object.keys(description.invariantsOff ?? {}));
+    const off = new Set(Object.keys(description.invariantsOff ?? {}));
+    this.#invariantsOff = off;
     this.#listenersPerSession = description.listenersPerSession ?? 1;
+    this.#rules = new RuleInvariants(settings, store, {
+      fail: (invariant, atMs, detail, sessionDbId) => this.#fail(invariant, atMs, detail, sessionDbId),
+      inMemory: (sessionDbId) => this.#sessions.has(sessionDbId),
+      isOff: (invariant) => off.has(invariant),
+    });
   }
 
   get violations(): readonly Violation[] {
@@ -123,8 +155,10 @@ export class Checker {
     this.#target = target;
     this.#sessions.clear();
     this.#idle.clear();
+    this.#idleOrder.clear();
     this.#touched.clear();
     this.#runs.clear(); // the old worker's generators died with it
+    this.#rules.workerRestarted();
   }
 
   /** The target created a session in memory, pinned to `pinned`. */
@@ -132,8 +166,22 @@ export class Checker {
     const existing = this.#sessions.get(sessionDbId);
     if (existing) this.#fail('removals-reported', nowMs, `session ${sessionDbId} was created again without its removal being reported`, sessionDbId);
     const live = this.#liveRuns(sessionDbId);
-    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, live, everRan: existing?.everRan ?? live.runs > 0 });
+    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, live, everRan: existing?.everRan ?? live.runs > 0, orphanReported: false, orphanChances: 0 });
     this.#touched.add(sessionDbId);
+  }
+
+  /** A hook for this session is about to reach the target: new work may start its generator at once. */
+  hookFor(sessionDbId: number | undefined): void {
+    this.#rules.hookFor(sessionDbId);
+  }
+
+  /** The target refused a session (SessionLimitError). */
+  refused(): void {
+    this.#rules.refused();
+  }
+
+  claimed(message: PendingMessage, nowMs: number): void {
+    this.#rules.claimed(message, nowMs);
   }
 
   touch(sessionDbId: number): void {
@@ -144,11 +192,13 @@ export class Checker {
     this.#enqueued += 1;
   }
 
-  acknowledged(): void {
+  acknowledged(message: PendingMessage): void {
     this.#acknowledged += 1;
+    this.#rules.acknowledged(message);
   }
 
   runStarted(sessionDbId: number, nowMs: number, waits = false): void {
+    this.#rules.runStarted(sessionDbId, nowMs);
     const live = this.#liveRuns(sessionDbId);
     live.runs += 1;
     if (waits) live.waitingRuns += 1;
@@ -159,12 +209,38 @@ export class Checker {
     this.#touched.add(sessionDbId);
   }
 
-  runEnded(sessionDbId: number, waits = false): void {
+  runEnded(sessionDbId: number, waits: boolean, end: RunEnd, nowMs: number): void {
+    this.#rules.runEnded(sessionDbId, end, nowMs);
     const live = this.#runs.get(sessionDbId);
     if (!live) return; // a run of a worker that has restarted since
     live.runs -= 1;
     if (waits) live.waitingRuns -= 1;
     this.#release(sessionDbId, live);
+  }
+
+  /** A generator's abort signal fired; its last activity was at `lastActivityMs`. */
+  aborted(sessionDbId: number, lastActivityMs: number, nowMs: number): void {
+    this.#rules.aborted(sessionDbId, lastActivityMs, nowMs);
+  }
+
+  /** An aborted run lingers on (or has settled at last): see RuleInvariants.lingering. */
+  lingering(started: boolean): void {
+    this.#rules.lingering(started);
+  }
+
+  /** The driver called shutdown(). */
+  shutdownBegan(): void {
+    this.#rules.shutdownBegan();
+  }
+
+  /** shutdown() resolved. */
+  shutdownResolved(nowMs: number): void {
+    this.#rules.shutdownResolved(nowMs);
+  }
+
+  /** shutdown() had not resolved when the driver gave up waiting (or it rejected). */
+  shutdownUnfinished(nowMs: number, why: string): void {
+    this.#rules.shutdownUnfinished(nowMs, why);
   }
 
   processingStarted(sessionDbId: number): void {
@@ -201,6 +277,7 @@ export class Checker {
       this.#fail('removals-reported', nowMs, `removal of session ${sessionDbId} (${reason}) reported, but it was not in memory`, sessionDbId);
       return;
     }
+    this.#rules.removed(sessionDbId, reason);
     if (reason === 'expired' || reason === 'evicted') {
       const pending = this.#store.pendingCount(sessionDbId);
       const { runs, waitingRuns, processing } = session.live;
@@ -208,6 +285,8 @@ export class Checker {
       if (pending > 0 || working || processing > 0) {
         const why = [pending > 0 ? `${pending} pending messages` : '', working ? 'a running generator' : '', processing > 0 ? 'a generator processing a message' : ''].filter(Boolean).join(' and ');
         this.#fail('no-busy-eviction', nowMs, `session ${sessionDbId} was ${reason} while busy (${why})`, sessionDbId);
+      } else if (reason === 'evicted') {
+        this.#checkEvictionOrder(session, nowMs);
       } else if (reason === 'expired') {
         const idleMs = this.#idle.has(sessionDbId) ? nowMs - session.idleSinceMs : 0;
         if (idleMs < this.#settings.ttlMs) {
@@ -217,8 +296,24 @@ export class Checker {
     }
     this.#sessions.delete(sessionDbId);
     this.#idle.delete(sessionDbId);
+    this.#idleOrder.delete(sessionDbId);
     this.#touched.delete(sessionDbId);
     this.#release(sessionDbId, session.live);
+  }
+
+  /** The head of #idleOrder went idle first; an evicted session idle since later had an idler one beside it. */
+  #checkEvictionOrder(session: TrackedSession, nowMs: number): void {
+    const idlest = firstValue(this.#idleOrder);
+    if (!idlest || idlest === session) return;
+    const evictedIdleSinceMs = this.#idleOrder.has(session.sessionDbId) ? session.idleSinceMs : nowMs;
+    if (idlest.idleSinceMs < evictedIdleSinceMs) {
+      this.#fail(
+        'eviction-order',
+        nowMs,
+        `session ${session.sessionDbId} was evicted after ${formatMs(nowMs - evictedIdleSinceMs)} idle, but session ${idlest.sessionDbId} had been idle longer (${formatMs(nowMs - idlest.idleSinceMs)}) and should have gone first`,
+        session.sessionDbId,
+      );
+    }
   }
 
   /** After each event: re-examine the touched sessions, then the O(1) global checks. */
@@ -272,6 +367,21 @@ export class Checker {
     this.#fail('one-generator-per-session', nowMs, `session ${sessionDbId} handed a message to the context of a generator run that had ended (the agent kept it)`, sessionDbId);
   }
 
+  /** At every metrics sample: stats() against ground truth (stats-agree, in sim/rule-invariants.ts). O(sessions). */
+  checkStats(stats: TargetStats, nowMs: number): void {
+    if (this.#invariantsOff.has('stats-agree')) return;
+    const target = this.#target!;
+    let historyMessages = 0;
+    let historyChars = 0;
+    for (const sessionDbId of this.#sessions.keys()) {
+      const view = target.session(sessionDbId);
+      if (!view) continue; // removals-reported names it
+      historyMessages += view.historyMessages;
+      historyChars += view.historyChars;
+    }
+    this.#rules.checkStats(stats, { activeSessions: this.#sessions.size, historyMessages, historyChars }, nowMs);
+  }
+
   /** Liveness, once traffic has stopped and the quiet period has passed. */
   checkQuiet(counts: ResourceCounts, nowMs: number): void {
     const { queued, inFlight } = this.#store.accounting();
@@ -311,6 +421,14 @@ export class Checker {
     const waitsForGenerator = !first && !session.everRan && this.#description.historyEmptyUntilGenerator === true;
     if (!waitsForGenerator && (!first || first.role !== 'user' || (first.content !== session.pinned && !(first.content.length > 0 && session.pinned.startsWith(first.content))))) {
       this.#fail('init-prompt-kept', nowMs, this.#pinnedText(sessionDbId, first === undefined), sessionDbId);
+    } else if (first && view.historyMessages >= 2 && view.historyMessages <= maxHistoryMessages && view.historyTokens <= maxHistoryTokens && !session.orphanReported && this.#orphanCheckDue(session)) {
+      // O(history) to read, bounded by maxHistoryMessages: histories past their bound are
+      // history-within-bound's, and reading them would make an unbounded target quadratic.
+      const second = target.history(sessionDbId)?.[1];
+      if (second?.role === 'assistant') {
+        session.orphanReported = true;
+        this.#fail('no-orphan-reply', nowMs, `session ${sessionDbId}'s history has a reply right after its pinned prompt: the prompt it answered was trimmed and the reply kept`, sessionDbId);
+      }
     }
     // Every touch is activity (a hook for the session, or its generator's output), so an idle
     // session's idle time starts again now, even if it was never seen busy in between.
@@ -318,10 +436,25 @@ export class Checker {
     const live = session.live;
     const busy = live.runs > live.waitingRuns || live.processing > 0 || this.#store.pendingCount(sessionDbId) > 0;
     this.#idle.delete(sessionDbId);
+    this.#idleOrder.delete(sessionDbId);
     if (!busy) {
       session.idleSinceMs = nowMs;
       this.#idle.set(sessionDbId, session);
+      this.#idleOrder.set(sessionDbId, session);
     }
+  }
+
+  /**
+   * The history view is a copy: reading it after every event of a busy session nearly doubled the
+   * checker's own time on heavy-month (by CPU profile). A session's first
+   * ORPHAN_CHECKS_EVERY_TIME chances are all taken, then one in ORPHAN_CHECK_STRIDE: a short run
+   * is judged at every event, and a trim that leaves orphans leaves one at about every other
+   * trim, so a long run still sees it within a few events.
+   */
+  #orphanCheckDue(session: TrackedSession): boolean {
+    if (this.#invariantsOff.has('no-orphan-reply')) return false;
+    session.orphanChances += 1;
+    return session.orphanChances <= ORPHAN_CHECKS_EVERY_TIME || session.orphanChances % ORPHAN_CHECK_STRIDE === 0;
   }
 
   #checkIdleHead(nowMs: number): void {
@@ -391,6 +524,11 @@ export class Checker {
 /** "declared pinnedPrompt: 'first'": how a message names the declaration it depends on. */
 export function declarationText(field: keyof TargetDescription, value: unknown): string {
   return `declared ${field}: ${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)}`;
+}
+
+function firstValue<V>(map: Map<number, V>): V | undefined {
+  for (const value of map.values()) return value;
+  return undefined;
 }
 
 export function formatMs(ms: number): string {

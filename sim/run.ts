@@ -9,7 +9,7 @@ import { InputError } from '../src/input-error.ts';
 import { RunawayTimersError } from './clock.ts';
 import { formatSimTime } from './report.ts';
 import { errorText } from './target-guard.ts';
-import { simulate, type Checkpoint, type SimulationInput, type SimulationResult } from './driver.ts';
+import { RunawayGeneratorsError, simulate, type Checkpoint, type SimulationInput, type SimulationResult } from './driver.ts';
 import type { HookEvent } from './events.ts';
 import type { Violation } from './invariants.ts';
 import { replayTraffic } from './replay.ts';
@@ -111,7 +111,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     // Bad input found while running (a traffic file past a bound) is the user's file, not a verdict.
     if (error instanceof InputError) throw error;
     if (guard?.failure) return failed(guard.failure, true);
-    if (error instanceof RunawayTimersError) return failed(error.message, guard !== undefined);
+    if (error instanceof RunawayTimersError || error instanceof RunawayGeneratorsError) return failed(error.message, guard !== undefined);
     // An adapter's error that escaped its routes: a timer callback it set, or a promise it started.
     if (guard) return failed(`threw ${errorText(error)} outside a route (in a timer callback or a promise it started)`, true);
     throw error;

@@ -229,6 +229,7 @@ function build(raw: Record<string, any>, file: string): Scenario {
       leavesAbortListener: faults.agentLeavesAbortListener ?? false,
       runsAfterAbortMs: Math.round(faults.agentRunsAfterAbortMs ?? 0),
       keepsContext: faults.agentKeepsContext ?? false,
+      abortLagMs: faults.generatorAbortLagMs ?? 0,
       workerRestarts: faults.workerRestarts ?? [],
       sleeps: faults.sleeps ?? [],
     },

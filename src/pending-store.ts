@@ -149,6 +149,31 @@ export class PendingStore {
   }
 
   /**
+   * Puts a session's in-flight messages back at the BACK of its queue, behind younger work: what a
+   * target does that re-queues returned work as if it were new. Only flawed targets call this; the
+   * `requeued-first` invariant reports it.
+   */
+  requeueInFlightAtBack(sessionDbId: number): number {
+    const queue = this.#queues.get(sessionDbId);
+    if (!queue || queue.inFlight.size === 0) return 0;
+    const returned = [...queue.inFlight.values()].sort((a, b) => a.id - b.id);
+    queue.inFlight.clear();
+    queue.items.push(...returned);
+    this.#inFlight -= returned.length;
+    this.#queued += returned.length;
+    return returned.length;
+  }
+
+  /** Whether message `messageId` of a session is still pending (queued or in flight). O(queue length). */
+  isPending(sessionDbId: number, messageId: number): boolean {
+    const queue = this.#queues.get(sessionDbId);
+    if (!queue) return false;
+    if (queue.inFlight.has(messageId)) return true;
+    for (let index = queue.head; index < queue.items.length; index += 1) if (queue.items[index]?.id === messageId) return true;
+    return false;
+  }
+
+  /**
    * Discards a session's in-flight messages without processing them: what claim-and-delete does
    * when the generator holding them dies. Only flawed targets call this; it is counted as lost.
    */

@@ -165,6 +165,8 @@ export class SessionManager implements SessionTarget {
   #refused = 0;
   #evictions = 0;
   #expirations = 0;
+  /** Generators started and not yet ended, those of removed sessions still stopping included. */
+  #generatorsLive = 0;
 
   constructor(environment: TargetEnvironment) {
     this.#settings = environment.settings;
@@ -261,7 +263,7 @@ export class SessionManager implements SessionTarget {
   stats(): TargetStats {
     return {
       activeSessions: this.#sessions.size,
-      generatorsRunning: this.#running.size,
+      generatorsRunning: this.#generatorsLive,
       historyMessages: this.#historyMessages,
       historyChars: this.#historyChars,
       refusedSessions: this.#refused,
@@ -323,6 +325,7 @@ export class SessionManager implements SessionTarget {
     if (signal.aborted || getEventListeners(signal, 'abort').length > 0) session.controller = new AbortController();
     const run = new GeneratorRun(session.controller, performance.now());
     session.generator = run;
+    this.#generatorsLive += 1;
     this.#restarts.delete(session.sessionDbId);
     this.#running.set(session.sessionDbId, session);
     const context = new RunContext(session, run, this.#runEffects);
@@ -349,6 +352,7 @@ export class SessionManager implements SessionTarget {
   }
 
   #generatorEnded(session: ActiveSession, run: GeneratorRun, crashed: boolean): void {
+    this.#generatorsLive -= 1;
     if (session.generator !== run) return;
     session.generator = undefined;
     this.#running.delete(session.sessionDbId);
@@ -439,6 +443,9 @@ export class SessionManager implements SessionTarget {
   #wake(): void {
     this.#wakeup = undefined;
     this.#wakeupAtMs = Infinity;
+    // Shutdown is waiting for generators that take a while to end: a restart due meanwhile must
+    // not start a new one behind its back (found with the agent's abortLagMs).
+    if (this.#closed) return;
     const nowMs = performance.now();
     const { ttlMs, generatorIdleTimeoutMs, generatorRestartDelayMs } = this.#settings;
     for (let session = firstValue(this.#restarts); session && session.crashedAtMs + generatorRestartDelayMs <= nowMs; session = firstValue(this.#restarts)) {

@@ -16,6 +16,13 @@ export const FLAWS = {
   'timer-kept-on-delete': "deleting a session leaves its cleanup timer armed, holding the session until it fires",
   'listener-kept-on-delete': "deleting a session leaves its listener on the worker's lifetime signal, holding the session forever",
   'signal-shared-across-runs': "every generator run of a session gets the same AbortSignal, so listeners an agent leaves on it pile up for the session's lifetime",
+  'evicts-latest-idle': 'at the cap, the most recently active idle session is evicted instead of the least recently active one',
+  'requeue-at-back': "a crashed or aborted generator's claimed messages go to the back of the queue, behind work queued after them",
+  'restart-without-delay': 'a crashed or aborted generator with work pending is restarted at once, without waiting generatorRestartDelayMs',
+  'watchdog-from-start': "the watchdog measures a generator's silence from its start, not from its last activity, so a generator working for longer than generatorIdleTimeoutMs is aborted mid-work",
+  'trim-leaves-orphan-reply': 'trimming stops as soon as the bounds hold, so a reply whose prompt was trimmed can be left first after the pinned prompt',
+  'expirations-uncounted': 'stats() never counts expirations: the counter stays at 0 while idle sessions expire',
+  'shutdown-does-not-wait': 'shutdown aborts every generator but resolves without waiting for them to end, so the work they held is left in flight',
 } as const;
 
 export type FlawName = keyof typeof FLAWS;

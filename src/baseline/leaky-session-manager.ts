@@ -28,7 +28,7 @@ import type {
   TargetStats,
 } from '../contract.ts';
 import { SessionLimitError } from '../contract.ts';
-import { ConversationHistory, estimateTokens, type ConversationMessage } from '../history.ts';
+import { CHARS_PER_TOKEN, ConversationHistory, estimateTokens, type ConversationMessage } from '../history.ts';
 import type { MessageKind, PendingStore, SessionRecord } from '../pending-store.ts';
 import type { RetentionSettings } from '../settings.ts';
 import { BASELINE_FLAWS, type FlawName } from './flaws.ts';
@@ -80,6 +80,63 @@ class SplicedHistory {
   }
 }
 
+/**
+ * Trims like the reference (oldest unpinned first, the init prompt kept) but stops as soon as the
+ * bounds hold: when a prompt goes and its reply stays, the reply is left first after the pinned
+ * prompt, an answer without its question.
+ */
+class OrphaningHistory {
+  readonly #messages: ConversationMessage[] = [];
+  readonly #limits: { readonly maxHistoryMessages: number; readonly maxHistoryTokens: number };
+  #tokens = 0;
+  #chars = 0;
+
+  constructor(limits: { readonly maxHistoryMessages: number; readonly maxHistoryTokens: number }) {
+    this.#limits = limits;
+  }
+
+  get length(): number {
+    return this.#messages.length;
+  }
+  get tokens(): number {
+    return this.#tokens;
+  }
+  get chars(): number {
+    return this.#chars;
+  }
+  first(): ConversationMessage | undefined {
+    return this.#messages[0];
+  }
+  pin(message: ConversationMessage): void {
+    this.#push(fit(message, Math.floor(this.#limits.maxHistoryTokens / 2)));
+  }
+  append(message: ConversationMessage): { removed: number } {
+    // Oversized messages are cut to fit as the reference cuts them: only the trim differs.
+    this.#push(fit(message, this.#limits.maxHistoryTokens - estimateTokens(this.#messages[0]?.content ?? '')));
+    let removed = 0;
+    while (this.#messages.length > 1 && (this.#messages.length > this.#limits.maxHistoryMessages || this.#tokens > this.#limits.maxHistoryTokens)) {
+      const [dropped] = this.#messages.splice(1, 1);
+      this.#tokens -= estimateTokens(dropped!.content);
+      this.#chars -= dropped!.content.length;
+      removed += 1;
+    }
+    return { removed };
+  }
+  toArray(): ConversationMessage[] {
+    return [...this.#messages];
+  }
+  #push(message: ConversationMessage): void {
+    this.#messages.push(message);
+    this.#tokens += estimateTokens(message.content);
+    this.#chars += message.content.length;
+  }
+}
+
+function fit(message: ConversationMessage, roomTokens: number): ConversationMessage {
+  if (estimateTokens(message.content) <= roomTokens) return message;
+  return { role: message.role, content: message.content.slice(0, Math.max(0, roomTokens) * CHARS_PER_TOKEN) };
+}
+
 /** What the history array of 8.5.7 did: push, never trim. Same surface as ConversationHistory. */
 class UnboundedHistory {
   readonly #messages: ConversationMessage[] = [];
@@ -119,7 +176,7 @@ class UnboundedHistory {
  */
 class LeakySession {
   readonly record: SessionRecord;
-  readonly history: ConversationHistory | UnboundedHistory | SplicedHistory;
+  readonly history: ConversationHistory | UnboundedHistory | SplicedHistory | OrphaningHistory;
   generatorPromise: Promise<void> | null = null;
   abortController = new AbortController();
   generatorCount = 0;
@@ -131,7 +188,7 @@ class LeakySession {
   restartTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly onShutdown: () => void;
 
-  constructor(record: SessionRecord, history: ConversationHistory | UnboundedHistory | SplicedHistory, nowMs: number) {
+  constructor(record: SessionRecord, history: ConversationHistory | UnboundedHistory | SplicedHistory | OrphaningHistory, nowMs: number) {
     this.record = record;
     this.history = history;
     this.lastActivity = nowMs;
@@ -212,7 +269,7 @@ export class LeakySessionManager implements SessionTarget {
     this.#closed = true;
     this.#lifetime.abort(new Error('worker shutting down'));
     const generators = [...this.#sessions.values()].flatMap((session) => (session.generatorPromise ? [session.generatorPromise] : []));
-    await Promise.all(generators);
+    if (!this.#has('shutdown-does-not-wait')) await Promise.all(generators);
     for (const session of [...this.#sessions.values()]) this.#remove(session, 'shutdown');
   }
 
@@ -289,7 +346,9 @@ export class LeakySessionManager implements SessionTarget {
       ? new UnboundedHistory()
       : this.#has('trim-drops-init-prompt')
         ? new SplicedHistory(this.#settings)
-        : new ConversationHistory(this.#settings);
+        : this.#has('trim-leaves-orphan-reply')
+          ? new OrphaningHistory(this.#settings)
+          : new ConversationHistory(this.#settings);
     history.pin({ role: 'user', content: record.userPrompt });
     const session = new LeakySession(record, history, Date.now());
     this.#sessions.set(record.sessionDbId, session);
@@ -302,7 +361,8 @@ export class LeakySessionManager implements SessionTarget {
     let victim: LeakySession | undefined;
     for (const session of this.#sessions.values()) {
       if (!this.#has('evicts-busy-session') && this.#isBusy(session)) continue;
-      if (!victim || session.lastActivity < victim.lastActivity) victim = session;
+      const chosen = victim === undefined || (this.#has('evicts-latest-idle') ? session.lastActivity > victim.lastActivity : session.lastActivity < victim.lastActivity);
+      if (chosen) victim = session;
     }
     if (!victim) {
       this.#refused += 1;
@@ -338,7 +398,7 @@ export class LeakySessionManager implements SessionTarget {
     session.lastGeneratorActivity = Date.now();
     const touch = () => {
       session.lastActivity = Date.now();
-      session.lastGeneratorActivity = session.lastActivity;
+      if (!this.#has('watchdog-from-start')) session.lastGeneratorActivity = session.lastActivity;
     };
     // Calls from a run that has ended or been replaced do nothing (an agent may keep its context);
     // duplicate-generator runs several at once, each of them live.
@@ -398,6 +458,7 @@ export class LeakySessionManager implements SessionTarget {
     if (this.#sessions.get(session.record.sessionDbId) !== session) return;
     const id = session.record.sessionDbId;
     if (this.#has('lose-claimed-on-crash')) this.#store.forgetInFlight(id);
+    else if (this.#has('requeue-at-back')) this.#store.requeueInFlightAtBack(id);
     else this.#store.requeueInFlight(id);
     const aborted = controller.signal.aborted;
     if (this.#store.pendingCount(id) === 0) {
@@ -405,8 +466,8 @@ export class LeakySessionManager implements SessionTarget {
     } else if ((crashed || aborted || session.claims === 0) && !this.#closed) {
       session.restartTimer = setTimeout(() => {
         session.restartTimer = undefined;
-        if (this.#sessions.get(id) === session && !session.generatorPromise) this.#startGenerator(session);
-      }, this.#settings.generatorRestartDelayMs);
+        if (this.#sessions.get(id) === session && !session.generatorPromise && !this.#closed) this.#startGenerator(session);
+      }, this.#has('restart-without-delay') ? 0 : this.#settings.generatorRestartDelayMs);
     } else if (!this.#closed) {
       this.#startGenerator(session);
     }
@@ -423,7 +484,7 @@ export class LeakySessionManager implements SessionTarget {
       // The analysis's sketch checked only for a running generator; the correct check is "busy".
       const busy = this.#has('cleanup-not-cancelled') ? session.generatorPromise !== null : this.#isBusy(session);
       if (!busy) {
-        this.#expirations += 1;
+        if (!this.#has('expirations-uncounted')) this.#expirations += 1;
         this.#remove(session, 'expired');
       }
     }, this.#settings.ttlMs);

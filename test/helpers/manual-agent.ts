@@ -17,7 +17,16 @@ export async function settle(rounds = 4): Promise<void> {
   for (let round = 0; round < rounds; round += 1) await new Promise<void>((resolve) => process.nextTick(resolve));
 }
 
-export type RunState = 'waiting' | 'hung' | 'ended';
+export type RunState = 'waiting' | 'hung' | 'stopping' | 'ended';
+
+/**
+ * When a run ends after its abort signal fires: at once (`sync`, the default), once the current
+ * microtasks are done (`tick`), or after this many milliseconds of the fake clock (`{ ms }`, a
+ * timer of its own: an SDK call that takes a while to unwind). The asynchronous ones are what make
+ * "delete and shutdown wait for the generator" testable: with `sync`, the generator has ended
+ * before `abort()` even returns.
+ */
+export type AbortLag = 'sync' | 'tick' | { readonly ms: number };
 
 /** How an ended run ended: it finished, crashed, or was aborted by the target. */
 export type RunOutcome = 'finished' | 'crashed' | 'aborted';
@@ -113,7 +122,11 @@ export class ManualRun {
  */
 export class ManualAgent implements Agent {
   readonly live = new Set<ManualRun>();
+  abortLag: AbortLag = 'sync';
+  /** Leaves its abort listener on the signal when a run ends, as SDKs that add one per call do. */
+  leavesAbortListener = false;
   readonly #lastEndedAtMs = new Map<number, number>();
+  readonly #listeners = new Map<ManualRun, () => void>();
   acknowledged = 0;
   auto = false;
   /** Called for every new run (the race property hands runs to the scheduler here). */
@@ -131,13 +144,27 @@ export class ManualAgent implements Agent {
       const run = new ManualRun(this, ++this.#serial, context, resolve, reject);
       this.live.add(run);
       // A generator must stop at once when aborted.
-      context.signal.addEventListener('abort', () => run.end(context.signal.reason ?? new Error('aborted')), { once: true });
+      const onAbort = () => this.#stop(run, context.signal.reason ?? new Error('aborted'));
+      context.signal.addEventListener('abort', onAbort, { once: true });
+      // A run that ends on its own lets go of the signal: a target may share it between runs.
+      this.#listeners.set(run, () => context.signal.removeEventListener('abort', onAbort));
       if (this.auto) queueMicrotask(() => run.live && run.state === 'waiting' && run.finish());
       this.onStart?.(run);
     });
   }
 
+  #stop(run: ManualRun, reason: unknown): void {
+    const lag = this.abortLag;
+    if (lag === 'sync') return run.end(reason);
+    if (!run.live) return;
+    run.state = 'stopping';
+    if (lag === 'tick') process.nextTick(() => run.end(reason));
+    else setTimeout(() => run.end(reason), lag.ms);
+  }
+
   ended(run: ManualRun): void {
+    if (!this.leavesAbortListener) this.#listeners.get(run)?.();
+    this.#listeners.delete(run);
     this.live.delete(run);
     this.#lastEndedAtMs.set(run.sessionDbId, this.nowMs());
   }
@@ -158,6 +185,7 @@ export class ManualAgent implements Agent {
   /** The worker process died: its generators died with it, without settling. */
   killAll(): void {
     for (const run of this.live) run.dead = true;
+    this.#listeners.clear();
     this.live.clear();
   }
 

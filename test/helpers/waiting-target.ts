@@ -26,10 +26,14 @@ interface Session {
 export function waitingTarget(flaws: WaitingFlaws = {}): TargetFactory {
   return ({ settings, store, agent, observer }) => {
     const sessions = new Map<number, Session>();
+    // What stats() reports, counted as it happens (stats-agree judges these).
+    let expirations = 0;
+    let generatorsLive = 0;
 
     const remove = (session: Session, reason: 'expired' | 'deleted' | 'shutdown') => {
       if (sessions.get(session.sessionDbId) !== session) return;
       sessions.delete(session.sessionDbId);
+      if (reason === 'expired') expirations += 1;
       observer?.onRemoved(session.sessionDbId, reason);
       if (reason !== 'shutdown') store.dropSession(session.sessionDbId, reason === 'deleted');
       for (const controller of session.controllers) controller.abort(new Error(`session ${reason}`));
@@ -69,6 +73,7 @@ export function waitingTarget(flaws: WaitingFlaws = {}): TargetFactory {
       if (session.controllers.size > 0 && !flaws.duplicateGenerators) return;
       const controller = new AbortController();
       session.controllers.add(controller);
+      generatorsLive += 1;
       const signal = controller.signal;
       const run = agent.run({
         sessionDbId: session.sessionDbId,
@@ -83,6 +88,7 @@ export function waitingTarget(flaws: WaitingFlaws = {}): TargetFactory {
         },
       });
       const ended = () => {
+        generatorsLive -= 1;
         session.controllers.delete(controller);
         if (sessions.get(session.sessionDbId) !== session) return;
         store.requeueInFlight(session.sessionDbId);
@@ -152,13 +158,11 @@ export function waitingTarget(flaws: WaitingFlaws = {}): TargetFactory {
       stats() {
         let historyMessages = 0;
         let historyChars = 0;
-        let generatorsRunning = 0;
         for (const session of sessions.values()) {
           historyMessages += session.history.length;
           historyChars += session.history.chars;
-          generatorsRunning += session.controllers.size;
         }
-        return { activeSessions: sessions.size, generatorsRunning, historyMessages, historyChars, refusedSessions: 0, evictions: 0, expirations: 0, trimmedMessages: 0 };
+        return { activeSessions: sessions.size, generatorsRunning: generatorsLive, historyMessages, historyChars, refusedSessions: 0, evictions: 0, expirations, trimmedMessages: 0 };
       },
       sessionCount: () => sessions.size,
       countListeners: () => 0,

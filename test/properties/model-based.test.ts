@@ -33,7 +33,7 @@ describe('model-based runs', () => {
   it('a shrunk counterexample reads like a story', async () => {
     const details = await fc.check(modelBasedProperty(leakyTarget(['duplicate-generator'])), { seed: 1, numRuns: 100 });
     expect(details.failed).toBe(true);
-    const story = String(details.counterexample![1]);
+    const story = String(details.counterexample![2]);
     expect(story).toMatch(/prompt [ABC] \(\d+ chars\): /);
     expect(String(details.errorInstance)).toContain('one-generator-per-session');
   });

@@ -91,6 +91,24 @@ describe('runaway timers', () => {
   });
 });
 
+describe('runaway generators', () => {
+  it('a generator that restarts itself at once, for ever, ends the run with an error naming the seed instead of hanging', async () => {
+    // Spins on microtasks alone: no timer is involved, so only the start count can see it.
+    const spinning: TargetFactory = (environment) =>
+      referenceTarget({
+        ...environment,
+        agent: {
+          run: async (context) => {
+            while (!context.signal.aborted) await environment.agent.run(context).catch(() => undefined);
+          },
+        },
+      });
+    const outcome = await runScenario(steadyWeek, { target: { name: 'spinning', factory: spinning, description: {} }, seed: 3, days: 1 });
+    expect(outcome.verdict).toBe('error');
+    expect(outcome.error).toMatch(/^runaway generators: more than 10000 generator starts between two events, at t=\d+ ms \(seed 3\)$/);
+  });
+});
+
 describe('a broken adapter', () => {
   it('that never reports removals fails removals-reported', async () => {
     const silent: TargetFactory = ({ observer: _observer, ...environment }) => referenceTarget(environment);

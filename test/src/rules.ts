@@ -35,6 +35,10 @@ function assertHistoriesBounded(world: World, sessionDbId: number, initPrompt: s
   assert.equal(history[0]?.content, initPrompt, 'the init prompt is no longer the first message');
 }
 
+function assertNoOrphan(history: readonly { role: string }[], when: string): void {
+  assert.notEqual(history[1]?.role, 'assistant', `${when} the history reads ${history.map((message) => message.role).join(', ')}: a reply without its prompt`);
+}
+
 export const RULES: readonly RuleCheck[] = [
   {
     name: 'idle-expires-after-ttl',
@@ -206,6 +210,7 @@ export const RULES: readonly RuleCheck[] = [
     rule: "Deleting a session aborts its generator, waits for it, and releases its queue, listener and timers; the drop is counted.",
     check: (factory) =>
       inWorld(factory, { ttlMs: TTL }, async (world) => {
+        world.agent.abortLag = 'tick'; // so that "waits for it" can be told apart from "aborted it"
         const busy = world.prompt('busy');
         world.observe('busy');
         world.observe('busy');
@@ -248,6 +253,135 @@ export const RULES: readonly RuleCheck[] = [
       }),
   },
   {
+    name: 'shutdown-waits-for-generators',
+    rule: 'Shutdown resolves only once every generator has ended, even one that takes seconds to stop after its abort, starts none meanwhile, and leaves no message in flight.',
+    check: async (factory) => {
+      for (const lag of ['tick', { ms: 2_000 }] as const) {
+        await inWorld(factory, {}, async (world) => {
+          world.agent.abortLag = lag;
+          const shown = lag === 'tick' ? 'a tick' : `${lag.ms} ms`;
+          const busy = world.prompt('busy');
+          world.observe('busy');
+          world.run(busy).send(); // in flight when the shutdown comes
+          const crashed = world.prompt('crashed');
+          world.observe('crashed');
+          world.run(crashed).crash(); // a restart is due in a second, while shutdown waits
+          await settle();
+          let atResolve: { live: number; inFlight: number } | undefined;
+          const shutdown = world.target.shutdown().then(() => {
+            atResolve = { live: world.agent.live.size, inFlight: world.store.accounting().inFlight };
+          });
+          await world.advance(lag === 'tick' ? 0 : lag.ms);
+          await shutdown;
+          assert.ok(atResolve, 'shutdown never resolved');
+          assert.equal(atResolve.live, 0, `shutdown resolved while ${atResolve.live} generators were still running (they end ${shown} after their abort)`);
+          assert.equal(atResolve.inFlight, 0, `shutdown left ${atResolve.inFlight} messages in flight`);
+          await world.advance(world.settings.generatorRestartDelayMs);
+          assert.equal(world.agent.live.size, 0, 'a generator was started after shutdown began');
+          assert.equal(world.timers(), 0, `${world.timers()} timers left after shutdown`);
+        });
+      }
+    },
+  },
+  {
+    name: 'requeued-work-first',
+    rule: "A crashed generator's claimed message goes back to the front of the queue: its restart processes it before younger work.",
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        world.observe('a');
+        world.observe('a');
+        world.run(id).crash(); // dies with the first message in flight
+        await settle();
+        world.observe('a');
+        await world.advance(world.settings.generatorRestartDelayMs);
+        const restarted = world.run(id);
+        const order: number[] = [];
+        for (let message = restarted.send(); message; message = restarted.send()) {
+          order.push(message.id);
+          restarted.reply(message);
+        }
+        assert.deepEqual(order, [...order].sort((a, b) => a - b), `messages reached the restarted generator in the order ${order.join(', ')}`);
+        assert.equal(order.length, 3);
+      }),
+  },
+  {
+    name: 'restart-after-delay',
+    rule: 'A crashed generator with work pending is restarted after generatorRestartDelayMs, not before.',
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        world.observe('a');
+        world.run(id).crash();
+        await settle();
+        assert.equal(world.agent.runsFor(id).length, 0, 'restarted at once');
+        await world.advance(world.settings.generatorRestartDelayMs - 1);
+        assert.equal(world.agent.runsFor(id).length, 0, `restarted before the delay of ${world.settings.generatorRestartDelayMs} ms`);
+        await world.advance(1);
+        assert.equal(world.agent.runsFor(id).length, 1, 'not restarted once the delay passed');
+      }),
+  },
+  {
+    name: 'watchdog-spares-active-generator',
+    rule: 'A generator that keeps working is never aborted by the watchdog, however long it works.',
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        const run = world.run(id);
+        for (let minute = 0; minute < 3 * world.settings.generatorIdleTimeoutMs; minute += MINUTE) {
+          world.observe('a');
+          run.step();
+          await world.advance(MINUTE);
+          assert.ok(run.live, `a generator working every minute was aborted after ${minute / MINUTE + 1} minutes`);
+        }
+      }),
+  },
+  {
+    name: 'no-orphan-reply-after-trim',
+    rule: 'After a trim, the first message after the pinned prompt is never a reply whose prompt was trimmed.',
+    check: (factory) =>
+      inWorld(factory, { maxHistoryMessages: 5, maxHistoryTokens: 10_000 }, async (world) => {
+        const id = world.prompt('a', 'the init prompt');
+        const run = world.run(id);
+        for (let turn = 0; turn < 10; turn += 1) {
+          world.observe('a', `observation ${turn}`);
+          const message = run.send()!;
+          assertNoOrphan(world.target.history(id)!, `after prompt ${turn}`);
+          run.reply(message);
+          assertNoOrphan(world.target.history(id)!, `after reply ${turn}`);
+        }
+      }),
+  },
+  {
+    name: 'stats-count-what-happened',
+    rule: 'stats() counts what happened: sessions, generators running, history totals, refusals, evictions and expirations.',
+    check: (factory) =>
+      inWorld(factory, { maxActiveSessions: 2, ttlMs: TTL }, async (world) => {
+        const expiring = world.prompt('expiring');
+        await world.complete(expiring);
+        await world.advance(TTL);
+        const idle = world.prompt('idle');
+        await world.complete(idle);
+        const busy = world.prompt('busy');
+        world.prompt('newcomer'); // evicts idle
+        assert.throws(() => world.prompt('refused'), SessionLimitError);
+        const stats = world.target.stats();
+        const histories = [busy, world.store.lookup('newcomer')!.sessionDbId].map((id) => world.target.history(id)!);
+        const expected = {
+          activeSessions: 2,
+          generatorsRunning: world.agent.live.size,
+          historyMessages: histories.reduce((sum, history) => sum + history.length, 0),
+          historyChars: histories.reduce((sum, history) => sum + history.reduce((chars, message) => chars + message.content.length, 0), 0),
+          refusedSessions: 1,
+          evictions: 1,
+          expirations: 1,
+        };
+        const reported = Object.fromEntries(Object.keys(expected).map((key) => [key, stats[key as keyof typeof stats]]));
+        assert.deepEqual(reported, expected, `stats() disagrees with what happened: ${JSON.stringify(reported)}`);
+        assert.deepEqual(world.removals.map((removal) => removal.reason), ['expired', 'evicted']);
+      }),
+  },
+  {
     name: 'restart-recovers-claimed-work',
     rule: 'After a worker restart, messages that were in flight are queued again and processed; nothing is lost.',
     check: (factory) =>
@@ -266,6 +400,7 @@ export const RULES: readonly RuleCheck[] = [
     rule: 'A generator run never gets a signal that carries a listener a previous run left behind (an agent that leaves one per run gets a fresh signal every run).',
     check: (factory) =>
       inWorld(factory, {}, async (world) => {
+        world.agent.leavesAbortListener = true;
         const id = world.prompt('a');
         const signals = new Set<AbortSignal>();
         for (let step = 0; step < 3; step += 1) {

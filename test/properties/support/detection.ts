@@ -78,10 +78,10 @@ export async function detect(target: NamedTarget, property: PropertyName): Promi
     }
     case 'model-based': {
       const details = await fc.check(modelBasedProperty(target.factory as SynchronousTargetFactory), parameters);
-      const story = details.counterexample ? String(details.counterexample[1]).replace(/\s*\/\*.*\*\//, '') : undefined;
+      const story = details.counterexample ? String(details.counterexample[2]).replace(/\s*\/\*.*\*\//, '') : undefined;
       return {
         ...fromDetails(property, details, details.failed ? invariantOf(details.errorInstance) : undefined, startedMs),
-        size: details.counterexample ? commandCount(details.counterexample[1]) : undefined,
+        size: details.counterexample ? commandCount(details.counterexample[2]) : undefined,
         sizeUnit: 'commands',
         replay: story === undefined ? undefined : `fast-check seed ${details.seed}, path "${details.counterexamplePath}": ${story}`,
       };

@@ -8,7 +8,15 @@ import type { SynchronousTargetFactory, TargetFactory } from '../../../src/contr
 import type { NamedTarget } from '../../../sim/targets.ts';
 import { initialModel, modelSettingsArbitrary, sessionCommands } from './session-model.ts';
 import { assertPassed, COUNTEREXAMPLE_DIR, describeCounterexample, simulateCase, trafficCaseArbitrary, writeCounterexample, type TrafficCase, type WrittenCounterexample } from './traffic-case.ts';
+import type { AbortLag } from '../../helpers/manual-agent.ts';
 import { InvariantViolation, World } from './world.ts';
+
+/**
+ * When the agent's generators end after an abort: at once, or a tick later (an SDK call
+ * unwinding), which is what tells a delete or shutdown that waits from one that only aborts.
+ * No longer lags here: time passing inside a delete would mix expiries into its removals.
+ */
+export const abortLagArbitrary = fc.constantFrom<AbortLag>('sync', 'tick');
 
 /** Commands per run: enough to fill the cap, trim a history and outlive a TTL. */
 export const MAX_COMMANDS = 40;
@@ -17,8 +25,9 @@ export const HOOK_TRAFFIC = 'hook-traffic';
 
 /** The model-based property for a target: any command sequence keeps every invariant and the model's agreement. */
 export function modelBasedProperty(target: SynchronousTargetFactory) {
-  return fc.asyncProperty(modelSettingsArbitrary, sessionCommands(MAX_COMMANDS), async (settings, commands) => {
+  return fc.asyncProperty(modelSettingsArbitrary, abortLagArbitrary, sessionCommands(MAX_COMMANDS), async (settings, abortLag, commands) => {
     const world = new World(target, settings);
+    world.agent.abortLag = abortLag;
     try {
       await fc.asyncModelRun(() => ({ model: initialModel(settings), real: world }), commands);
     } finally {

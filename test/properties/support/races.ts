@@ -8,10 +8,30 @@
  */
 import fc from 'fast-check';
 import { SessionLimitError, type SynchronousTargetFactory } from '../../../src/contract.ts';
+import { settleTurn } from '../../../sim/clock.ts';
+import { abortLagArbitrary } from './properties.ts';
 import { modelSettingsArbitrary } from './session-model.ts';
 import { settle, type ManualRun, World } from './world.ts';
 
 export const RACE_SESSIONS = ['A', 'B'] as const;
+
+/**
+ * Scheduler steps one race may take. A race of 11 actions and a few generators settles in a few
+ * hundred; a target that keeps scheduling work (a generator that restarts itself, a route that
+ * never finishes) would otherwise keep the loop going for ever, on microtasks only, where not
+ * even vitest's timeout can fire. Reaching the cap fails the run, and fast-check prints its seed
+ * and path.
+ */
+export const RACE_STEPS_MAX = 2_000;
+/** Every this many steps the loop lets the real event loop turn, so a test timeout can still fire. */
+const STEPS_PER_TURN = 100;
+
+export class RaceRunaway extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'RaceRunaway';
+  }
+}
 type RaceSession = (typeof RACE_SESSIONS)[number];
 
 export type RaceAction =
@@ -82,8 +102,10 @@ function driveRun(scheduler: fc.Scheduler, run: ManualRun, crashes: boolean): vo
 
 /** The race property for a target. */
 export function raceProperty(target: SynchronousTargetFactory) {
-  return fc.asyncProperty(fc.scheduler(), modelSettingsArbitrary, raceActionsArbitrary, fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }), async (scheduler, settings, actions, crashPlan) => {
+  return fc.asyncProperty(fc.scheduler(), modelSettingsArbitrary, raceActionsArbitrary, fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }), abortLagArbitrary, async (scheduler, settings, actions, crashPlan, abortLag) => {
     const world = new World(target, settings);
+    // A generator may end a tick after its abort: a delete must then wait for it, not return at once.
+    world.agent.abortLag = abortLag;
     try {
       let runs = 0;
       world.agent.onStart = (run) => driveRun(scheduler, run, crashPlan[runs++ % crashPlan.length]!);
@@ -97,7 +119,9 @@ export function raceProperty(target: SynchronousTargetFactory) {
           void done.finally(() => inFlight.delete(done));
         });
       });
-      while (scheduler.count() > 0) {
+      for (let steps = 1; scheduler.count() > 0; steps += 1) {
+        if (steps > RACE_STEPS_MAX) throw new RaceRunaway(`the race did not settle within ${RACE_STEPS_MAX} scheduler steps: the target keeps scheduling work (${scheduler.count()} tasks waiting)`);
+        if (steps % STEPS_PER_TURN === 0) await settleTurn();
         await scheduler.waitNext(1);
         await settle();
         await Promise.all([...inFlight]);

@@ -107,9 +107,19 @@ export class World {
     await settle();
   }
 
+  /**
+   * Shuts the target down. When its promise resolves, every generator must have ended (the agent
+   * may be told to end a tick after each abort, so that "waited" differs from "aborted") and no
+   * message may be left in flight: shutdown-waits, judged at that moment.
+   */
   async shutdown(): Promise<void> {
     this.closed = true;
-    await this.target.shutdown();
+    await this.target.shutdown().then(() => {
+      const live = this.agent.live.size;
+      const { inFlight } = this.store.accounting();
+      if (live > 0) this.#record('shutdown-waits', `shutdown resolved while ${live} generators were still running`);
+      else if (inFlight > 0) this.#record('shutdown-waits', `after shutdown, ${inFlight} messages are left in flight`);
+    });
     await settle();
   }
 
