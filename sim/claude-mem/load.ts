@@ -1,0 +1,114 @@
+/**
+ * Loads claude-mem's own session manager and session routes from a checkout, unmodified, under
+ * Node: tsx compiles claude-mem's TypeScript as it is, and a resolution hook (resolve-hook.mjs)
+ * redirects the few imports that cannot run here to leaksim's stand-ins (stand-ins/, each one
+ * documented in its file and in docs/claude-mem.md). Nothing of claude-mem is copied.
+ *
+ * The modules are imported with Node's own `import()` (not through a bundler's), so the hook sees
+ * every import claude-mem makes, also when leaksim itself runs inside vitest.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { register } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { register as registerTsx } from 'tsx/esm/api';
+import type { ClaudeMemCheckout, LayoutName } from './layout.ts';
+
+const standIn = (file: string): string => new URL(`./stand-ins/${file}`, import.meta.url).href;
+
+/**
+ * What each layout redirects: a path inside the checkout without its extension, or a bare package
+ * name imported from inside the checkout. Everything else is claude-mem's own file.
+ */
+const REDIRECTS: Readonly<Record<LayoutName, Readonly<Record<string, string>>>> = {
+  '8.5': {
+    'src/utils/logger': standIn('logger.ts'),
+    'src/shared/paths': standIn('paths-8.ts'),
+    'src/services/sqlite/PendingMessageStore': standIn('pending-message-store-8.ts'),
+    'src/services/worker/GeminiAgent': standIn('providers.ts'),
+    'src/services/worker/OpenRouterAgent': standIn('providers.ts'),
+  },
+  '13': {
+    'src/utils/logger': standIn('logger.ts'),
+    'src/services/worker/ClaudeProvider': standIn('providers.ts'),
+    'src/services/worker/GeminiProvider': standIn('providers.ts'),
+    'src/services/worker/OpenRouterProvider': standIn('providers.ts'),
+    'src/services/telemetry/buffer': standIn('telemetry-13.ts'),
+    zod: standIn('zod.ts'),
+  },
+};
+
+/** Node's own dynamic import, out of reach of any bundler that rewrites `import()`. */
+const nativeImport = new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>;
+
+let compilerReady: Promise<void> | undefined;
+let dataDir: string | undefined;
+const registeredRoots = new Set<string>();
+const loaded = new Map<string, Promise<Record<string, Record<string, unknown>>>>();
+
+/** tsx compiles TypeScript for Node's own loader; registered once, unless leaksim's entry point already did. */
+function ensureCompiler(): Promise<void> {
+  compilerReady ??= nativeImport(standIn('logger.ts')).then(
+    () => undefined,
+    () => {
+      registerTsx();
+    },
+  );
+  return compilerReady;
+}
+
+/**
+ * The folder claude-mem takes for its data directory (settings, logs): created by leaksim for this
+ * process and removed when it exits. claude-mem 13.x reads it from `CLAUDE_MEM_DATA_DIR` (and
+ * writes its default settings file there on first read); 8.5.x through the paths stand-in.
+ */
+export function claudeMemDataDir(): string {
+  if (!dataDir) {
+    const created = mkdtempSync(join(tmpdir(), 'leaksim-claude-mem-'));
+    dataDir = created;
+    process.on('exit', () => rmSync(created, { recursive: true, force: true }));
+    process.env.LEAKSIM_CLAUDE_MEM_DATA_DIR = created;
+    process.env.CLAUDE_MEM_DATA_DIR = created;
+    process.env.CLAUDE_CONFIG_DIR = join(created, 'claude-config');
+  }
+  return dataDir;
+}
+
+/** The files leaksim drives, by layout, relative to the checkout. */
+export const LOADED_FILES: Readonly<Record<LayoutName, Readonly<Record<string, string>>>> = {
+  '8.5': {
+    sessionManager: 'src/services/worker/SessionManager.ts',
+    sessionRoutes: 'src/services/worker/http/routes/SessionRoutes.ts',
+  },
+  '13': {
+    sessionManager: 'src/services/worker/SessionManager.ts',
+    sessionRoutes: 'src/services/worker/http/routes/SessionRoutes.ts',
+    completion: 'src/services/worker/session/SessionCompletionHandler.ts',
+    ingest: 'src/services/worker/http/shared.ts',
+  },
+};
+
+/** Imports claude-mem's modules from the checkout (once per checkout and process). */
+export function loadClaudeMem(checkout: ClaudeMemCheckout): Promise<Record<string, Record<string, unknown>>> {
+  let modules = loaded.get(checkout.root);
+  if (!modules) {
+    modules = importModules(checkout);
+    loaded.set(checkout.root, modules);
+  }
+  return modules;
+}
+
+async function importModules(checkout: ClaudeMemCheckout): Promise<Record<string, Record<string, unknown>>> {
+  claudeMemDataDir();
+  await ensureCompiler();
+  if (!registeredRoots.has(checkout.root)) {
+    registeredRoots.add(checkout.root);
+    register(new URL('./resolve-hook.mjs', import.meta.url).href, { data: { root: checkout.root, redirects: REDIRECTS[checkout.layout] } });
+  }
+  const modules: Record<string, Record<string, unknown>> = {};
+  for (const [name, file] of Object.entries(LOADED_FILES[checkout.layout])) {
+    modules[name] = await nativeImport(pathToFileURL(join(checkout.root, file)).href);
+  }
+  return modules;
+}
