@@ -80,12 +80,14 @@ export const LOADED_FILES: Readonly<Record<LayoutName, Readonly<Record<string, s
   '8.5': {
     sessionManager: 'src/services/worker/SessionManager.ts',
     sessionRoutes: 'src/services/worker/http/routes/SessionRoutes.ts',
+    settings: 'src/shared/SettingsDefaultsManager.ts',
   },
   '13': {
     sessionManager: 'src/services/worker/SessionManager.ts',
     sessionRoutes: 'src/services/worker/http/routes/SessionRoutes.ts',
     completion: 'src/services/worker/session/SessionCompletionHandler.ts',
     ingest: 'src/services/worker/http/shared.ts',
+    settings: 'src/shared/SettingsDefaultsManager.ts',
   },
 };
 
