@@ -7,12 +7,12 @@
  * The modules are imported with Node's own `import()` (not through a bundler's), so the hook sees
  * every import claude-mem makes, also when leaksim itself runs inside vitest.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { register as registerTsx } from 'tsx/esm/api';
+import { tsImport } from 'tsx/esm/api';
 import type { ClaudeMemCheckout, LayoutName } from './layout.ts';
 
 const standIn = (file: string): string => new URL(`./stand-ins/${file}`, import.meta.url).href;
@@ -39,24 +39,14 @@ const REDIRECTS: Readonly<Record<LayoutName, Readonly<Record<string, string>>>> 
   },
 };
 
-/** Node's own dynamic import, out of reach of any bundler that rewrites `import()`. */
-const nativeImport = new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>;
-
-let compilerReady: Promise<void> | undefined;
+/**
+ * Node's own dynamic import, through tsx (which compiles claude-mem's TypeScript as it is): tsx's
+ * `tsImport` runs in Node's loader, out of reach of a bundler that rewrites `import()` (vitest's).
+ */
+const nativeImport = (url: string): Promise<Record<string, unknown>> => tsImport(url, import.meta.url) as Promise<Record<string, unknown>>;
 let dataDir: string | undefined;
 const registeredRoots = new Set<string>();
 const loaded = new Map<string, Promise<Record<string, Record<string, unknown>>>>();
-
-/** tsx compiles TypeScript for Node's own loader; registered once, unless leaksim's entry point already did. */
-function ensureCompiler(): Promise<void> {
-  compilerReady ??= nativeImport(standIn('logger.ts')).then(
-    () => undefined,
-    () => {
-      registerTsx();
-    },
-  );
-  return compilerReady;
-}
 
 /**
  * The folder claude-mem takes for its data directory (settings, logs): created by leaksim for this
@@ -102,15 +92,15 @@ export function loadClaudeMem(checkout: ClaudeMemCheckout): Promise<Record<strin
 }
 
 async function importModules(checkout: ClaudeMemCheckout): Promise<Record<string, Record<string, unknown>>> {
-  claudeMemDataDir();
-  await ensureCompiler();
+  const folder = claudeMemDataDir();
   if (!registeredRoots.has(checkout.root)) {
     registeredRoots.add(checkout.root);
     register(new URL('./resolve-hook.mjs', import.meta.url).href, { data: { root: checkout.root, redirects: REDIRECTS[checkout.layout] } });
   }
-  const modules: Record<string, Record<string, unknown>> = {};
-  for (const [name, file] of Object.entries(LOADED_FILES[checkout.layout])) {
-    modules[name] = await nativeImport(pathToFileURL(join(checkout.root, file)).href);
-  }
-  return modules;
+  // One entry module, imported once: claude-mem's modules must share one instance of each module
+  // they import (13.x wires its ingest helpers through module state), and each tsx import is separate.
+  const entry = join(folder, `entry-${registeredRoots.size}-${checkout.layout}.mjs`);
+  const files = Object.entries(LOADED_FILES[checkout.layout]);
+  writeFileSync(entry, files.map(([name, file]) => `export * as ${name} from ${JSON.stringify(pathToFileURL(join(checkout.root, file)).href)};`).join('\n') + '\n');
+  return (await nativeImport(pathToFileURL(entry).href)) as Record<string, Record<string, unknown>>;
 }
