@@ -5,6 +5,7 @@
  *   twin             the leaky implementation with no flaw on: must behave like the reference
  *   flaw:<name>      the leaky implementation with that one flaw on (a mutant)
  *   <path>.ts|.js    a user's adapter module exporting `createTarget` (a TargetFactory)
+ *   claude-mem:<path>  claude-mem's own session manager from a checkout (sim/claude-mem/, docs/claude-mem.md)
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { BASELINE_FLAWS, FLAW_NAMES, isFlawName, type FlawName } from '../src/ba
 import { leakyTarget } from '../src/baseline/leaky-session-manager.ts';
 import type { TargetFactory } from '../src/contract.ts';
 import { InputError } from '../src/input-error.ts';
+import { CLAUDE_MEM_PREFIX, claudeMemTarget } from './claude-mem/target.ts';
 import { referenceTarget } from '../src/session-manager.ts';
 
 export interface NamedTarget {
@@ -34,6 +36,7 @@ export function builtInTarget(name: string): NamedTarget | undefined {
 export async function resolveTarget(name: string, source = '--target'): Promise<NamedTarget> {
   const builtIn = builtInTarget(name);
   if (builtIn) return builtIn;
+  if (name.startsWith(CLAUDE_MEM_PREFIX)) return claudeMemTarget(name, source);
   if (/\.(c|m)?(t|j)s$/.test(name)) {
     const path = resolve(name);
     if (!existsSync(path)) throw new InputError(source, 0, '', `adapter module ${name} does not exist`);
@@ -41,5 +44,5 @@ export async function resolveTarget(name: string, source = '--target'): Promise<
     if (typeof module.createTarget !== 'function') throw new InputError(name, 0, 'createTarget', 'must be exported: a function (environment) => SessionTarget');
     return { name, factory: module.createTarget as TargetFactory };
   }
-  throw new InputError(source, 0, '', `unknown target '${name}': expected reference, baseline, twin, flaw:<name> (${FLAW_NAMES.join(', ')}) or a path to an adapter module`);
+  throw new InputError(source, 0, '', `unknown target '${name}': expected reference, baseline, twin, flaw:<name> (${FLAW_NAMES.join(', ')}) a path to an adapter module, or claude-mem:<path to a claude-mem checkout>`);
 }

@@ -171,7 +171,11 @@ export class ClaudeMemDatabase {
   findRecentDuplicateUserPrompt(contentSessionId: string, promptText: string, windowMs: number): PromptRow | undefined {
     const since = Date.now() - windowMs;
     const text = promptText.trim();
-    return this.#prompts.get(contentSessionId)?.findLast((prompt) => prompt.created_at_epoch >= since && prompt.prompt_text.trim() === text);
+    const prompts = this.#prompts.get(contentSessionId) ?? [];
+    for (let index = prompts.length - 1; index >= 0 && prompts[index]!.created_at_epoch >= since; index -= 1) {
+      if (prompts[index]!.prompt_text.trim() === text) return prompts[index];
+    }
+    return undefined;
   }
 
   // --- 8.5.x PendingMessageStore (through stand-ins/pending-message-store-8.ts) --------------
