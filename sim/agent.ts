@@ -7,6 +7,12 @@
  * the driver's event queue, not from fake timers: the target's own timers stay the only ones the
  * clock has to manage.
  *
+ * A target whose generator waits for work hands the agent its own iterator of the session's
+ * messages (`GeneratorContext.messages`): the agent then processes each message as the iterator
+ * yields it, the same way (prompt, reply after a latency, ack), and ends when the iterator ends or
+ * the signal aborts. Waiting with nothing to do is not busy: the agent tells the host when it
+ * starts and ends processing a message, and the checker takes busy-ness from that.
+ *
  * Faults, drawn from the `faults` stream on every message whether enabled or not (so enabling one
  * does not shift anything else): a crash rejects the run before the reply; a hang never replies
  * and ends only when the target aborts it. Every run honours its abort signal at once.
@@ -42,8 +48,12 @@ export interface AgentHost {
   readonly nowMs: number;
   /** Calls `deferred.fire()` at `atMs`, unless the worker restarted in between. */
   at(atMs: number, deferred: Deferred): void;
-  runStarted(sessionDbId: number): void;
-  runEnded(sessionDbId: number): void;
+  /** `waits`: the run waits for work on the target's iterator (busy only while processing). */
+  runStarted(sessionDbId: number, waits: boolean): void;
+  runEnded(sessionDbId: number, waits: boolean): void;
+  /** A waiting run took a message from the target's iterator and works on it until `processingEnded`. */
+  processingStarted(sessionDbId: number): void;
+  processingEnded(sessionDbId: number): void;
   activity(sessionDbId: number): void;
   acknowledged(): void;
 }
@@ -73,6 +83,7 @@ export class SimulatedAgent implements Agent {
   }
 
   run(context: GeneratorContext): Promise<void> {
+    if (context.messages) return new Promise<void>((resolve, reject) => new WaitingRun(this, context, context.messages!, resolve, reject).begin());
     return new Promise<void>((resolve, reject) => new AgentRun(this, context, resolve, reject).begin());
   }
 }
@@ -107,7 +118,7 @@ class AgentRun implements Deferred {
       return;
     }
     signal.addEventListener('abort', this);
-    this.#agent.host.runStarted(this.#context.sessionDbId);
+    this.#agent.host.runStarted(this.#context.sessionDbId, false);
     this.#next();
   }
 
@@ -149,7 +160,112 @@ class AgentRun implements Deferred {
     if (this.#ended) return;
     this.#ended = true;
     this.#context.signal.removeEventListener('abort', this);
-    this.#agent.host.runEnded(this.#context.sessionDbId);
+    this.#agent.host.runEnded(this.#context.sessionDbId, false);
+    if (error === undefined) this.#resolve();
+    else this.#reject(error);
+  }
+}
+
+/**
+ * One run of a generator that waits for work: it pulls the next message from the target's
+ * iterator, processes it like `AgentRun` does (the same draws from the same streams, in the same
+ * order), and pulls again. Between messages it waits on the iterator's promise; the driver settles
+ * promise work after every event while such a run is waiting, so a message queued by a hook is
+ * taken up before the checker looks.
+ */
+class WaitingRun implements Deferred {
+  readonly #agent: SimulatedAgent;
+  readonly #context: GeneratorContext;
+  readonly #iterator: AsyncIterator<PendingMessage>;
+  readonly #resolve: () => void;
+  readonly #reject: (error: unknown) => void;
+  #message: PendingMessage | undefined;
+  #replyChars = 0;
+  #crashes = false;
+  #ended = false;
+
+  constructor(agent: SimulatedAgent, context: GeneratorContext, messages: AsyncIterable<PendingMessage>, resolve: () => void, reject: (error: unknown) => void) {
+    this.#agent = agent;
+    this.#context = context;
+    this.#iterator = messages[Symbol.asyncIterator]();
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  begin(): void {
+    const signal = this.#context.signal;
+    if (signal.aborted) {
+      this.#ended = true;
+      this.#reject(signal.reason);
+      return;
+    }
+    signal.addEventListener('abort', this);
+    this.#agent.host.runStarted(this.#context.sessionDbId, true);
+    this.#pull();
+  }
+
+  /** The abort listener. */
+  handleEvent(): void {
+    this.#end(this.#context.signal.reason ?? new Error('aborted'));
+  }
+
+  /** The reply to the message being processed is due. */
+  fire(): void {
+    if (this.#ended) return;
+    if (this.#crashes) return this.#end(new GeneratorCrash(this.#context.sessionDbId));
+    const agent = this.#agent;
+    const context = this.#context;
+    context.append({ role: 'assistant', content: agent.content.text(this.#replyChars) });
+    context.ack(this.#message!);
+    this.#message = undefined;
+    agent.host.acknowledged();
+    agent.host.activity(context.sessionDbId);
+    agent.host.processingEnded(context.sessionDbId);
+    this.#pull();
+  }
+
+  #pull(): void {
+    let next: Promise<IteratorResult<PendingMessage>>;
+    try {
+      next = this.#iterator.next();
+    } catch (error) {
+      return this.#end(error);
+    }
+    next.then(
+      (result) => this.#took(result),
+      (error: unknown) => this.#end(error),
+    );
+  }
+
+  #took(result: IteratorResult<PendingMessage>): void {
+    if (this.#ended) return;
+    if (result.done) return this.#end(undefined);
+    const agent = this.#agent;
+    const context = this.#context;
+    const message = result.value;
+    this.#message = message;
+    agent.host.processingStarted(context.sessionDbId);
+    agent.host.activity(context.sessionDbId);
+    context.append({ role: 'user', content: message.text });
+    const latencyMs = Math.round(50 + agent.rng.exponential(agent.model.replyLatencyMs));
+    this.#replyChars = agent.rng.around(agent.model.replyChars, 1);
+    this.#crashes = agent.faultRng.chance(agent.faults.crashProbability);
+    const hangs = agent.faultRng.chance(agent.faults.hangProbability);
+    if (!hangs) agent.host.at(agent.host.nowMs + latencyMs, this);
+  }
+
+  #end(error: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const host = this.#agent.host;
+    this.#context.signal.removeEventListener('abort', this);
+    if (this.#message) {
+      this.#message = undefined;
+      host.processingEnded(this.#context.sessionDbId);
+    }
+    host.runEnded(this.#context.sessionDbId, true);
+    // Leaving a `for await` loop early tells the iterator so (its `return`), as a real agent does.
+    if (error !== undefined) this.#iterator.return?.().then(undefined, () => undefined);
     if (error === undefined) this.#resolve();
     else this.#reject(error);
   }

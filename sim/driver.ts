@@ -13,7 +13,7 @@
  * wake-up, in order, after every due timer has fired.
  */
 import TinyQueue from 'tinyqueue';
-import type { SessionTarget, TargetFactory } from '../src/contract.ts';
+import type { Awaitable, InitSessionResult, QueueResult, SessionTarget, TargetDescription, TargetFactory } from '../src/contract.ts';
 import { SessionLimitError } from '../src/contract.ts';
 import { PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
@@ -23,6 +23,7 @@ import { ContentSource } from './content.ts';
 import type { HookEvent, HookKind } from './events.ts';
 import { Checker, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
 import { Rng } from './rng.ts';
+import { judgedSettings } from './target-description.ts';
 import { TraceHash } from './trace-hash.ts';
 
 export type SessionEndRoute = 'none' | 'complete';
@@ -59,6 +60,8 @@ export interface SimulationInput {
   readonly flatContent?: boolean;
   readonly checkpoint?: Checkpoint;
   readonly onProgress?: (nowMs: number, hookEvents: number) => void;
+  /** What the target declares about itself (src/contract.ts); omitted: nothing, leaksim's reference semantics. */
+  readonly description?: TargetDescription;
 }
 
 export interface MetricSample {
@@ -90,12 +93,16 @@ export interface SimulationResult {
     readonly sessionsCreated: number;
     readonly refusedSessions: number;
     readonly privateDrops: number;
+    /** Tool uses the target skipped by its own list (`{ queued: false, reason: 'skipped' }`). */
+    readonly skippedTools: number;
     readonly messagesQueued: number;
     readonly messagesProcessed: number;
     readonly evictions: number;
     readonly expirations: number;
     readonly trimmedMessages: number;
     readonly workerRestarts: number;
+    /** Messages a target with `queue: 'memory'` lost at worker restarts, by design (0 for a persisted queue). */
+    readonly lostAtRestart: number;
   };
   readonly peaks: {
     readonly activeSessions: number;
@@ -120,7 +127,7 @@ const QUIET_EXTRA_MS = 60 * 60_000;
 const QUIET_STEP_MS = 60_000;
 
 const KIND_CODE: Record<HookKind, number> = { 'session-start': 1, prompt: 2, 'tool-use': 3, stop: 4, 'session-end': 5, 'worker-restart': 6, sleep: 7 };
-const OUTCOME = { ok: 1, created: 2, refused: 3, private: 4, agent: 5 } as const;
+const OUTCOME = { ok: 1, created: 2, refused: 3, private: 4, agent: 5, skipped: 6 } as const;
 
 export async function simulate(input: SimulationInput): Promise<SimulationResult> {
   const run = new Simulation(input);
@@ -133,6 +140,11 @@ export async function simulate(input: SimulationInput): Promise<SimulationResult
 
 class Simulation {
   readonly #input: SimulationInput;
+  readonly #description: TargetDescription;
+  /** The settings the checker judges with: the scenario's, overridden by the target's `fixedSettings`. */
+  readonly #judged: RetentionSettings;
+  /** `pinnedPrompt: 'first'`: a session's history must keep the first prompt ever recorded for it, not the latest. */
+  readonly #pinsFirst: boolean;
   readonly #clock: SimClock;
   readonly #store = new PendingStore();
   readonly #checker: Checker;
@@ -155,6 +167,12 @@ class Simulation {
   #sessionsCreated = 0;
   #refused = 0;
   #privateDrops = 0;
+  #skippedTools = 0;
+  /** Live runs that wait for work on the target's iterator (GeneratorContext.messages). */
+  #waitingRuns = 0;
+  #lostAtRestart = 0;
+  /** A route's promise rejected with something other than a session limit: thrown after the settle. */
+  #routeError: unknown = undefined;
   #queued = 0;
   #restarts = 0;
   #evictionsBefore = 0;
@@ -164,7 +182,10 @@ class Simulation {
 
   constructor(input: SimulationInput) {
     this.#input = input;
-    this.#checker = new Checker(input.settings, this.#store);
+    this.#description = input.description ?? {};
+    this.#judged = judgedSettings(input.settings, this.#description);
+    this.#pinsFirst = this.#description.pinnedPrompt === 'first';
+    this.#checker = new Checker(this.#judged, this.#store, this.#description);
     this.#content = new ContentSource({ flat: input.flatContent ?? false });
     this.#duplicateRng = Rng.stream(input.seed, 'faults.duplicates');
     this.#nextSampleMs = input.sampleEveryMs;
@@ -180,6 +201,8 @@ class Simulation {
 
   async execute(): Promise<SimulationResult> {
     this.#startTarget();
+    // An async start finishes before the first event (a synchronous one leaves nothing to settle).
+    await this.#settleIfNeeded();
     let stoppedEarly = false;
     let lastEventMs = 0;
     {
@@ -217,6 +240,8 @@ class Simulation {
           if (this.#input.faults.duplicateHookProbability > 0 && this.#duplicateRng.chance(this.#input.faults.duplicateHookProbability) && hook.kind !== 'worker-restart' && hook.kind !== 'sleep') {
             this.#dispatch(hook, atMs);
           }
+          // A hook may hand work to a generator waiting on the target's iterator: let it take it up.
+          if (this.#waitingRuns > 0) this.#needsSettle = true;
           lastEventMs = atMs;
           upcoming = traffic.next();
         } else {
@@ -300,44 +325,32 @@ class Simulation {
       case 'prompt': {
         trace.mixString(event.session);
         const text = event.text ?? this.#content.text(event.promptChars);
+        let result: Awaitable<InitSessionResult>;
         try {
-          const result = target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: text });
-          if (result.created) {
-            this.#sessionsCreated += 1;
-            this.#checker.created(result.sessionDbId, text, atMs);
-          }
-          this.#checker.touch(result.sessionDbId);
-          trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
-          trace.mix(result.sessionDbId);
+          result = target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: text });
         } catch (error) {
           this.#refuse(error);
+          return;
         }
+        if (isPromiseLike(result)) this.#awaitRoute(result, (settled) => this.#initialized(settled, text, this.#clock.nowMs));
+        else this.#initialized(result, text, atMs);
         return;
       }
       case 'tool-use':
       case 'stop': {
         trace.mixString(event.session);
+        let result: Awaitable<QueueResult>;
         try {
-          const result =
+          result =
             event.kind === 'tool-use'
               ? target.queueObservation({ contentSessionId: event.session, toolName: event.toolName, text: event.text ?? this.#content.text(OBSERVATION_TEMPLATE_CHARS + event.inputChars + event.responseChars) })
               : target.queueSummarize({ contentSessionId: event.session, text: event.text ?? this.#content.text(SUMMARY_TEMPLATE_CHARS + event.messageChars) });
-          if (!result.queued) {
-            this.#privateDrops += 1;
-            trace.mix(OUTCOME.private);
-            return;
-          }
-          this.#queued += 1;
-          this.#checker.enqueued();
-          if (result.created) {
-            this.#sessionsCreated += 1;
-            this.#checker.created(result.sessionDbId, this.#store.recordById(result.sessionDbId)!.userPrompt, atMs);
-          }
-          this.#checker.touch(result.sessionDbId);
-          trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
         } catch (error) {
           this.#refuse(error);
+          return;
         }
+        if (isPromiseLike(result)) this.#awaitRoute(result, (settled) => this.#queuedResult(settled, this.#clock.nowMs));
+        else this.#queuedResult(result, atMs);
         return;
       }
       case 'session-end': {
@@ -352,6 +365,8 @@ class Simulation {
       case 'worker-restart':
         this.#restarts += 1;
         this.#incarnation += 1;
+        // A queue kept in memory by design dies with the process; a persisted one is recovered by the new worker.
+        if (this.#description.queue === 'memory') this.#lostAtRestart += this.#store.dropAllAtRestart();
         this.#clock.restartProcess();
         this.#startTarget();
         return;
@@ -362,8 +377,72 @@ class Simulation {
     }
   }
 
+  /** What the init route answered (at once, or when its promise settled). */
+  #initialized(result: InitSessionResult, text: string, nowMs: number): void {
+    if (result.created) {
+      this.#sessionsCreated += 1;
+      this.#checker.created(result.sessionDbId, this.#pinsFirst ? this.#pinnedPrompt(result.sessionDbId) : text, nowMs);
+    }
+    this.#checker.touch(result.sessionDbId);
+    this.#trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
+    this.#trace.mix(result.sessionDbId);
+  }
+
+  /** What a queue route answered (at once, or when its promise settled). */
+  #queuedResult(result: QueueResult, nowMs: number): void {
+    if (!result.queued) {
+      if (result.reason === 'skipped') {
+        this.#skippedTools += 1;
+        this.#trace.mix(OUTCOME.skipped);
+      } else {
+        this.#privateDrops += 1;
+        this.#trace.mix(OUTCOME.private);
+      }
+      return;
+    }
+    this.#queued += 1;
+    this.#checker.enqueued();
+    if (result.created) {
+      this.#sessionsCreated += 1;
+      this.#checker.created(result.sessionDbId, this.#pinnedPrompt(result.sessionDbId), nowMs);
+    }
+    this.#checker.touch(result.sessionDbId);
+    this.#trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
+  }
+
+  /**
+   * An async route: its answer is handled when its promise settles, which the settle after this
+   * event waits for (the promise callback asks for another round). An answer from a worker that
+   * has restarted since is dropped with that worker, except for the message it queued: the store
+   * holds it, so the accounting must too. While a route is unanswered the checker leaves the
+   * message accounting alone (the store may already hold what the driver has not yet counted).
+   */
+  #awaitRoute<T>(answer: PromiseLike<T>, handle: (result: T) => void): void {
+    const incarnation = this.#incarnation;
+    this.#needsSettle = true;
+    this.#checker.routesUnanswered += 1;
+    answer.then(
+      (result) => {
+        this.#checker.routesUnanswered -= 1;
+        this.#needsSettle = true;
+        if (incarnation === this.#incarnation) handle(result);
+        else if (isQueued(result)) {
+          this.#queued += 1;
+          this.#checker.enqueued();
+        }
+      },
+      (error: unknown) => {
+        this.#checker.routesUnanswered -= 1;
+        this.#needsSettle = true;
+        if (incarnation !== this.#incarnation) return;
+        if (isSessionLimit(error)) this.#refuse(error);
+        else this.#routeError ??= error;
+      },
+    );
+  }
+
   #refuse(error: unknown): void {
-    if (!(error instanceof SessionLimitError)) throw error;
+    if (!isSessionLimit(error)) throw error;
     this.#refused += 1;
     this.#trace.mix(OUTCOME.refused);
   }
@@ -376,20 +455,31 @@ class Simulation {
       agent: this.#agent,
       observer: {
         onRemoved: (sessionDbId, reason) => {
-          this.#trace.mix(20 + ['expired', 'evicted', 'deleted', 'shutdown'].indexOf(reason));
+          this.#trace.mix(20 + ['expired', 'evicted', 'deleted', 'shutdown', 'failed'].indexOf(reason));
           this.#trace.mix(sessionDbId);
           this.#checker.removed(sessionDbId, reason, this.#clock.nowMs);
         },
       },
     });
     this.#checker.attach(this.#target);
-    this.#target.start();
-    // Sessions recovered at start-up were created by the target itself.
+    const started = this.#target.start();
+    if (isPromiseLike(started)) this.#awaitRoute(started, () => this.#recovered());
+    else this.#recovered();
+    this.#needsSettle = true;
+  }
+
+  /** Sessions recovered at start-up were created by the target itself. */
+  #recovered(): void {
     for (const sessionDbId of this.#recoveredSessions()) {
       this.#sessionsCreated += 1;
-      this.#checker.created(sessionDbId, this.#store.recordById(sessionDbId)!.userPrompt, this.#clock.nowMs);
+      this.#checker.created(sessionDbId, this.#pinnedPrompt(sessionDbId), this.#clock.nowMs);
     }
-    this.#needsSettle = true;
+  }
+
+  /** The prompt a session re-created by the target (not by the init route) must start with. */
+  #pinnedPrompt(sessionDbId: number): string {
+    const record = this.#store.recordById(sessionDbId)!;
+    return this.#pinsFirst ? record.firstPrompt : record.userPrompt;
   }
 
   /** Sessions a freshly started target holds: those it recovered from the store. */
@@ -418,13 +508,21 @@ class Simulation {
       at: (atMs, deferred) => {
         this.#agenda.push({ atMs, seq: this.#seq++, incarnation: this.#incarnation, deferred });
       },
-      runStarted: (sessionDbId) => {
+      runStarted: (sessionDbId, waits) => {
         this.#trace.mix(OUTCOME.agent);
-        this.#checker.runStarted(sessionDbId, this.#clock.nowMs);
+        if (waits) this.#waitingRuns += 1;
+        this.#checker.runStarted(sessionDbId, this.#clock.nowMs, waits);
       },
-      runEnded: (sessionDbId) => {
+      runEnded: (sessionDbId, waits) => {
         this.#needsSettle = true;
-        this.#checker.runEnded(sessionDbId);
+        if (waits) this.#waitingRuns -= 1;
+        this.#checker.runEnded(sessionDbId, waits);
+      },
+      processingStarted: (sessionDbId) => this.#checker.processingStarted(sessionDbId),
+      processingEnded: (sessionDbId) => {
+        // The run pulls its next message from the target's iterator: a promise to settle.
+        this.#needsSettle = true;
+        this.#checker.processingEnded(sessionDbId);
       },
       activity: (sessionDbId) => this.#checker.touch(sessionDbId),
       acknowledged: () => this.#checker.acknowledged(),
@@ -438,6 +536,7 @@ class Simulation {
       this.#needsSettle = false;
       await settle();
     }
+    if (this.#routeError !== undefined) throw this.#routeError;
   }
 
   async #afterEvent(): Promise<void> {
@@ -447,7 +546,7 @@ class Simulation {
 
   /** The quiet phase and the end checks. Returns false when it stopped at a violation. */
   async #finish(lastEventMs: number): Promise<boolean> {
-    const { settings } = this.#input;
+    const settings = this.#judged;
     if (this.#input.end === 'drain') {
       const horizonMs = Math.max(lastEventMs, this.#frozenUntilMs) + settings.ttlMs + settings.generatorIdleTimeoutMs + settings.generatorRestartDelayMs + QUIET_EXTRA_MS;
       while (this.#clock.nowMs < horizonMs) {
@@ -548,17 +647,32 @@ class Simulation {
         sessionsCreated: this.#sessionsCreated,
         refusedSessions: this.#refused,
         privateDrops: this.#privateDrops,
+        skippedTools: this.#skippedTools,
         messagesQueued: this.#queued,
         messagesProcessed: account.processed,
         evictions: this.#evictionsBefore + stats.evictions,
         expirations: this.#expirationsBefore + stats.expirations,
         trimmedMessages: this.#trimmedBefore + stats.trimmedMessages,
         workerRestarts: this.#restarts,
+        lostAtRestart: this.#lostAtRestart,
       },
       peaks: { ...this.#peaks },
       samples: this.#samples,
     };
   }
+}
+
+function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
+function isQueued(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && (result as { queued?: unknown }).queued === true;
+}
+
+/** A session-limit refusal, also when an adapter throws leaksim's error from another copy of the module. */
+function isSessionLimit(error: unknown): error is SessionLimitError {
+  return error instanceof SessionLimitError || (error as { code?: unknown } | null)?.code === 'LEAKSIM_SESSION_LIMIT';
 }
 
 /** What claude-mem wraps around a tool use's input and response to make an observation prompt. */

@@ -12,7 +12,7 @@
  * (the longest idle first). Timer and listener counts are O(n) to read, so they are checked at
  * every metrics sample instead of every event.
  */
-import type { RemovalReason, SessionTarget } from '../src/contract.ts';
+import type { RemovalReason, SessionTarget, TargetDescription } from '../src/contract.ts';
 import type { PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
 
@@ -50,11 +50,24 @@ export interface Violation {
   readonly detail: string;
 }
 
+/** A session's live generator runs, counted from the agent whether or not the session is known yet. */
+interface LiveRuns {
+  /** Live runs, waiting ones included (one-generator-per-session counts them all). */
+  runs: number;
+  /** Of `runs`, those that wait for work on the target's iterator: busy only while processing. */
+  waitingRuns: number;
+  /** Messages a waiting run is processing right now. */
+  processing: number;
+}
+
 interface TrackedSession {
   readonly sessionDbId: number;
   readonly pinned: string;
   idleSinceMs: number;
-  runs: number;
+  /** Its generator runs, shared with the run counts kept by session id (a run may start before the session is reported created). */
+  readonly live: LiveRuns;
+  /** Whether a generator has ever run for it (for `historyEmptyUntilGenerator`). */
+  everRan: boolean;
 }
 
 export interface ResourceCounts {
@@ -66,19 +79,30 @@ export interface ResourceCounts {
 export class Checker {
   readonly #settings: RetentionSettings;
   readonly #store: PendingStore;
+  readonly #description: TargetDescription;
+  readonly #invariantsOff: ReadonlySet<string>;
+  readonly #listenersPerSession: number;
   readonly #sessions = new Map<number, TrackedSession>();
   /** Idle sessions, longest idle first (a session is moved to the back whenever it becomes idle). */
   readonly #idle = new Map<number, TrackedSession>();
   readonly #touched = new Set<number>();
+  /** Live runs by session id, tracked or not (see LiveRuns). */
+  readonly #runs = new Map<number, LiveRuns>();
   readonly #violations: Violation[] = [];
   readonly #violationCounts = new Map<InvariantName, number>();
   #enqueued = 0;
   #acknowledged = 0;
   #target: SessionTarget | undefined;
+  /** Async routes the driver is still waiting for: the message accounting waits for their answers. */
+  routesUnanswered = 0;
 
-  constructor(settings: RetentionSettings, store: PendingStore) {
+  /** `settings` are the ones to judge with: the scenario's, overridden by what the target fixes (`fixedSettings`). */
+  constructor(settings: RetentionSettings, store: PendingStore, description: TargetDescription = {}) {
     this.#settings = settings;
     this.#store = store;
+    this.#description = description;
+    this.#invariantsOff = new Set(Object.keys(description.invariantsOff ?? {}));
+    this.#listenersPerSession = description.listenersPerSession ?? 1;
   }
 
   get violations(): readonly Violation[] {
@@ -99,13 +123,15 @@ export class Checker {
     this.#sessions.clear();
     this.#idle.clear();
     this.#touched.clear();
+    this.#runs.clear(); // the old worker's generators died with it
   }
 
   /** The target created a session in memory, pinned to `pinned`. */
   created(sessionDbId: number, pinned: string, nowMs: number): void {
     const existing = this.#sessions.get(sessionDbId);
     if (existing) this.#fail('removals-reported', nowMs, `session ${sessionDbId} was created again without its removal being reported`, sessionDbId);
-    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, runs: existing?.runs ?? 0 });
+    const live = this.#liveRuns(sessionDbId);
+    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, live, everRan: existing?.everRan ?? live.runs > 0 });
     this.#touched.add(sessionDbId);
   }
 
@@ -121,19 +147,50 @@ export class Checker {
     this.#acknowledged += 1;
   }
 
-  runStarted(sessionDbId: number, nowMs: number): void {
+  runStarted(sessionDbId: number, nowMs: number, waits = false): void {
+    const live = this.#liveRuns(sessionDbId);
+    live.runs += 1;
+    if (waits) live.waitingRuns += 1;
     const session = this.#sessions.get(sessionDbId);
     if (!session) return;
-    session.runs += 1;
-    if (session.runs > 1) this.#fail('one-generator-per-session', nowMs, `${session.runs} generators running for session ${sessionDbId}`, sessionDbId);
+    session.everRan = true;
+    if (live.runs > 1) this.#fail('one-generator-per-session', nowMs, `${live.runs} generators running for session ${sessionDbId}`, sessionDbId);
     this.#touched.add(sessionDbId);
   }
 
-  runEnded(sessionDbId: number): void {
-    const session = this.#sessions.get(sessionDbId);
-    if (!session) return;
-    session.runs -= 1;
+  runEnded(sessionDbId: number, waits = false): void {
+    const live = this.#runs.get(sessionDbId);
+    if (!live) return; // a run of a worker that has restarted since
+    live.runs -= 1;
+    if (waits) live.waitingRuns -= 1;
+    this.#release(sessionDbId, live);
+  }
+
+  processingStarted(sessionDbId: number): void {
+    this.#liveRuns(sessionDbId).processing += 1;
     this.#touched.add(sessionDbId);
+  }
+
+  processingEnded(sessionDbId: number): void {
+    const live = this.#runs.get(sessionDbId);
+    if (!live) return;
+    live.processing -= 1;
+    this.#release(sessionDbId, live);
+  }
+
+  #liveRuns(sessionDbId: number): LiveRuns {
+    let live = this.#runs.get(sessionDbId);
+    if (!live) {
+      live = { runs: 0, waitingRuns: 0, processing: 0 };
+      this.#runs.set(sessionDbId, live);
+    }
+    return live;
+  }
+
+  /** Forgets the counts of a session with nothing running that the checker does not track, so the map follows live runs. */
+  #release(sessionDbId: number, live: LiveRuns): void {
+    if (this.#sessions.has(sessionDbId)) this.#touched.add(sessionDbId);
+    else if (live.runs <= 0 && live.processing <= 0) this.#runs.delete(sessionDbId);
   }
 
   /** The observer hook: the target reports a removal before it releases the session's work. */
@@ -145,19 +202,22 @@ export class Checker {
     }
     if (reason === 'expired' || reason === 'evicted') {
       const pending = this.#store.pendingCount(sessionDbId);
-      if (pending > 0 || session.runs > 0) {
-        const why = [pending > 0 ? `${pending} pending messages` : '', session.runs > 0 ? 'a running generator' : ''].filter(Boolean).join(' and ');
+      const { runs, waitingRuns, processing } = session.live;
+      const working = runs > waitingRuns;
+      if (pending > 0 || working || processing > 0) {
+        const why = [pending > 0 ? `${pending} pending messages` : '', working ? 'a running generator' : '', processing > 0 ? 'a generator processing a message' : ''].filter(Boolean).join(' and ');
         this.#fail('no-busy-eviction', nowMs, `session ${sessionDbId} was ${reason} while busy (${why})`, sessionDbId);
       } else if (reason === 'expired') {
         const idleMs = this.#idle.has(sessionDbId) ? nowMs - session.idleSinceMs : 0;
         if (idleMs < this.#settings.ttlMs) {
-          this.#fail('expiry-not-early', nowMs, `session ${sessionDbId} expired after ${formatMs(idleMs)} idle, before the TTL of ${formatMs(this.#settings.ttlMs)}`, sessionDbId);
+          this.#fail('expiry-not-early', nowMs, `session ${sessionDbId} expired after ${formatMs(idleMs)} idle, before the TTL of ${this.#ttlText()}`, sessionDbId);
         }
       }
     }
     this.#sessions.delete(sessionDbId);
     this.#idle.delete(sessionDbId);
     this.#touched.delete(sessionDbId);
+    this.#release(sessionDbId, session.live);
   }
 
   /** After each event: re-examine the touched sessions, then the O(1) global checks. */
@@ -168,7 +228,7 @@ export class Checker {
 
     const activeSessions = target.sessionCount();
     if (activeSessions > this.#settings.maxActiveSessions) {
-      this.#fail('sessions-within-cap', nowMs, `${activeSessions} sessions in memory, cap ${this.#settings.maxActiveSessions}`);
+      this.#fail('sessions-within-cap', nowMs, `${activeSessions} sessions in memory, cap ${this.#settings.maxActiveSessions}${this.#fixedText('maxActiveSessions')}`);
     }
     if (activeSessions !== this.#sessions.size) {
       this.#fail('removals-reported', nowMs, `target holds ${activeSessions} sessions, but ${this.#sessions.size} were created and not reported removed`);
@@ -181,7 +241,11 @@ export class Checker {
   checkResources(counts: ResourceCounts, nowMs: number): void {
     const bound = counts.activeSessions + RESOURCE_SLACK;
     if (counts.timers > bound) this.#fail('timers-bounded', nowMs, `${counts.timers} timers held with ${counts.activeSessions} sessions (bound ${bound})`);
-    if (counts.listeners > bound) this.#fail('listeners-bounded', nowMs, `${counts.listeners} listeners held with ${counts.activeSessions} sessions (bound ${bound})`);
+    const listenerBound = counts.activeSessions * this.#listenersPerSession + RESOURCE_SLACK;
+    if (counts.listeners > listenerBound) {
+      const per = this.#description.listenersPerSession === undefined ? '' : `, ${declarationText('listenersPerSession', this.#listenersPerSession)}`;
+      this.#fail('listeners-bounded', nowMs, `${counts.listeners} listeners held with ${counts.activeSessions} sessions (bound ${listenerBound}${per})`);
+    }
   }
 
   /** Liveness, once traffic has stopped and the quiet period has passed. */
@@ -215,17 +279,20 @@ export class Checker {
       this.#fail(
         'history-within-bound',
         nowMs,
-        `session ${sessionDbId} holds ${view.historyMessages} messages / ${view.historyTokens} tokens (bounds ${maxHistoryMessages} / ${maxHistoryTokens})`,
+        `session ${sessionDbId} holds ${view.historyMessages} messages / ${view.historyTokens} tokens (bounds ${maxHistoryMessages} / ${maxHistoryTokens}${this.#fixedText('maxHistoryMessages')}${this.#fixedText('maxHistoryTokens')})`,
         sessionDbId,
       );
     }
     const first = view.firstMessage;
-    if (!first || first.role !== 'user' || (first.content !== session.pinned && !(first.content.length > 0 && session.pinned.startsWith(first.content)))) {
-      this.#fail('init-prompt-kept', nowMs, `session ${sessionDbId} no longer starts with its init prompt`, sessionDbId);
+    const waitsForGenerator = !first && !session.everRan && this.#description.historyEmptyUntilGenerator === true;
+    if (!waitsForGenerator && (!first || first.role !== 'user' || (first.content !== session.pinned && !(first.content.length > 0 && session.pinned.startsWith(first.content))))) {
+      this.#fail('init-prompt-kept', nowMs, this.#pinnedText(sessionDbId, first === undefined), sessionDbId);
     }
     // Every touch is activity (a hook for the session, or its generator's output), so an idle
     // session's idle time starts again now, even if it was never seen busy in between.
-    const busy = session.runs > 0 || this.#store.pendingCount(sessionDbId) > 0;
+    // A generator that waits for work with nothing to do is not busy; one processing a message is.
+    const live = session.live;
+    const busy = live.runs > live.waitingRuns || live.processing > 0 || this.#store.pendingCount(sessionDbId) > 0;
     this.#idle.delete(sessionDbId);
     if (!busy) {
       session.idleSinceMs = nowMs;
@@ -240,7 +307,7 @@ export class Checker {
         this.#fail(
           'idle-expired-in-time',
           nowMs,
-          `session ${session.sessionDbId} still in memory ${formatMs(idleMs - this.#settings.ttlMs)} after its TTL of ${formatMs(this.#settings.ttlMs)} ran out`,
+          `session ${session.sessionDbId} still in memory ${formatMs(idleMs - this.#settings.ttlMs)} after its TTL of ${this.#ttlText()} ran out`,
           session.sessionDbId,
         );
         // Report each session once: it stays idle, so it would fail every event from here on.
@@ -251,12 +318,14 @@ export class Checker {
   }
 
   #checkAccounting(nowMs: number): void {
+    if (this.routesUnanswered > 0) return;
     const store = this.#store;
     if (store.enqueuedCount === this.#enqueued && store.unaccounted() === this.#reportedMissing && store.processedCount === this.#acknowledged) return;
     const account = store.accounting();
     const missing = store.unaccounted();
+    const atRestart = this.#description.queue === 'memory' ? ` + ${account.lostAtRestart} lost at restart (${declarationText('queue', 'memory')})` : '';
     const parts = [
-      `${this.#enqueued} queued by hooks; store: ${account.enqueued} enqueued = ${account.processed} processed + ${account.queued} queued + ${account.inFlight} in flight + ${account.droppedByDelete} dropped by delete`,
+      `${this.#enqueued} queued by hooks; store: ${account.enqueued} enqueued = ${account.processed} processed + ${account.queued} queued + ${account.inFlight} in flight + ${account.droppedByDelete} dropped by delete${atRestart}`,
       missing ? `${missing} unaccounted (${account.lost} lost with a dead generator, ${account.droppedByEviction} dropped with an evicted or expired session)` : '',
       account.processed !== this.#acknowledged ? `the agent acknowledged ${this.#acknowledged}` : '',
     ].filter(Boolean);
@@ -269,11 +338,35 @@ export class Checker {
 
   #reportedMissing = 0;
 
+  /** "60.0 min", or "3.0 min (declared fixedSettings.ttlMs)" when the target fixes its own TTL. */
+  #ttlText(): string {
+    return `${formatMs(this.#settings.ttlMs)}${this.#fixedText('ttlMs')}`;
+  }
+
+  /** " (declared fixedSettings.ttlMs)" when the target fixes that setting itself, else nothing. */
+  #fixedText(field: keyof RetentionSettings): string {
+    return this.#description.fixedSettings?.[field] !== undefined ? ` (declared fixedSettings.${field})` : '';
+  }
+
+  #pinnedText(sessionDbId: number, empty: boolean): string {
+    const pinned = this.#description.pinnedPrompt;
+    const which = pinned === 'first' ? `its first prompt (${declarationText('pinnedPrompt', pinned)})` : pinned === 'latest' ? `its init prompt (${declarationText('pinnedPrompt', pinned)})` : 'its init prompt';
+    if (empty && this.#description.historyEmptyUntilGenerator) return `session ${sessionDbId} has an empty history after its generator ran (${declarationText('historyEmptyUntilGenerator', true)}), so it no longer starts with ${which}`;
+    return `session ${sessionDbId} no longer starts with ${which}`;
+  }
+
   #fail(invariant: InvariantName, atMs: number, detail: string, sessionDbId?: number): void {
+    // A switched-off invariant is never recorded; the report lists it with the target's reason.
+    if (this.#invariantsOff.size > 0 && this.#invariantsOff.has(invariant)) return;
     const count = (this.#violationCounts.get(invariant) ?? 0) + 1;
     this.#violationCounts.set(invariant, count);
     if (count <= VIOLATIONS_KEPT_PER_INVARIANT) this.#violations.push(sessionDbId === undefined ? { invariant, atMs, detail } : { invariant, atMs, sessionDbId, detail });
   }
+}
+
+/** "declared pinnedPrompt: 'first'": how a message names the declaration it depends on. */
+export function declarationText(field: keyof TargetDescription, value: unknown): string {
+  return `declared ${field}: ${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)}`;
 }
 
 export function formatMs(ms: number): string {

@@ -72,11 +72,21 @@ export function summaryJson(report: Report): string {
       totals: outcome.result?.totals ?? null,
       peaks: outcome.result?.peaks ?? null,
       reproduce: outcome.reproduce,
+      ...declarationsJson(outcome),
       metrics: outcome.result ? `metrics/${metricsFileName(outcome)}` : null,
     })),
     flaws: (report.flaws ?? []).map((coverage) => ({ flaw: coverage.flaw, caughtBy: coverage.caughtBy })),
   };
   return `${JSON.stringify(body, null, 2)}\n`;
+}
+
+/** Present only for a target that changed the judging: reports of leaksim's own targets stay as they were. */
+function declarationsJson(outcome: RunOutcome): Record<string, unknown> {
+  const { overriddenSettings, invariantsOff } = outcome.declarations;
+  return {
+    ...(Object.keys(overriddenSettings).length ? { overriddenSettings } : {}),
+    ...(Object.keys(invariantsOff).length ? { invariantsOff } : {}),
+  };
 }
 
 function verdictJson(verdict: Verdict): unknown {
@@ -120,6 +130,7 @@ export function summaryMarkdown(report: Report): string {
       return `| ${mark} | ${outcome.scenario} | ${outcome.target} | ${outcome.seed} | ${expectedText(outcome.expected)} | ${markdownCell(describeOutcome(outcome))} |`;
     }),
   ];
+  lines.push(...declarationsMarkdown(report.outcomes));
   if (report.flaws?.length) {
     lines.push('', '## Flaws caught', '', 'Each named flaw of the leaky baseline must be caught by at least one scenario.', '', '| flaw | caught by |', '|---|---|');
     for (const coverage of report.flaws) {
@@ -132,6 +143,23 @@ export function summaryMarkdown(report: Report): string {
     for (const outcome of unexpected) lines.push(`- ${outcome.scenario} / ${outcome.target} / seed ${outcome.seed}: \`${outcome.reproduce}\``);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** What each target's declarations changed: settings it fixes itself and invariants it switched off, once per target. */
+function declarationsMarkdown(outcomes: readonly RunOutcome[]): string[] {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (const outcome of outcomes) {
+    const { overriddenSettings, invariantsOff } = outcome.declarations;
+    const settings = Object.entries(overriddenSettings).map(([field, { given, fixed }]) => `- setting \`${field}\` overridden by the target: ${fixed} (the run gave ${given}); the checker judged with ${fixed}`);
+    const off = Object.entries(invariantsOff).map(([invariant, reason]) => `- invariant \`${invariant}\` switched off by the target: ${reason}`);
+    const text = [...settings, ...off];
+    const key = `${outcome.target}\n${text.join('\n')}`;
+    if (text.length === 0 || seen.has(key)) continue;
+    seen.add(key);
+    lines.push('', `## Declared by ${outcome.target}${seen.size > 1 ? ` (${outcome.scenario})` : ''}`, '', ...text);
+  }
+  return lines;
 }
 
 function markdownCell(text: string): string {

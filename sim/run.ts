@@ -10,6 +10,7 @@ import type { HookEvent } from './events.ts';
 import type { Violation } from './invariants.ts';
 import { replayTraffic } from './replay.ts';
 import type { Scenario, Verdict } from './scenario.ts';
+import { overriddenSettings } from './target-description.ts';
 import type { NamedTarget } from './targets.ts';
 import { DAY_MS, HOUR_MS, teamTraffic } from './traffic.ts';
 
@@ -49,6 +50,15 @@ export interface RunOutcome {
   readonly error: string | undefined;
   readonly result: SimulationResult | undefined;
   readonly reproduce: string;
+  /** What the target's declarations changed in the judging, for reports to state. */
+  readonly declarations: RunDeclarations;
+}
+
+export interface RunDeclarations {
+  /** Settings the target fixes itself that differ from the run's: the checker judged with `fixed`. */
+  readonly overriddenSettings: Readonly<Record<string, { readonly given: number; readonly fixed: number }>>;
+  /** Invariants the target switched off, with its reasons. */
+  readonly invariantsOff: Readonly<Record<string, string>>;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
@@ -56,7 +66,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const settings = options.settings?.values ?? scenario.settings;
   const expected = expectationFor(scenario, options.target.name);
   const reproduce = reproduceCommand(scenario, options);
-  const base = { scenario: scenario.name, scenarioFile: scenario.file, target: options.target.name, seed: options.seed, days, expected, reproduce };
+  const description = options.target.description;
+  const declarations: RunDeclarations = { overriddenSettings: overriddenSettings(settings, description), invariantsOff: { ...description.invariantsOff } };
+  const base = { scenario: scenario.name, scenarioFile: scenario.file, target: options.target.name, seed: options.seed, days, expected, reproduce, declarations };
   let result: SimulationResult;
   try {
     result = await simulate({
@@ -70,6 +82,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       sessionEndRoute: scenario.sessionEndRoute,
       end: scenario.end,
       sampleEveryMs: scenario.sampleEveryMs,
+      description: options.target.description,
       ...stopRule(options.stop ?? 'first-violation', expected),
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       ...(options.flatContent ? { flatContent: true } : {}),

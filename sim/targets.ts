@@ -12,23 +12,31 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BASELINE_FLAWS, FLAW_NAMES, isFlawName, type FlawName } from '../src/baseline/flaws.ts';
 import { leakyTarget } from '../src/baseline/leaky-session-manager.ts';
-import type { TargetFactory } from '../src/contract.ts';
+import type { TargetDescription, TargetFactory } from '../src/contract.ts';
 import { InputError } from '../src/input-error.ts';
 import { CLAUDE_MEM_PREFIX, claudeMemTarget } from './claude-mem/target.ts';
 import { referenceTarget } from '../src/session-manager.ts';
+import { parseDescription } from './target-description.ts';
 
 export interface NamedTarget {
   readonly name: string;
   readonly factory: TargetFactory;
+  /** What the target declares about itself (src/contract.ts); `{}` keeps leaksim's reference semantics. */
+  readonly description: TargetDescription;
 }
+
+/** A history message is a `{ role, content }` literal in every built-in target. */
+const HISTORY_MESSAGE = { properties: ['role', 'content'] } as const;
+const REFERENCE_DESCRIPTION: TargetDescription = Object.freeze({ heap: { session: { constructorName: 'ActiveSession' }, historyMessage: HISTORY_MESSAGE } });
+const LEAKY_DESCRIPTION: TargetDescription = Object.freeze({ heap: { session: { constructorName: 'LeakySession' }, historyMessage: HISTORY_MESSAGE } });
 
 export const BUILT_IN_TARGETS = ['reference', 'baseline', 'twin', ...FLAW_NAMES.map((flaw) => `flaw:${flaw}`)];
 
 export function builtInTarget(name: string): NamedTarget | undefined {
-  if (name === 'reference') return { name, factory: referenceTarget };
-  if (name === 'baseline') return { name, factory: leakyTarget(BASELINE_FLAWS) };
-  if (name === 'twin') return { name, factory: leakyTarget([]) };
-  if (name.startsWith('flaw:') && isFlawName(name.slice(5))) return { name, factory: leakyTarget([name.slice(5) as FlawName]) };
+  if (name === 'reference') return { name, factory: referenceTarget, description: REFERENCE_DESCRIPTION };
+  if (name === 'baseline') return { name, factory: leakyTarget(BASELINE_FLAWS), description: LEAKY_DESCRIPTION };
+  if (name === 'twin') return { name, factory: leakyTarget([]), description: LEAKY_DESCRIPTION };
+  if (name.startsWith('flaw:') && isFlawName(name.slice(5))) return { name, factory: leakyTarget([name.slice(5) as FlawName]), description: LEAKY_DESCRIPTION };
   return undefined;
 }
 
@@ -40,9 +48,9 @@ export async function resolveTarget(name: string, source = '--target'): Promise<
   if (/\.(c|m)?(t|j)s$/.test(name)) {
     const path = resolve(name);
     if (!existsSync(path)) throw new InputError(source, 0, '', `adapter module ${name} does not exist`);
-    const module = (await import(pathToFileURL(path).href)) as { createTarget?: unknown };
+    const module = (await import(pathToFileURL(path).href)) as { createTarget?: unknown; description?: unknown };
     if (typeof module.createTarget !== 'function') throw new InputError(name, 0, 'createTarget', 'must be exported: a function (environment) => SessionTarget');
-    return { name, factory: module.createTarget as TargetFactory };
+    return { name, factory: module.createTarget as TargetFactory, description: parseDescription(module.description, name) };
   }
   throw new InputError(source, 0, '', `unknown target '${name}': expected reference, baseline, twin, flaw:<name> (${FLAW_NAMES.join(', ')}) a path to an adapter module, or claude-mem:<path to a claude-mem checkout>`);
 }

@@ -42,10 +42,18 @@ export interface SummarizeRequest {
 export type QueueResult =
   | { readonly queued: true; readonly sessionDbId: number; readonly message: PendingMessage; readonly created: boolean }
   /** `private`: no prompt was ever recorded for this content session, so claude-mem drops the call. */
-  | { readonly queued: false; readonly reason: 'private' };
+  | { readonly queued: false; readonly reason: 'private' }
+  /** `skipped`: the tool is in the target's skip list (claude-mem's `TodoWrite` and the like): neither queued nor private. */
+  | { readonly queued: false; readonly reason: 'skipped' };
 
-/** Why a session left memory. Reported to the observer for every removal. */
-export type RemovalReason = 'expired' | 'evicted' | 'deleted' | 'shutdown';
+/**
+ * Why a session left memory. Reported to the observer for every removal. `failed`: its generator
+ * failed for good and the target gave the session up (not judged as an eviction or an expiry).
+ */
+export type RemovalReason = 'expired' | 'evicted' | 'deleted' | 'shutdown' | 'failed';
+
+/** A route may answer at once or with a promise; the driver settles either before it judges. */
+export type Awaitable<T> = T | PromiseLike<T>;
 
 /**
  * What the target tells the simulator as it happens. Every removal must be reported, before the
@@ -68,6 +76,14 @@ export interface GeneratorContext {
   claim(): PendingMessage | undefined;
   append(message: ConversationMessage): void;
   ack(message: PendingMessage): void;
+  /**
+   * Present when the target's generator waits for work: the target's own iterator of this
+   * session's messages (claimed from the store as they are queued). The agent processes each
+   * message as it is yielded (append prompt, reply after a latency, append reply, ack) and ends
+   * when the iterator ends (the target's idle period passed) or the signal aborts. Absent: the
+   * agent claims until the queue is empty.
+   */
+  readonly messages?: AsyncIterable<PendingMessage>;
 }
 
 export interface Agent {
@@ -99,10 +115,10 @@ export interface TargetStats {
 
 export interface SessionTarget {
   /** Called once when the worker (re)starts: resume sessions with persisted pending work. */
-  start(): void;
-  initializeSession(request: InitSessionRequest): InitSessionResult;
-  queueObservation(request: ObservationRequest): QueueResult;
-  queueSummarize(request: SummarizeRequest): QueueResult;
+  start(): Awaitable<void>;
+  initializeSession(request: InitSessionRequest): Awaitable<InitSessionResult>;
+  queueObservation(request: ObservationRequest): Awaitable<QueueResult>;
+  queueSummarize(request: SummarizeRequest): Awaitable<QueueResult>;
   /** The delete route: abort the generator, wait for it, release everything. False when absent. */
   deleteSession(sessionDbId: number): Promise<boolean>;
   /** The complete route (a SessionEnd hook in later claude-mem): same effect as delete. */
@@ -125,8 +141,45 @@ export interface TargetEnvironment {
   readonly observer?: SessionObserver;
 }
 
+/** How the heap gate recognises one of the target's objects in a snapshot. */
+export type HeapMatcher = { readonly constructorName: string } | { readonly properties: readonly string[] };
+
+/**
+ * What a target declares about itself, exported as `description` beside `createTarget` by an
+ * adapter module. Every field is optional; an empty description is leaksim's reference semantics.
+ * docs/targets.md ("Adapting a target") says what each declaration changes.
+ */
+export interface TargetDescription {
+  /** Which prompt a session's history pins: the latest prompt (leaksim's reference, default) or the first one ever (claude-mem re-creates a session from its first prompt). */
+  readonly pinnedPrompt?: 'latest' | 'first';
+  /** 'persisted' (default): the queue survives a worker restart. 'memory': messages queued in memory are lost at a restart by design; they are counted as `lostAtRestart` (its own named cost), and no-lost-message judges every other loss. */
+  readonly queue?: 'persisted' | 'memory';
+  /** Listeners one session may hold (on the signals handed to its generators and the target's own emitters). Default 1. */
+  readonly listenersPerSession?: number;
+  /** Settings the target fixes itself whatever the settings file says (e.g. { generatorIdleTimeoutMs: 180_000 } or { ttlMs: ... }). The checker judges with these; reports state them as overridden. */
+  readonly fixedSettings?: Partial<RetentionSettings>;
+  /** Tool names the target skips (informational; the queue result says 'skipped'). */
+  readonly skippedTools?: readonly string[];
+  /** Invariants that do not apply to this target, each with the reason (shown in reports). */
+  readonly invariantsOff?: Readonly<Record<string, string>>;
+  /** Whether a session's history may be empty until its generator first runs (default false). */
+  readonly historyEmptyUntilGenerator?: boolean;
+  /** How the heap gate finds this target's sessions and history messages in a snapshot. */
+  readonly heap?: { readonly session: HeapMatcher; readonly historyMessage: HeapMatcher };
+}
+
 /** Builds a target for one worker incarnation. A restart builds a new one over the same store. */
 export type TargetFactory = (environment: TargetEnvironment) => SessionTarget;
+
+/** A target whose routes answer at once, as leaksim's own reference and leaky twin do: what hand-driven tests call directly. */
+export interface SynchronousTarget extends SessionTarget {
+  start(): void;
+  initializeSession(request: InitSessionRequest): InitSessionResult;
+  queueObservation(request: ObservationRequest): QueueResult;
+  queueSummarize(request: SummarizeRequest): QueueResult;
+}
+
+export type SynchronousTargetFactory = (environment: TargetEnvironment) => SynchronousTarget;
 
 /**
  * Thrown by `initializeSession` (and by a queue call that must re-create a session) when the cap

@@ -33,6 +33,8 @@ export interface SessionRecord {
   readonly project: string;
   /** The latest user prompt: a session re-created in memory is pinned to it. */
   userPrompt: string;
+  /** The first user prompt ever recorded: what a target that declares `pinnedPrompt: 'first'` pins (claude-mem does). */
+  readonly firstPrompt: string;
   promptCount: number;
 }
 
@@ -44,6 +46,8 @@ export interface QueueAccounting {
   readonly droppedByDelete: number;
   readonly droppedByEviction: number;
   readonly lost: number;
+  /** Dropped at a worker restart by a target whose queue lives in memory by design (`queue: 'memory'`). */
+  readonly lostAtRestart: number;
 }
 
 class SessionQueue {
@@ -70,12 +74,13 @@ export class PendingStore {
   #droppedByDelete = 0;
   #droppedByEviction = 0;
   #lost = 0;
+  #lostAtRestart = 0;
 
   /** Records a user prompt (the `/api/sessions/init` route): creates the record on first sight. */
   recordPrompt(contentSessionId: string, project: string, userPrompt: string): SessionRecord {
     let record = this.#records.get(contentSessionId);
     if (!record) {
-      record = { sessionDbId: this.#nextSessionDbId++, contentSessionId, project, userPrompt, promptCount: 0 };
+      record = { sessionDbId: this.#nextSessionDbId++, contentSessionId, project, userPrompt, firstPrompt: userPrompt, promptCount: 0 };
       this.#records.set(contentSessionId, record);
       this.#recordsById.set(record.sessionDbId, record);
     }
@@ -179,6 +184,20 @@ export class PendingStore {
   }
 
   /**
+   * A worker restart of a target whose queue lives in memory (`queue: 'memory'`): every queued and
+   * in-flight message dies with the process. Counted apart, as `lostAtRestart`: a cost the target
+   * chose, not a loss the checker judges. Returns how many were dropped.
+   */
+  dropAllAtRestart(): number {
+    const dropped = this.#queued + this.#inFlight;
+    this.#queues.clear();
+    this.#queued = 0;
+    this.#inFlight = 0;
+    this.#lostAtRestart += dropped;
+    return dropped;
+  }
+
+  /**
    * Drops everything pending for a session. An explicit delete (the delete and complete routes)
    * is allowed to; eviction or expiry of a session that still had work is a bug, counted apart.
    */
@@ -209,7 +228,7 @@ export class PendingStore {
    * event): enqueued − (processed + queued + in flight + dropped by delete). Zero unless lost.
    */
   unaccounted(): number {
-    return this.#enqueued - (this.#processed + this.#queued + this.#inFlight + this.#droppedByDelete);
+    return this.#enqueued - (this.#processed + this.#queued + this.#inFlight + this.#droppedByDelete + this.#lostAtRestart);
   }
 
   get enqueuedCount(): number {
@@ -229,6 +248,7 @@ export class PendingStore {
       droppedByDelete: this.#droppedByDelete,
       droppedByEviction: this.#droppedByEviction,
       lost: this.#lost,
+      lostAtRestart: this.#lostAtRestart,
     };
   }
 

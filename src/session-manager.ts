@@ -39,7 +39,7 @@ import type {
   SessionView,
   SummarizeRequest,
   TargetEnvironment,
-  TargetFactory,
+  SynchronousTargetFactory,
   TargetStats,
 } from './contract.ts';
 import { SessionLimitError } from './contract.ts';
@@ -464,4 +464,4 @@ function firstValue<V>(map: Map<number, V>): V | undefined {
 }
 
 /** The reference as a target factory, for the simulator and for tests. */
-export const referenceTarget: TargetFactory = (environment) => new SessionManager(environment);
+export const referenceTarget: SynchronousTargetFactory = (environment) => new SessionManager(environment);

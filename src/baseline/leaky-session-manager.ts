@@ -24,7 +24,7 @@ import type {
   SessionView,
   SummarizeRequest,
   TargetEnvironment,
-  TargetFactory,
+  SynchronousTargetFactory,
   TargetStats,
 } from '../contract.ts';
 import { SessionLimitError } from '../contract.ts';
@@ -448,7 +448,7 @@ export class LeakySessionManager implements SessionTarget {
 }
 
 /** A target factory for the leaky manager with the given flaws (the 8.5.7 baseline by default). */
-export function leakyTarget(flaws: Iterable<FlawName> = BASELINE_FLAWS): TargetFactory {
+export function leakyTarget(flaws: Iterable<FlawName> = BASELINE_FLAWS): SynchronousTargetFactory {
   const set = [...flaws];
   return (environment) => new LeakySessionManager(environment, set);
 }

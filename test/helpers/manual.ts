@@ -4,7 +4,7 @@
  * test says, when it says. Unlike the properties' world, it judges nothing itself: each rule
  * check asserts what its rule promises.
  */
-import type { RemovalReason, SessionTarget, TargetFactory } from '../../src/contract.ts';
+import type { RemovalReason, SynchronousTarget, SynchronousTargetFactory } from '../../src/contract.ts';
 import { PendingStore } from '../../src/pending-store.ts';
 import { DEFAULT_SETTINGS, MINUTE_MS, type RetentionSettings } from '../../src/settings.ts';
 import { ORIGIN_EPOCH_MS } from '../../sim/run.ts';
@@ -30,11 +30,11 @@ export class World {
   readonly store = new PendingStore();
   readonly agent = new ManualAgent(() => this.nowMs);
   readonly removals: { sessionDbId: number; reason: RemovalReason; atMs: number }[] = [];
-  readonly factory: TargetFactory;
+  readonly factory: SynchronousTargetFactory;
   clock: FakeClock;
-  target: SessionTarget;
+  target: SynchronousTarget;
 
-  constructor(factory: TargetFactory, settings: Partial<RetentionSettings> = {}) {
+  constructor(factory: SynchronousTargetFactory, settings: Partial<RetentionSettings> = {}) {
     this.settings = Object.freeze({ ...TEST_SETTINGS, ...settings });
     this.factory = factory;
     this.clock = installFakeClock(ORIGIN_EPOCH_MS);
@@ -110,7 +110,7 @@ export class World {
     this.clock.uninstall();
   }
 
-  #build(): SessionTarget {
+  #build(): SynchronousTarget {
     return this.factory({
       settings: this.settings,
       store: this.store,
@@ -121,7 +121,7 @@ export class World {
 }
 
 /** Runs `body` in a fresh world and always disposes of it. */
-export async function inWorld(factory: TargetFactory, settings: Partial<RetentionSettings>, body: (world: World) => Promise<void>): Promise<void> {
+export async function inWorld(factory: SynchronousTargetFactory, settings: Partial<RetentionSettings>, body: (world: World) => Promise<void>): Promise<void> {
   const world = new World(factory, settings);
   try {
     await body(world);

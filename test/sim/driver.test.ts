@@ -51,7 +51,7 @@ describe('runaway timers', () => {
       spin();
       return target;
     };
-    const outcome = await runScenario(steadyWeek, { target: { name: 'runaway', factory: runaway }, seed: 7, days: 1 });
+    const outcome = await runScenario(steadyWeek, { target: { name: 'runaway', factory: runaway, description: {} }, seed: 7, days: 1 });
     expect(outcome.verdict).toBe('error');
     expect(outcome.error).toMatch(/runaway timers: more than 10000 timer callbacks between two events, .* \(seed 7\)/);
     expect(outcome.reproduce).toContain('--seed 7');
@@ -61,7 +61,7 @@ describe('runaway timers', () => {
 describe('a broken adapter', () => {
   it('that never reports removals fails removals-reported', async () => {
     const silent: TargetFactory = ({ observer: _observer, ...environment }) => referenceTarget(environment);
-    const outcome = await runScenario(steadyWeek, { target: { name: 'silent', factory: silent }, seed: 1, days: 1 });
+    const outcome = await runScenario(steadyWeek, { target: { name: 'silent', factory: silent, description: {} }, seed: 1, days: 1 });
     expect(outcome.verdict).toBe('fail');
     expect(outcome.firstViolation?.invariant).toBe('removals-reported');
     expect(outcome.firstViolation?.detail).toMatch(/target holds \d+ sessions, but \d+ were created and not reported removed/);

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BASELINE_FLAWS, FLAW_NAMES, type FlawName } from '../../src/baseline/flaws.ts';
 import { leakyTarget } from '../../src/baseline/leaky-session-manager.ts';
-import type { TargetFactory } from '../../src/contract.ts';
+import type { SynchronousTargetFactory } from '../../src/contract.ts';
 import { RULES } from './rules.ts';
 
 /** The rule each flaw was written against: it must be among the ones the flaw breaks. */
@@ -30,7 +30,7 @@ interface Row {
   readonly broken: { readonly rule: string; readonly message: string }[];
 }
 
-async function brokenRules(factory: TargetFactory): Promise<Row['broken']> {
+async function brokenRules(factory: SynchronousTargetFactory): Promise<Row['broken']> {
   const broken: Row['broken'] = [];
   for (const rule of RULES) {
     try {

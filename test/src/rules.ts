@@ -6,7 +6,7 @@
  * A check throws an AssertionError saying what it saw; it returns normally when the rule held.
  */
 import assert from 'node:assert/strict';
-import { SessionLimitError, type TargetFactory } from '../../src/contract.ts';
+import { SessionLimitError, type SynchronousTargetFactory } from '../../src/contract.ts';
 import { estimateTokens } from '../../src/history.ts';
 import { inWorld, settle, type World } from '../helpers/manual.ts';
 
@@ -14,7 +14,7 @@ export interface RuleCheck {
   readonly name: string;
   /** The rule as README.md states it. */
   readonly rule: string;
-  readonly check: (factory: TargetFactory) => Promise<void>;
+  readonly check: (factory: SynchronousTargetFactory) => Promise<void>;
 }
 
 const MINUTE = 60_000;

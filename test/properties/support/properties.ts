@@ -4,7 +4,7 @@
  * races.ts, the whole-run property in whole-run.ts.)
  */
 import fc from 'fast-check';
-import type { TargetFactory } from '../../../src/contract.ts';
+import type { SynchronousTargetFactory, TargetFactory } from '../../../src/contract.ts';
 import type { NamedTarget } from '../../../sim/targets.ts';
 import { initialModel, modelSettingsArbitrary, sessionCommands } from './session-model.ts';
 import { assertPassed, COUNTEREXAMPLE_DIR, describeCounterexample, simulateCase, trafficCaseArbitrary, writeCounterexample, type TrafficCase, type WrittenCounterexample } from './traffic-case.ts';
@@ -16,7 +16,7 @@ export const MAX_COMMANDS = 40;
 export const HOOK_TRAFFIC = 'hook-traffic';
 
 /** The model-based property for a target: any command sequence keeps every invariant and the model's agreement. */
-export function modelBasedProperty(target: TargetFactory) {
+export function modelBasedProperty(target: SynchronousTargetFactory) {
   return fc.asyncProperty(modelSettingsArbitrary, sessionCommands(MAX_COMMANDS), async (settings, commands) => {
     const world = new World(target, settings);
     try {

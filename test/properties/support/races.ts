@@ -7,7 +7,7 @@
  * each task the invariants are checked; at the end the work stops and everything must drain.
  */
 import fc from 'fast-check';
-import { SessionLimitError, type TargetFactory } from '../../../src/contract.ts';
+import { SessionLimitError, type SynchronousTargetFactory } from '../../../src/contract.ts';
 import { modelSettingsArbitrary } from './session-model.ts';
 import { settle, type ManualRun, World } from './world.ts';
 
@@ -81,7 +81,7 @@ function driveRun(scheduler: fc.Scheduler, run: ManualRun, crashes: boolean): vo
 }
 
 /** The race property for a target. */
-export function raceProperty(target: TargetFactory) {
+export function raceProperty(target: SynchronousTargetFactory) {
   return fc.asyncProperty(fc.scheduler(), modelSettingsArbitrary, raceActionsArbitrary, fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }), async (scheduler, settings, actions, crashPlan) => {
     const world = new World(target, settings);
     try {

@@ -13,7 +13,7 @@
  * live generator's ack), so the time of its last generator's end is its idle-since time, exact
  * to the millisecond even when the end happened inside a long clock advance.
  */
-import type { RemovalReason, SessionTarget, TargetFactory } from '../../../src/contract.ts';
+import type { RemovalReason, SynchronousTarget, SynchronousTargetFactory } from '../../../src/contract.ts';
 import { PendingStore } from '../../../src/pending-store.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
 import { ORIGIN_EPOCH_MS } from '../../../sim/run.ts';
@@ -51,19 +51,19 @@ export class World {
   readonly store = new PendingStore();
   readonly agent: ManualAgent;
   readonly settings: RetentionSettings;
-  readonly factory: TargetFactory;
+  readonly factory: SynchronousTargetFactory;
   /** Removal reports not yet consumed by the model. */
   readonly removals: Removal[] = [];
   /** Sessions in memory as the target reported them: created minus reported removals. */
   readonly inMemory = new Map<number, { pinned: string }>();
-  target!: SessionTarget;
+  target!: SynchronousTarget;
   /** Messages the hooks queued (what the accounting must explain). */
   enqueued = 0;
   closed = false;
   #clock: FakeClock;
   #violation: InvariantViolation | undefined;
 
-  constructor(factory: TargetFactory, settings: RetentionSettings) {
+  constructor(factory: SynchronousTargetFactory, settings: RetentionSettings) {
     this.factory = factory;
     this.settings = settings;
     this.#clock = install(ORIGIN_EPOCH_MS);

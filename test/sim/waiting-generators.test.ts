@@ -1,0 +1,59 @@
+/**
+ * Generators that wait for work (GeneratorContext.messages): the simulated agent processes what
+ * the target's iterator yields; busy-ness comes from pending work and processing, not from a
+ * generator existing; one-generator-per-session counts waiting generators too.
+ */
+import { describe, expect, it } from 'vitest';
+import type { TargetFactory } from '../../src/contract.ts';
+import { runScenario, type RunOutcome } from '../../sim/run.ts';
+import { loadScenario, type Scenario } from '../../sim/scenario.ts';
+import { waitingTarget } from '../helpers/waiting-target.ts';
+
+const resumeAfterTtl = loadScenario('scenarios/resume-after-ttl.json');
+const properEndings = loadScenario('scenarios/proper-endings.json');
+
+function run(scenario: Scenario, factory: TargetFactory, days?: number): Promise<RunOutcome> {
+  return runScenario(scenario, { target: { name: 'waiting', factory, description: {} }, seed: scenario.seeds[0]!, stop: 'never', ...(days ? { days } : {}) });
+}
+
+describe('a generator that waits for work', () => {
+  it('is handed every message as it is queued, and the run passes every invariant', async () => {
+    const outcome = await run(resumeAfterTtl, waitingTarget());
+    expect(outcome.result!.violationCounts).toEqual({});
+    const totals = outcome.result!.totals;
+    expect(totals.messagesQueued).toBeGreaterThan(1_000);
+    expect(totals.messagesProcessed).toBe(totals.messagesQueued);
+    expect(outcome.result!.agentEvents).toBe(totals.messagesProcessed);
+  });
+
+  it('is not busy while it waits: its session may expire under it', async () => {
+    // The target expires a session while its generator still waits (then ends the generator).
+    // Judging busy-ness by "a generator exists" would call each of these a busy expiry.
+    let expiredWhileWaiting = 0;
+    const counting: TargetFactory = (environment) =>
+      waitingTarget()({
+        ...environment,
+        observer: {
+          onRemoved(sessionDbId, reason) {
+            if (reason === 'expired') expiredWhileWaiting += 1;
+            environment.observer?.onRemoved(sessionDbId, reason);
+          },
+        },
+      });
+    const outcome = await run(resumeAfterTtl, counting, 2);
+    expect(expiredWhileWaiting).toBeGreaterThan(10);
+    expect(outcome.result!.violationCounts['no-busy-eviction']).toBeUndefined();
+    expect(outcome.result!.violationCounts).toEqual({});
+  });
+
+  it('is busy while it processes a message: expiring it then fails no-busy-eviction', async () => {
+    const outcome = await run(properEndings, waitingTarget({ expireWhileProcessing: true }), 1);
+    const violation = outcome.result!.violations.find((candidate) => candidate.invariant === 'no-busy-eviction');
+    expect(violation?.detail).toMatch(/was expired while busy \(.*a generator processing a message\)/);
+  });
+
+  it('counts for one-generator-per-session while it waits', async () => {
+    const outcome = await run(properEndings, waitingTarget({ duplicateGenerators: true }), 1);
+    expect(outcome.result!.violationCounts['one-generator-per-session']).toBeGreaterThan(0);
+  });
+});
