@@ -50,14 +50,16 @@ const loaded = new Map<string, Promise<Record<string, Record<string, unknown>>>>
 
 /**
  * The folder claude-mem takes for its data directory (settings, logs): created by leaksim for this
- * process and removed when it exits. claude-mem 13.x reads it from `CLAUDE_MEM_DATA_DIR` (and
- * writes its default settings file there on first read); 8.5.x through the paths stand-in.
+ * process and removed when it exits, holding an empty settings file (claude-mem's defaults apply).
+ * claude-mem 13.x finds it through `CLAUDE_MEM_DATA_DIR`; 8.5.x through the paths stand-in.
  */
 export function claudeMemDataDir(): string {
   if (!dataDir) {
     const created = mkdtempSync(join(tmpdir(), 'leaksim-claude-mem-'));
     dataDir = created;
     process.on('exit', () => rmSync(created, { recursive: true, force: true }));
+    // An empty settings file: claude-mem takes its defaults (13.x would otherwise write them there and say so on stderr).
+    writeFileSync(join(created, 'settings.json'), '{}\n');
     process.env.LEAKSIM_CLAUDE_MEM_DATA_DIR = created;
     process.env.CLAUDE_MEM_DATA_DIR = created;
     process.env.CLAUDE_CONFIG_DIR = join(created, 'claude-config');
