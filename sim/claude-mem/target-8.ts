@@ -14,7 +14,7 @@
  * settles when the last one has started.
  */
 import type { EventEmitter } from 'node:events';
-import type { InitSessionRequest, InitSessionResult, ObservationRequest, QueueResult, SummarizeRequest, TargetEnvironment } from '../../src/contract.ts';
+import type { InitSessionRequest, InitSessionResult, ObservationRequest, QueueResult, RemovalReason, SummarizeRequest, TargetEnvironment } from '../../src/contract.ts';
 import type { PendingMessage } from '../../src/pending-store.ts';
 import { ClaudeMemTarget, expectOk, RouteTable, SILENT_BROADCASTER, SILENT_WORKER, type ActiveSession, type ClaudeMemSessionManager, type GeneratorLayout } from './bridge.ts';
 import { ClaudeMemDatabase } from './database.ts';
@@ -41,7 +41,9 @@ export class ClaudeMem8Target extends ClaudeMemTarget {
   constructor(modules: ClaudeMem8Modules, environment: TargetEnvironment) {
     const database = ClaudeMemDatabase.of(environment.store);
     const manager = new modules.SessionManager(database) as Manager8;
-    super(manager, database, environment.agent, layout8(database), environment.observer);
+    const removals: { reasons?: ReadonlyMap<number, RemovalReason> } = {};
+    super(manager, database, environment.agent, layout8(database, (sessionDbId) => removals.reasons?.get(sessionDbId)), environment.observer);
+    removals.reasons = this.sessions.reasons;
     this.#manager = manager;
     const routes = new modules.SessionRoutes(manager, database, this.generators, this.generators, this.generators, SILENT_BROADCASTER, SILENT_WORKER) as {
       setupRoutes(app: unknown): void;
@@ -125,7 +127,8 @@ export class ClaudeMem8Target extends ClaudeMemTarget {
   }
 }
 
-function layout8(database: ClaudeMemDatabase): GeneratorLayout {
+/** `removing`: why the bridge is removing a session right now (an explicit delete or a shutdown), if it is. */
+function layout8(database: ClaudeMemDatabase, removing: (sessionDbId: number) => RemovalReason | undefined): GeneratorLayout {
   const store = database.store;
   return {
     messageFor: (yielded) => (yielded as { leaksim: PendingMessage }).leaksim,
@@ -133,9 +136,12 @@ function layout8(database: ClaudeMemDatabase): GeneratorLayout {
       store.ack(message);
     },
     runStarting: () => undefined,
-    // What the run had claimed and not processed was deleted from the queue when claimed.
+    // What the run had claimed and not processed was deleted from the queue when claimed: dropped
+    // when the delete route aborted the run, lost when the run crashed or the worker shut down.
     runEnded: (session, unacknowledged) => {
-      if (unacknowledged > 0) store.forgetInFlight(session.sessionDbId);
+      if (unacknowledged === 0) return;
+      if (removing(session.sessionDbId) === 'deleted') store.dropInFlight(session.sessionDbId);
+      else store.forgetInFlight(session.sessionDbId);
     },
   };
 }
