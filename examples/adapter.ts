@@ -13,8 +13,19 @@
  * This manager has no session cap, so `initializeSession` never throws SessionLimitError.
  */
 import { getEventListeners } from 'node:events';
-import type { SessionTarget, TargetFactory } from '../src/contract.ts';
+import type { SessionTarget, TargetDescription, TargetFactory } from '../src/contract.ts';
 import { ClaudeMemLikeSessionManager } from './claude-mem-like-manager.ts';
+
+/**
+ * This manager keeps leaksim's reference semantics, so it declares nothing but how the heap gate
+ * finds its objects: a session is a plain object of this shape, a history message a `{ role, content }` literal.
+ */
+export const description: TargetDescription = {
+  heap: {
+    session: { properties: ['history', 'controller', 'generatorPromise', 'cleanupTimer'] },
+    historyMessage: { properties: ['role', 'content'] },
+  },
+};
 
 export const createTarget: TargetFactory = ({ settings, store, agent, observer }) => {
   const manager: ClaudeMemLikeSessionManager = new ClaudeMemLikeSessionManager(

@@ -7,21 +7,34 @@
  * (about 0.2 µs a call, against 3.6 µs for `tickAsync`) and only as far as the next event: the
  * driver's own queue carries the traffic, so fake timers hold only the target's few timers.
  *
- * A runaway (a timer that keeps rescheduling itself) would turn the time between two events into
- * millions of calls. Every timer callback passes through a counter, which the driver resets at
- * each traffic or agent event (`beginStep`); more than `TIMER_CALLBACKS_PER_STEP_MAX` between two
- * events ends the run with `RunawayTimersError`, which the driver reports with the seed.
+ * A runaway is a timer that keeps rescheduling itself with no delay. The guard measures a rate:
+ * callbacks of zero-delay timers (setImmediate, or setTimeout/setInterval with a delay under 1 ms)
+ * per window of simulated time. It cannot go by time alone: during a tick fake-timers schedules a
+ * zero-delay timer 1 ms ahead, so a zero-delay loop looks like a 1 ms poll. A target's own
+ * periodic timers (any period of at least 1 ms, across any quiet gap or sleep) are never counted;
+ * a target deferring work with a zero-delay timer does so a few times per hook, far below the
+ * limit. More than `ZERO_DELAY_CALLBACKS_PER_WINDOW_MAX` in `RUNAWAY_WINDOW_MS` of simulated time
+ * ends the run with `RunawayTimersError`, which the driver reports with the seed. (Counting every
+ * callback between two events instead, as before, made a 5-second poll across a quiet night a
+ * runaway.)
  */
 import * as FakeTimers from '@sinonjs/fake-timers';
 
 type InstalledClock = ReturnType<typeof FakeTimers.install>;
 
-/** More timer callbacks than this between two events is a runaway, not a workload. */
-export const TIMER_CALLBACKS_PER_STEP_MAX = 10_000;
+/** The window of simulated time over which the runaway guard counts zero-delay timer callbacks. */
+export const RUNAWAY_WINDOW_MS = 60_000;
+/** More zero-delay timer callbacks than this within one window is a runaway, not a workload (a loop makes one per simulated ms). */
+export const ZERO_DELAY_CALLBACKS_PER_WINDOW_MAX = 10_000;
+/**
+ * fake-timers' own loop limit (timers fired by one `tick`): a backstop behind the rate guard, set
+ * high because the driver's ticks may legitimately fire every timer due during a long sleep.
+ */
+const FAKE_TIMERS_LOOP_LIMIT = 100_000_000;
 
 export class RunawayTimersError extends Error {
   constructor(readonly atMs: number, readonly callbacks: number) {
-    super(`runaway timers: more than ${callbacks} timer callbacks between two events, at t=${atMs} ms`);
+    super(`runaway timers: more than ${callbacks} zero-delay timer callbacks within ${RUNAWAY_WINDOW_MS / 1_000} s of simulated time, at t=${atMs} ms`);
     this.name = 'RunawayTimersError';
   }
 }
@@ -52,7 +65,9 @@ let installed: SimClock | undefined;
 export class SimClock {
   readonly originEpochMs: number;
   #clock: InstalledClock;
-  #callbacksThisStep = 0;
+  #callbacksInWindow = 0;
+  /** Epoch ms at which the current counting window ends. */
+  #windowEndMs = -Infinity;
   #callbacksMax: number;
 
   private constructor(originEpochMs: number, callbacksMax: number) {
@@ -62,7 +77,7 @@ export class SimClock {
   }
 
   /** Installs the fake clock at `originEpochMs`. Only one simulation may hold the globals at a time. */
-  static install(originEpochMs: number, callbacksMax = TIMER_CALLBACKS_PER_STEP_MAX): SimClock {
+  static install(originEpochMs: number, callbacksMax = ZERO_DELAY_CALLBACKS_PER_WINDOW_MAX): SimClock {
     if (installed) throw new Error('a simulation clock is already installed in this process');
     installed = new SimClock(originEpochMs, callbacksMax);
     return installed;
@@ -78,11 +93,6 @@ export class SimClock {
     const delta = atMs - this.nowMs;
     if (delta < 0) return;
     this.#clock.tick(delta); // tick(0) fires what is due now: a zero-delay timer set outside a tick
-  }
-
-  /** A new traffic or agent event: the runaway guard counts timer callbacks from here. */
-  beginStep(): void {
-    this.#callbacksThisStep = 0;
   }
 
   /**
@@ -118,20 +128,27 @@ export class SimClock {
   }
 
   #install(nowEpochMs: number): InstalledClock {
-    const clock = FakeTimers.install({ now: nowEpochMs, toFake: [...FAKED], loopLimit: this.#callbacksMax });
+    const clock = FakeTimers.install({ now: nowEpochMs, toFake: [...FAKED], loopLimit: FAKE_TIMERS_LOOP_LIMIT });
     for (const name of ['setTimeout', 'setInterval', 'setImmediate'] as const) this.#count(name);
     return clock;
   }
 
-  /** Wraps a faked scheduler so that each callback it runs is counted against the step limit. */
+  /** Wraps a faked scheduler so that each callback of a zero-delay timer is counted against the rate limit. */
   #count(name: 'setTimeout' | 'setInterval' | 'setImmediate'): void {
     const faked = globalThis[name] as (callback: (...args: unknown[]) => void, ...rest: unknown[]) => unknown;
-    const wrapped = (callback: (...args: unknown[]) => void, ...rest: unknown[]) =>
-      faked((...args: unknown[]) => {
-        this.#callbacksThisStep += 1;
-        if (this.#callbacksThisStep > this.#callbacksMax) throw new RunawayTimersError(this.nowMs, this.#callbacksMax);
+    const wrapped = (callback: (...args: unknown[]) => void, ...rest: unknown[]) => {
+      if (name !== 'setImmediate' && Number(rest[0]) >= 1) return faked(callback, ...rest);
+      return faked((...args: unknown[]) => {
+        const nowEpochMs = this.#clock.now;
+        if (nowEpochMs >= this.#windowEndMs) {
+          this.#windowEndMs = nowEpochMs + RUNAWAY_WINDOW_MS;
+          this.#callbacksInWindow = 0;
+        }
+        this.#callbacksInWindow += 1;
+        if (this.#callbacksInWindow > this.#callbacksMax) throw new RunawayTimersError(this.nowMs, this.#callbacksMax);
         callback(...args);
       }, ...rest);
+    };
     (globalThis as Record<string, unknown>)[name] = Object.assign(wrapped, faked);
   }
 }

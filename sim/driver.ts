@@ -225,7 +225,6 @@ class Simulation {
           }
           continue;
         }
-        this.#clock.beginStep();
         // Taken off the agenda before the clock moves: work settled at a sample on the way may schedule more.
         if (!hookFirst) this.#agenda.pop();
         if (this.#stopDue(atMs)) await this.#advanceTo(atMs);
@@ -296,6 +295,8 @@ class Simulation {
   async #advanceTo(atMs: number): Promise<void> {
     while (Math.min(this.#nextSampleMs, this.#nextCheckpointMs) <= atMs) {
       const stopMs = Math.min(this.#nextSampleMs, this.#nextCheckpointMs);
+      // A target timer fired on the way may start promise work (an async iterator ending): settle it before the sample looks.
+      if (this.#clock.nextTimerMs() <= stopMs) this.#needsSettle = true;
       this.#clock.advanceTo(stopMs);
       await this.#settleIfNeeded();
       if (stopMs === this.#nextSampleMs) {
@@ -563,7 +564,6 @@ class Simulation {
           if (this.#settled()) return false;
           continue;
         }
-        this.#clock.beginStep();
         await this.#advanceTo(stepMs);
         if (head && headMs <= stepMs) {
           this.#agenda.pop();

@@ -33,6 +33,8 @@ export interface RunOptions {
   /** Every message owns its characters (see sim/content.ts): what a heap measurement needs. */
   readonly flatContent?: boolean;
   readonly onProgress?: (nowMs: number, hookEvents: number) => void;
+  /** The verdict expected of this run, for a target the scenario cannot name (an adapter under `check --target`). */
+  readonly expected?: Verdict;
 }
 
 export interface RunOutcome {
@@ -64,7 +66,7 @@ export interface RunDeclarations {
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
   const days = options.days ?? scenario.days;
   const settings = options.settings?.values ?? scenario.settings;
-  const expected = expectationFor(scenario, options.target.name);
+  const expected = options.expected ?? expectationFor(scenario, options.target.name);
   const reproduce = reproduceCommand(scenario, options);
   const description = options.target.description;
   const declarations: RunDeclarations = { overriddenSettings: overriddenSettings(settings, description), invariantsOff: { ...description.invariantsOff } };

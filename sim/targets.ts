@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { importAdapter } from './adapter-module.ts';
 import { BASELINE_FLAWS, FLAW_NAMES, isFlawName, type FlawName } from '../src/baseline/flaws.ts';
 import { leakyTarget } from '../src/baseline/leaky-session-manager.ts';
 import type { TargetDescription, TargetFactory } from '../src/contract.ts';
@@ -48,9 +49,25 @@ export async function resolveTarget(name: string, source = '--target'): Promise<
   if (/\.(c|m)?(t|j)s$/.test(name)) {
     const path = resolve(name);
     if (!existsSync(path)) throw new InputError(source, 0, '', `adapter module ${name} does not exist`);
-    const module = (await import(pathToFileURL(path).href)) as { createTarget?: unknown; description?: unknown };
+    const module = await importAdapter(path, name);
     if (typeof module.createTarget !== 'function') throw new InputError(name, 0, 'createTarget', 'must be exported: a function (environment) => SessionTarget');
-    return { name, factory: module.createTarget as TargetFactory, description: parseDescription(module.description, name) };
+    return { name, factory: guardedFactory(module.createTarget as TargetFactory, name), description: parseDescription(module.description, name) };
   }
   throw new InputError(source, 0, '', `unknown target '${name}': expected reference, baseline, twin, flaw:<name> (${FLAW_NAMES.join(', ')}) a path to an adapter module, or claude-mem:<path to a claude-mem checkout>`);
+}
+
+/** createTarget throwing is a broken adapter, reported as one line naming the file (exit 2), not a stack trace. */
+function guardedFactory(factory: TargetFactory, file: string): TargetFactory {
+  return (environment) => {
+    try {
+      return factory(environment);
+    } catch (error) {
+      throw new InputError(file, 0, 'createTarget', `threw ${describeThrown(error)}`);
+    }
+  };
+}
+
+export function describeThrown(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message.split('\n')[0]}`;
+  return String(error);
 }

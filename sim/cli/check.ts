@@ -11,7 +11,9 @@ import { InputError } from '../../src/input-error.ts';
 import type { FlawCoverage, Report } from '../report.ts';
 import { runScenario, type RunOutcome } from '../run.ts';
 import { loadScenario, type Scenario } from '../scenario.ts';
-import { builtInTarget } from '../targets.ts';
+import { builtInTarget, resolveTarget, type NamedTarget } from '../targets.ts';
+import { loadExpectations, type Expectations } from '../expect-file.ts';
+import type { Verdict } from '../scenario.ts';
 import { DEFAULT_BASELINES_FILE } from '../heap/baselines.ts';
 import { DEFAULT_KEPT_SNAPSHOT_DIR } from '../heap/gate.ts';
 import { heapCheckCommand } from './heap.ts';
@@ -25,6 +27,11 @@ verdict for, for each of its seeds, and checks that every named flaw is caught s
 Exit 0 when all verdicts are as expected, 1 otherwise, 2 for bad input.
 
 options:
+  --target MODULE  judge an adapter module instead of the built-in targets: every scenario, each
+                   of its seeds (see docs/targets.md, "Adapting a target")
+  --expect FILE    with --target: the verdict each scenario should give it, as JSON
+                   ({"scenario-name": "pass" | {"failsOn": [invariants], "why": "..."}});
+                   a scenario it does not name is expected to pass
   --only NAME   run only the scenario with this name (repeatable)
   --out DIR     report folder (default reports/check)
   --json        print summary.json to stdout instead of the readable lines
@@ -49,6 +56,8 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
     baselines: { type: 'string' },
     'update-baselines': { type: 'boolean', default: false },
     'keep-snapshots': { type: 'boolean', default: false },
+    target: { type: 'string' },
+    expect: { type: 'string' },
   });
   if (values.help) {
     output.out(CHECK_HELP);
@@ -59,15 +68,20 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
       if (values[flag]) throw new InputError('leaksim check', 0, `--${flag}`, 'only applies with --heap');
     }
   }
+  if (values.expect !== undefined && values.target === undefined) throw new InputError('leaksim check', 0, '--expect', 'only applies with --target');
   const files = positionals.length ? positionals : scenarioFiles(DEFAULT_SCENARIO_DIR);
   let scenarios = files.map((file) => loadScenario(file));
+  const expectations = values.expect === undefined ? new Map<string, Verdict>() : loadExpectations(values.expect, scenarios.map((scenario) => scenario.name));
   if (values.only?.length) {
     const unknown = values.only.filter((name) => !scenarios.some((scenario) => scenario.name === name));
     if (unknown.length) throw new InputError('leaksim check', 0, '--only', `no scenario named ${unknown.join(', ')}`);
     scenarios = scenarios.filter((scenario) => values.only!.includes(scenario.name));
   }
+  const adapter = values.target === undefined ? undefined : await resolveTarget(values.target);
   if (values.heap) {
+    if (values.expect !== undefined) throw new InputError('leaksim check --heap', 0, '--expect', 'does not apply to the heap gate: an adapter must pass every heap scenario');
     return heapCheckCommand(scenarios, output, {
+      ...(adapter ? { target: adapter } : {}),
       out: values.out ?? 'reports/heap',
       json: values.json,
       baselinesFile: values.baselines ?? DEFAULT_BASELINES_FILE,
@@ -75,7 +89,7 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
       keepSnapshots: values['keep-snapshots'],
     });
   }
-  const report = await check(scenarios, output, !values.json);
+  const report = adapter ? await checkAdapter(scenarios, adapter, expectations, output, !values.json) : await check(scenarios, output, !values.json);
   return finishReport(output, report, values.out ?? 'reports/check', values.json);
 }
 
@@ -123,6 +137,29 @@ export async function check(scenarios: readonly Scenario[], output: Output, prin
     }
   }
   return { command: 'check', outcomes, flaws };
+}
+
+/**
+ * `check --target`: every scenario against one adapter, for each of its seeds, each judged against
+ * the expectation file (a scenario it does not name must pass). No flaw table: the flaws are
+ * leaksim's own.
+ */
+export async function checkAdapter(scenarios: readonly Scenario[], target: NamedTarget, expectations: Expectations, output: Output, print: boolean): Promise<Report> {
+  const plan = scenarios.flatMap((scenario) => scenario.seeds.map((seed) => ({ scenario, seed })));
+  const outcomes: RunOutcome[] = [];
+  for (const [index, { scenario, seed }] of plan.entries()) {
+    const outcome = await runScenario(scenario, {
+      target,
+      seed,
+      stop: 'verdict',
+      expected: expectations.get(scenario.name) ?? { pass: true },
+      onProgress: progressFor(output, `[${index + 1}/${plan.length}] ${scenario.name} ${target.name} seed ${seed}`),
+    });
+    output.progress('');
+    if (print) printOutcome(output, outcome);
+    outcomes.push(outcome);
+  }
+  return { command: 'check', outcomes };
 }
 
 /** For each flaw, the scenarios whose run of that flaw failed as expected, and on which invariant. */

@@ -9,6 +9,7 @@ import { DEFAULT_MARGIN_PERCENT, readBaselines, writeBaselines } from '../heap/b
 import { heapCheck, heapScenarios, type HeapReport } from '../heap/gate.ts';
 import { heapSummaryJson, runLines, writeHeapReports } from '../heap/report.ts';
 import type { Scenario } from '../scenario.ts';
+import type { NamedTarget } from '../targets.ts';
 import type { Output } from './output.ts';
 import { EXIT_GATE_FAILED, EXIT_OK } from './shared.ts';
 
@@ -18,6 +19,8 @@ export interface HeapCommandOptions {
   readonly baselinesFile: string;
   readonly updateBaselines: boolean;
   readonly keepSnapshots: boolean;
+  /** `--target`: an adapter judged on every heap scenario instead of the built-in targets. */
+  readonly target?: NamedTarget;
 }
 
 export async function heapCheckCommand(scenarios: readonly Scenario[], output: Output, options: HeapCommandOptions): Promise<number> {
@@ -25,12 +28,17 @@ export async function heapCheckCommand(scenarios: readonly Scenario[], output: O
   if (marked.length === 0) throw new InputError('leaksim check --heap', 0, '', 'none of the scenarios has a "heap" section');
   // Read (and so validate) the committed file before spending a minute on probes.
   const committed = readBaselines(options.baselinesFile);
+  if (options.target && !options.target.description.heap) {
+    throw new InputError(options.target.name, 0, 'description.heap', 'must be declared for the heap gate: { session: matcher, historyMessage: matcher } (see docs/targets.md)');
+  }
+  if (options.target && options.updateBaselines) throw new InputError('leaksim check --heap', 0, '--update-baselines', "does not apply with --target: the baselines are the reference's");
   const report = await heapCheck(marked, {
+    ...(options.target ? { target: options.target } : {}),
     baselinesFile: options.baselinesFile,
     keepSnapshots: options.keepSnapshots,
     onRun: options.json ? undefined : (run) => runLines(run).forEach((line) => output.out(line)),
   });
-  if (!options.json) printBaselines(output, report);
+  if (!options.json && !options.target) printBaselines(output, report);
   writeHeapReports(options.out, report);
   if (options.updateBaselines) {
     const referenceFailed = report.runs.some((run) => run.target === 'reference' && !run.asExpected);

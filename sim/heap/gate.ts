@@ -10,7 +10,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { RetentionSettings } from '../../src/settings.ts';
 import type { Scenario } from '../scenario.ts';
+import { judgedSettings } from '../target-description.ts';
+import { builtInTarget, type NamedTarget } from '../targets.ts';
 import { compareBaselines, measureBaselines, readBaselines, type BaselineCheck, type ScenarioBaseline } from './baselines.ts';
 import { heapPlanOf, type HeapPlan, type HeapVerdict } from './plan.ts';
 import type { ProbeRequest, ProbeResult } from './probe.ts';
@@ -56,6 +59,12 @@ export interface HeapCheckOptions {
   readonly parallel?: number;
   /** Called as each run is judged, in completion order. */
   readonly onRun?: (run: HeapRun) => void;
+  /**
+   * An adapter to judge instead of the targets each scenario names (`check --heap --target`): it
+   * must pass every heap scenario, on every heap seed, with the settings it fixes; the reference's
+   * baselines do not apply to it.
+   */
+  readonly target?: NamedTarget;
 }
 
 interface PlannedRun {
@@ -64,6 +73,8 @@ interface PlannedRun {
   readonly target: string;
   readonly seed: number;
   readonly expected: HeapVerdict;
+  /** The settings the heap limits are taken from: the scenario's, overridden by what an adapter fixes. */
+  readonly settings: RetentionSettings;
 }
 
 export function heapScenarios(scenarios: readonly Scenario[]): Scenario[] {
@@ -73,9 +84,10 @@ export function heapScenarios(scenarios: readonly Scenario[]): Scenario[] {
 export async function heapCheck(scenarios: readonly Scenario[], options: HeapCheckOptions): Promise<HeapReport> {
   const planned: PlannedRun[] = heapScenarios(scenarios).flatMap((scenario) => {
     const plan = heapPlanOf(scenario)!;
+    if (options.target) return plan.seeds.map((seed) => ({ scenario, plan, target: options.target!.name, seed, expected: 'pass' as const, settings: judgedSettings(scenario.settings, options.target!.description) }));
     // A target expected to fail runs on the first heap seed only: one deterministic run shows a
     // leak. One expected to pass runs on every heap seed: repeated runs are what show a false alarm.
-    return [...plan.expect].flatMap(([target, expected]) => (expected === 'fail' ? plan.seeds.slice(0, 1) : plan.seeds).map((seed) => ({ scenario, plan, target, seed, expected })));
+    return [...plan.expect].flatMap(([target, expected]) => (expected === 'fail' ? plan.seeds.slice(0, 1) : plan.seeds).map((seed) => ({ scenario, plan, target, seed, expected, settings: scenario.settings })));
   });
   const work = mkdtempSync(join(tmpdir(), 'leaksim-heap-'));
   const snapshotDir = options.snapshotDir ?? (options.keepSnapshots ? DEFAULT_KEPT_SNAPSHOT_DIR : join(work, 'snapshots'));
@@ -98,24 +110,26 @@ export async function heapCheck(scenarios: readonly Scenario[], options: HeapChe
   const warmups = new Map(planned.map((run) => [run.scenario.name, run.plan.warmupCheckpoints]));
   const referenceResults = runs.filter((run) => run.probe && run.judgement?.passed).map((run) => run.probe!);
   const measuredBaselines = measureBaselines(referenceResults, (scenario) => warmups.get(scenario) ?? 0);
-  const baselineChecks = compareBaselines(measuredBaselines, readBaselines(options.baselinesFile), options.baselinesFile);
+  const baselineChecks = options.target ? [] : compareBaselines(measuredBaselines, readBaselines(options.baselinesFile), options.baselinesFile);
   const passed = runs.every((run) => run.asExpected) && baselineChecks.every((check) => check.passed);
   return { runs, measuredBaselines, baselineChecks, baselinesFile: options.baselinesFile, passed };
 }
 
 /** Judges a run's probe result again (with other limits, or after reading it back from a report). */
-export function judgeProbe(probe: ProbeResult, plan: HeapPlan, scenario: Scenario): HeapJudgement {
-  return judgeHeap(probe.measures, plan.warmupCheckpoints, scenario.settings, heapLimits(scenario.settings, plan.historySlackMessages));
+export function judgeProbe(probe: ProbeResult, plan: HeapPlan, scenario: Scenario, settings: RetentionSettings = scenario.settings): HeapJudgement {
+  return judgeHeap(probe.measures, plan.warmupCheckpoints, settings, heapLimits(settings, plan.historySlackMessages));
 }
 
 async function judgeRun(planned: PlannedRun, snapshotDir: string, resultFile: string, keepSnapshots: boolean): Promise<HeapRun> {
-  const { scenario, plan, target, seed, expected } = planned;
-  const limits = heapLimits(scenario.settings, plan.historySlackMessages);
-  const base = { scenario: scenario.name, scenarioFile: scenario.file, target, seed, expected, limits, reproduce: `npx leaksim check --heap ${scenario.file} --only ${scenario.name}` };
+  const { scenario, plan, target, seed, expected, settings } = planned;
+  const limits = heapLimits(settings, plan.historySlackMessages);
+  const builtIn = builtInTarget(target) !== undefined;
+  const reproduce = `npx leaksim check --heap ${scenario.file} --only ${scenario.name}${builtIn ? '' : ` --target ${target}`}`;
+  const base = { scenario: scenario.name, scenarioFile: scenario.file, target, seed, expected, limits, reproduce };
   const request: ProbeRequest = { scenarioFile: scenario.file, target, seed, snapshotDir, resultFile, keepSnapshots };
   try {
     const probe = await runProbe(request);
-    const judgement = judgeProbe(probe, plan, scenario);
+    const judgement = judgeProbe(probe, plan, scenario, settings);
     const verdict = judgement.passed ? 'pass' : 'fail';
     return { ...base, verdict, asExpected: verdict === expected, judgement, probe, error: undefined };
   } catch (error) {

@@ -8,19 +8,24 @@
  * `serializer.summarizePath` turn one object's retainers into text.
  *
  * What is counted, by how it looks in the heap:
- * - sessions: objects whose constructor is a session class (`ActiveSession` of the reference,
- *   `LeakySession` of the leaky implementation);
- * - history messages: plain objects whose own properties are exactly `role` and `content` (the
- *   `ConversationMessage` shape; the simulated agent and the managers create them as literals);
+ * - sessions and history messages: objects matching what the target declares (`description.heap`,
+ *   src/contract.ts): a constructor name, or a shape (a plain object whose own properties are
+ *   exactly the given ones). The built-ins declare `ActiveSession` (the reference) or
+ *   `LeakySession` (the leaky implementation), and `{ role, content }` literals for messages;
  * - the session manager: the retained size of the `SessionManager` / `LeakySessionManager` object;
  * - total heap: the retained size of the snapshot's root, i.e. everything reachable.
  * memlab is imported lazily: the probe loads it only after its last snapshot, so its own objects
  * are never in what it measures.
  */
 import type { IHeapNode, IHeapSnapshot } from '@memlab/core';
+import type { HeapMatcher } from '../../src/contract.ts';
 
-/** Constructor names of the session classes of the built-in targets. */
-export const SESSION_CLASSES: readonly string[] = ['ActiveSession', 'LeakySession'];
+/** How sessions and history messages are recognised: what a target declares (`description.heap`). */
+export interface HeapMatchers {
+  readonly session: HeapMatcher;
+  readonly historyMessage: HeapMatcher;
+}
+
 /** Constructor names of the session managers of the built-in targets. */
 export const MANAGER_CLASSES: readonly string[] = ['SessionManager', 'LeakySessionManager'];
 /** The kind name a history message is reported under (it has no class of its own). */
@@ -85,7 +90,7 @@ type Memlab = typeof import('@memlab/core');
  * Measures every snapshot, in order. `firstJudged` is the index of the first checkpoint after the
  * warm-up: grown kinds and the held session are taken from it to the last one.
  */
-export async function analyseSnapshots(files: readonly SnapshotFile[], firstJudged: number): Promise<SnapshotAnalysis> {
+export async function analyseSnapshots(files: readonly SnapshotFile[], firstJudged: number, matchers: HeapMatchers): Promise<SnapshotAnalysis> {
   const memlab: Memlab = await import('@memlab/core');
   memlab.config.muteConsole = true;
   const measures: CheckpointMeasure[] = [];
@@ -102,7 +107,7 @@ export async function analyseSnapshots(files: readonly SnapshotFile[], firstJudg
     const finder = new memlab.TraceFinder();
     if (last) memlab.analysis.preparePathFinder(snapshot);
     else finder.calculateAllNodesRetainedSizes(snapshot);
-    const { measure, histogram, sessionIds } = measureSnapshot(snapshot, snapshotFile);
+    const { measure, histogram, sessionIds } = measureSnapshot(snapshot, snapshotFile, matchers);
     measures.push(measure);
     for (const id of sessionIds) if (!firstSeenMs.has(id)) firstSeenMs.set(id, snapshotFile.atMs);
     if (index === firstJudged) {
@@ -151,7 +156,9 @@ function leakedSessionPath(
   return { object: `${node.name} @${node.id}`, heldSinceMs: firstSeenMs.get(best.id)!, outsideManagerMaps: best.outside, text };
 }
 
-function measureSnapshot(snapshot: IHeapSnapshot, file: SnapshotFile): { measure: CheckpointMeasure; histogram: Histogram; sessionIds: Set<number> } {
+function measureSnapshot(snapshot: IHeapSnapshot, file: SnapshotFile, matchers: HeapMatchers): { measure: CheckpointMeasure; histogram: Histogram; sessionIds: Set<number> } {
+  const isSession = nodeMatcher(matchers.session);
+  const isMessage = nodeMatcher(matchers.historyMessage);
   const histogram: Histogram = { count: new Map(), bytes: new Map() };
   const sessionIds = new Set<number>();
   let sessionObjects = 0;
@@ -163,13 +170,13 @@ function measureSnapshot(snapshot: IHeapSnapshot, file: SnapshotFile): { measure
     let kind: string;
     if (node.type === 'object') {
       kind = node.name;
-      if (SESSION_CLASSES.includes(node.name)) {
+      if (isSession(node)) {
         sessionObjects += 1;
         sessionRetainedBytes += node.retainedSize;
         sessionIds.add(node.id);
       } else if (MANAGER_CLASSES.includes(node.name)) {
         managerRetainedBytes += node.retainedSize;
-      } else if (node.name === 'Object' && isMessage(node)) {
+      } else if (isMessage(node)) {
         kind = MESSAGE_KIND;
         historyMessageObjects += 1;
         historyMessageRetainedBytes += node.retainedSize;
@@ -196,18 +203,26 @@ function measureSnapshot(snapshot: IHeapSnapshot, file: SnapshotFile): { measure
   return { measure, histogram, sessionIds };
 }
 
-/** The ConversationMessage shape: own properties `role` and `content`, nothing else. */
-function isMessage(node: IHeapNode): boolean {
-  if (node.edge_count < 2 || node.edge_count > 6) return false;
-  let role = false;
-  let content = false;
+/**
+ * A matcher as a test on heap objects: by constructor name, or by shape (a plain object whose own
+ * properties are exactly the given ones, as the `{ role, content }` ConversationMessage literal).
+ */
+function nodeMatcher(matcher: HeapMatcher): (node: IHeapNode) => boolean {
+  if ('constructorName' in matcher) return (node) => node.name === matcher.constructorName;
+  const wanted = new Set(matcher.properties);
+  return (node) => node.name === 'Object' && hasExactlyProperties(node, wanted);
+}
+
+function hasExactlyProperties(node: IHeapNode, wanted: ReadonlySet<string>): boolean {
+  // A few internal edges (map, elements) come beside the properties.
+  if (node.edge_count < wanted.size || node.edge_count > wanted.size + 4) return false;
+  let found = 0;
   for (const edge of node.references) {
     if (edge.type !== 'property' || edge.name_or_index === '__proto__') continue;
-    if (edge.name_or_index === 'role') role = true;
-    else if (edge.name_or_index === 'content') content = true;
-    else return false;
+    if (!wanted.has(String(edge.name_or_index))) return false;
+    found += 1;
   }
-  return role && content;
+  return found === wanted.size;
 }
 
 /** V8's own kinds (compiled code, hidden classes, roots): they grow with the JIT, not with the target. */

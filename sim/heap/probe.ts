@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { runScenario } from '../run.ts';
 import { loadScenario } from '../scenario.ts';
-import { builtInTarget } from '../targets.ts';
+import { resolveTarget } from '../targets.ts';
 import { analyseSnapshots, type SnapshotAnalysis, type SnapshotFile } from './measure.ts';
 import { checkpointCount, heapPlanOf } from './plan.ts';
 
@@ -53,8 +53,10 @@ export async function probe(request: ProbeRequest): Promise<ProbeResult> {
   const scenario = loadScenario(request.scenarioFile);
   const plan = heapPlanOf(scenario);
   if (!plan) throw new Error(`scenario ${scenario.name} has no heap section`);
-  const target = builtInTarget(request.target);
-  if (!target) throw new Error(`the heap gate runs built-in targets only, not ${request.target}`);
+  // A built-in name or an adapter module: the probe loads it itself, in this child.
+  const target = await resolveTarget(request.target);
+  const matchers = target.description.heap;
+  if (!matchers) throw new Error(`${request.target} declares no description.heap: the heap gate cannot tell its sessions and history messages apart`);
   mkdirSync(request.snapshotDir, { recursive: true });
   const checkpoints = checkpointCount(scenario.days, plan.checkpointEveryMs);
   const snapshots: SnapshotFile[] = [];
@@ -78,7 +80,7 @@ export async function probe(request: ProbeRequest): Promise<ProbeResult> {
   const simulatedMs = process.hrtime.bigint();
   if (snapshots.length < checkpoints) throw new Error(`only ${snapshots.length} of ${checkpoints} checkpoints were reached (${outcome.error ?? 'the run ended early'})`);
   try {
-    const analysis = await analyseSnapshots(snapshots, plan.warmupCheckpoints);
+    const analysis = await analyseSnapshots(snapshots, plan.warmupCheckpoints, matchers);
     return {
       scenario: scenario.name,
       target: request.target,

@@ -6,6 +6,7 @@ import { metricsCsv, summaryJson } from '../../sim/report.ts';
 import { runScenario, type RunOutcome } from '../../sim/run.ts';
 import { loadScenario } from '../../sim/scenario.ts';
 import { builtInTarget } from '../../sim/targets.ts';
+import { delegate } from '../helpers/declaring-targets.ts';
 
 const steadyWeek = loadScenario('scenarios/steady-week.json');
 const reference = builtInTarget('reference')!;
@@ -53,8 +54,37 @@ describe('runaway timers', () => {
     };
     const outcome = await runScenario(steadyWeek, { target: { name: 'runaway', factory: runaway, description: {} }, seed: 7, days: 1 });
     expect(outcome.verdict).toBe('error');
-    expect(outcome.error).toMatch(/runaway timers: more than 10000 timer callbacks between two events, .* \(seed 7\)/);
+    expect(outcome.error).toMatch(/runaway timers: more than 10000 zero-delay timer callbacks within 60 s of simulated time, at t=\d+ ms \(seed 7\)/);
     expect(outcome.reproduce).toContain('--seed 7');
+  });
+
+  it('a zero-delay loop started later, from a promise callback, is caught too', async () => {
+    const runaway: TargetFactory = (environment) => {
+      const target = referenceTarget(environment);
+      const spin = (): void => void Promise.resolve().then(() => setImmediate(spin));
+      return { ...delegate(target), initializeSession: (request) => (spin(), target.initializeSession(request)) };
+    };
+    const outcome = await runScenario(steadyWeek, { target: { name: 'runaway', factory: runaway, description: {} }, seed: 3, days: 1 });
+    expect(outcome.verdict).toBe('error');
+    expect(outcome.error).toMatch(/runaway timers: .* \(seed 3\)$/);
+  });
+
+  // A 5-second poll over a quiet night used to be "more than 10000 timer callbacks between two events".
+  it.each([
+    ['a 5-second poll across quiet nights', 'steady-week', 5_000],
+    ['a 1-second poll across 14-hour laptop sleeps', 'laptop-sleep', 1_000],
+  ])('%s is not a runaway', async (_name, scenario, periodMs) => {
+    let polls = 0;
+    const polling: TargetFactory = (environment) => {
+      const target = referenceTarget(environment);
+      const poll = setInterval(() => (polls += 1), periodMs);
+      return { ...delegate(target), shutdown: async () => (clearInterval(poll), target.shutdown()) };
+    };
+    const outcome = await runScenario(loadScenario(`scenarios/${scenario}.json`), { target: { name: 'polling', factory: polling, description: {} }, seed: 1, days: 2, stop: 'never' });
+    expect(outcome.error).toBeUndefined();
+    expect(polls).toBeGreaterThan(10_000);
+    // The poll keeps a timer through the quiet phase, so drains-when-quiet names it, and nothing else fails.
+    expect(Object.keys(outcome.result!.violationCounts)).toEqual(['drains-when-quiet']);
   });
 });
 
