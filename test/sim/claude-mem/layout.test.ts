@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LAYOUT_FILES, readCheckout } from '../../../sim/claude-mem/layout.ts';
+import { main } from '../../../sim/cli/main.ts';
+import { collectOutput } from '../../../sim/cli/output.ts';
 import { InputError } from '../../../src/input-error.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'leaksim-layout-'));
@@ -56,5 +58,15 @@ describe('reading a claude-mem checkout', () => {
     expect(problem(checkout('{ not json', []))).toMatch(/package\.json is not valid JSON/);
     expect(problem(checkout({ name: 'other-tool', version: '1.0.0' }, []))).toMatch(/package\.json names "other-tool", expected "claude-mem"$/);
     expect(problem(checkout({ name: 'claude-mem', version: '5.0.0' }, ['src/index.ts']))).toMatch(/claude-mem 5\.0\.0 is not supported \(leaksim runs the 8\.5\.x and 13\.x layouts\)$/);
+  });
+});
+
+describe('--target claude-mem:<path> on the command line', () => {
+  it('a checkout leaksim cannot run is one line and exit code 2, before any work', async () => {
+    const output = collectOutput();
+    const missing = join(scratch, 'no-such-checkout');
+    expect(await main(['run', 'scenarios/steady-week.json', '--target', `claude-mem:${missing}`, '--out', join(scratch, 'out')], output)).toBe(2);
+    expect(output.stderr).toEqual([`leaksim: --target: claude-mem checkout ${missing} is not a folder`]);
+    expect(output.stdout).toEqual([]);
   });
 });
