@@ -28,7 +28,7 @@ describe.skipIf(found.length === 0)(describeTitle('13', found), () => {
     it(`${checkout.version}: the gate fails when claude-mem does not do what the expect file says`, async () => {
       // 8.5.7's verdict on proper-endings (every prompt starts another generator) is not 13.x's.
       const output = collectOutput();
-      const code = await main(['check', 'scenarios/proper-endings.json', '--target', checkout.target, '--expect', 'scenarios/expect/claude-mem-8.5.7.json', '--out', `reports/test-claude-mem-${checkout.version}-wrong`], output);
+      const code = await main(['check', '--only', 'proper-endings', '--target', checkout.target, '--expect', 'scenarios/expect/claude-mem-8.5.7.json', '--out', `reports/test-claude-mem-${checkout.version}-wrong`], output);
       expect(code).toBe(1);
     }, 120_000);
 

@@ -25,7 +25,7 @@ describe.skipIf(found.length === 0)(describeTitle('8.5', found), () => {
     it(`${checkout.version}: the gate fails when claude-mem does not do what the expect file says`, async () => {
       // 13.15.3's verdict on proper-endings (sessions end 3 idle minutes after their last message) is not 8.5.x's.
       const output = collectOutput();
-      const code = await main(['check', 'scenarios/proper-endings.json', '--target', checkout.target, '--expect', 'scenarios/expect/claude-mem-13.15.3.json', '--out', `reports/test-claude-mem-${checkout.version}-wrong`], output);
+      const code = await main(['check', '--only', 'proper-endings', '--target', checkout.target, '--expect', 'scenarios/expect/claude-mem-13.15.3.json', '--out', `reports/test-claude-mem-${checkout.version}-wrong`], output);
       expect(code).toBe(1);
       expect(output.stdout.some((line) => line.startsWith('✗ proper-endings'))).toBe(true);
     }, 120_000);
