@@ -189,6 +189,7 @@ export class GeneratorBridge {
     const context: GeneratorContext = {
       sessionDbId,
       signal: session.abortController.signal,
+      // claude-mem's generator takes its messages from its own iterator (`messages`): nothing to claim besides.
       claim: () => undefined,
       append: (message: ConversationMessage) => {
         session.conversationHistory.push({ role: message.role, content: message.content });
