@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../sim/cli/main.ts';
 import { collectOutput } from '../../../sim/cli/output.ts';
+import { runScenario } from '../../../sim/run.ts';
+import { loadScenario } from '../../../sim/scenario.ts';
+import { resolveTarget } from '../../../sim/targets.ts';
 import { checkoutsOfLayout, describeTitle } from './support.ts';
 
 const found = checkoutsOfLayout('13');
@@ -24,6 +27,13 @@ describe.skipIf(found.length === 0)(describeTitle('13', found), () => {
       if (!checkout.expect) return expect([0, 1]).toContain(code);
       expect(code).toBe(0);
     }, 600_000);
+
+    it.skipIf(checkout.version !== '13.15.3')(`${checkout.version}: run to the end, steady-week and worker-restart violate exactly the invariants docs/claude-mem.md explains`, async () => {
+      const target = await resolveTarget(checkout.target);
+      const violated = async (file: string): Promise<string[]> => Object.keys((await runScenario(loadScenario(file), { target, seed: 1, stop: 'never' })).result!.violationCounts).sort();
+      expect(await violated('scenarios/steady-week.json')).toEqual(['clean-shutdown', 'drains-when-quiet', 'expiry-not-early', 'history-within-bound', 'no-lost-message', 'timers-bounded']);
+      expect(await violated('scenarios/worker-restart.json')).toEqual(['expiry-not-early', 'history-within-bound']);
+    }, 120_000);
 
     it(`${checkout.version}: the gate fails when claude-mem does not do what the expect file says`, async () => {
       // 8.5.7's verdict on proper-endings (every prompt starts another generator) is not 13.x's.

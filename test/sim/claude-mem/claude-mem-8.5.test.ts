@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../sim/cli/main.ts';
 import { collectOutput } from '../../../sim/cli/output.ts';
+import { runScenario } from '../../../sim/run.ts';
+import { loadScenario } from '../../../sim/scenario.ts';
+import { resolveTarget } from '../../../sim/targets.ts';
 import { checkoutsOfLayout, describeTitle } from './support.ts';
 
 const found = checkoutsOfLayout('8.5');
@@ -21,6 +24,13 @@ describe.skipIf(found.length === 0)(describeTitle('8.5', found), () => {
       const steadyWeek = output.stdout.filter((line) => line.includes('steady-week ·') && line.startsWith('✓'));
       expect(steadyWeek.length).toBeGreaterThan(0);
     }, 600_000);
+
+    it.skipIf(checkout.version !== '8.5.7')(`${checkout.version}: run to the end, steady-week and worker-restart violate exactly the invariants docs/claude-mem.md explains`, async () => {
+      const target = await resolveTarget(checkout.target);
+      const violated = async (file: string): Promise<string[]> => Object.keys((await runScenario(loadScenario(file), { target, seed: 1, stop: 'never' })).result!.violationCounts).sort();
+      expect(await violated('scenarios/steady-week.json')).toEqual(['drains-when-quiet', 'history-within-bound', 'idle-expired-in-time', 'listeners-bounded', 'no-lost-message', 'one-generator-per-session', 'sessions-within-cap']);
+      expect(await violated('scenarios/worker-restart.json')).toEqual(['drains-when-quiet', 'history-within-bound', 'idle-expired-in-time', 'listeners-bounded', 'no-lost-message', 'one-generator-per-session']);
+    }, 120_000);
 
     it(`${checkout.version}: the gate fails when claude-mem does not do what the expect file says`, async () => {
       // 13.15.3's verdict on proper-endings (sessions end 3 idle minutes after their last message) is not 8.5.x's.
