@@ -34,6 +34,16 @@ export interface AgentFaults {
   readonly crashProbability: number;
   /** Per message: the generator hangs and never replies. */
   readonly hangProbability: number;
+  /** Leaves its abort listener on the signal after every run (real SDKs add one per call and do not always remove it). */
+  readonly leavesAbortListener?: boolean;
+  /**
+   * After an abort, keeps running this long before its run settles: a reply due meanwhile still
+   * calls `append` and `ack` on its context, which the target must ignore. The run counts as ended
+   * for the checker from the abort on (the target asked it to stop).
+   */
+  readonly runsAfterAbortMs?: number;
+  /** Keeps a run's context after the run ends, and calls its `claim()` when the session's next run starts: the target must hand it nothing. */
+  readonly keepsContext?: boolean;
 }
 
 export const DEFAULT_AGENT: AgentModel = Object.freeze({ replyLatencyMs: 3_000, replyChars: 1_000 });
@@ -49,11 +59,13 @@ export interface AgentHost {
   /** Calls `deferred.fire()` at `atMs`, unless the worker restarted in between. */
   at(atMs: number, deferred: Deferred): void;
   /** `waits`: the run waits for work on the target's iterator (busy only while processing). */
-  runStarted(sessionDbId: number, waits: boolean): void;
+  runStarted(sessionDbId: number, waits: boolean, signal: AbortSignal): void;
   runEnded(sessionDbId: number, waits: boolean): void;
   /** A waiting run took a message from the target's iterator and works on it until `processingEnded`. */
   processingStarted(sessionDbId: number): void;
   processingEnded(sessionDbId: number): void;
+  /** The context of a run that had ended (kept by a misbehaving agent) still handed out a message. */
+  staleClaim(sessionDbId: number): void;
   activity(sessionDbId: number): void;
   acknowledged(): void;
 }
@@ -82,6 +94,28 @@ export class SimulatedAgent implements Agent {
     this.content = content;
   }
 
+  /** With `keepsContext`: the last ended run's context of each session, until that session's next run (one per session). */
+  readonly #keptContexts = new Map<number, GeneratorContext>();
+
+  /** A run ended: a misbehaving agent keeps its context. */
+  ended(context: GeneratorContext): void {
+    if (this.faults.keepsContext) this.#keptContexts.set(context.sessionDbId, context);
+  }
+
+  /** A run begins: a misbehaving agent first tries the session's previous context, which must hand out nothing. */
+  beginning(context: GeneratorContext): void {
+    if (!this.faults.keepsContext) return;
+    const stale = this.#keptContexts.get(context.sessionDbId);
+    if (!stale) return;
+    this.#keptContexts.delete(context.sessionDbId);
+    if (stale !== context && stale.claim() !== undefined) this.host.staleClaim(context.sessionDbId);
+  }
+
+  /** Schedules the end of a run that lingers after its abort (`runsAfterAbortMs`). */
+  linger(end: () => void): void {
+    this.host.at(this.host.nowMs + this.faults.runsAfterAbortMs!, { fire: end });
+  }
+
   run(context: GeneratorContext): Promise<void> {
     if (context.messages) return new Promise<void>((resolve, reject) => new WaitingRun(this, context, context.messages!, resolve, reject).begin());
     return new Promise<void>((resolve, reject) => new AgentRun(this, context, resolve, reject).begin());
@@ -102,6 +136,8 @@ class AgentRun implements Deferred {
   #replyChars = 0;
   #crashes = false;
   #ended = false;
+  /** Aborted, but lingering (`runsAfterAbortMs`): takes no new work and settles when the linger ends. */
+  #aborted = false;
 
   constructor(agent: SimulatedAgent, context: GeneratorContext, resolve: () => void, reject: (error: unknown) => void) {
     this.#agent = agent;
@@ -118,13 +154,19 @@ class AgentRun implements Deferred {
       return;
     }
     signal.addEventListener('abort', this);
-    this.#agent.host.runStarted(this.#context.sessionDbId, false);
+    this.#agent.beginning(this.#context);
+    this.#agent.host.runStarted(this.#context.sessionDbId, false, signal);
     this.#next();
   }
 
   /** The abort listener. */
   handleEvent(): void {
-    this.#end(this.#context.signal.reason ?? new Error('aborted'));
+    const reason = this.#context.signal.reason ?? new Error('aborted');
+    if (!this.#agent.faults.runsAfterAbortMs) return this.#end(reason);
+    if (this.#ended || this.#aborted) return;
+    this.#aborted = true;
+    this.#agent.host.runEnded(this.#context.sessionDbId, false);
+    this.#agent.linger(() => this.#end(reason));
   }
 
   /** The reply is due. */
@@ -135,13 +177,15 @@ class AgentRun implements Deferred {
     const context = this.#context;
     context.append({ role: 'assistant', content: agent.content.text(this.#replyChars) });
     context.ack(this.#message!);
+    // A lingering run's ack is one the target must ignore: it is not counted as acknowledged.
+    if (this.#aborted) return;
     agent.host.acknowledged();
     agent.host.activity(context.sessionDbId);
     this.#next();
   }
 
   #next(): void {
-    if (this.#ended) return;
+    if (this.#ended || this.#aborted) return;
     const agent = this.#agent;
     const context = this.#context;
     const message = context.claim();
@@ -159,8 +203,9 @@ class AgentRun implements Deferred {
   #end(error: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#context.signal.removeEventListener('abort', this);
-    this.#agent.host.runEnded(this.#context.sessionDbId, false);
+    if (!this.#agent.faults.leavesAbortListener) this.#context.signal.removeEventListener('abort', this);
+    if (!this.#aborted) this.#agent.host.runEnded(this.#context.sessionDbId, false);
+    this.#agent.ended(this.#context);
     if (error === undefined) this.#resolve();
     else this.#reject(error);
   }
@@ -183,6 +228,10 @@ class WaitingRun implements Deferred {
   #replyChars = 0;
   #crashes = false;
   #ended = false;
+  /** Aborted, but lingering (`runsAfterAbortMs`): pulls no new work and settles when the linger ends. */
+  #aborted = false;
+  /** Between taking a message and acknowledging it (the host was told processingStarted). */
+  #processing = false;
 
   constructor(agent: SimulatedAgent, context: GeneratorContext, messages: AsyncIterable<PendingMessage>, resolve: () => void, reject: (error: unknown) => void) {
     this.#agent = agent;
@@ -200,13 +249,19 @@ class WaitingRun implements Deferred {
       return;
     }
     signal.addEventListener('abort', this);
-    this.#agent.host.runStarted(this.#context.sessionDbId, true);
+    this.#agent.beginning(this.#context);
+    this.#agent.host.runStarted(this.#context.sessionDbId, true, signal);
     this.#pull();
   }
 
   /** The abort listener. */
   handleEvent(): void {
-    this.#end(this.#context.signal.reason ?? new Error('aborted'));
+    const reason = this.#context.signal.reason ?? new Error('aborted');
+    if (!this.#agent.faults.runsAfterAbortMs) return this.#end(reason);
+    if (this.#ended || this.#aborted) return;
+    this.#aborted = true;
+    this.#reportEnded();
+    this.#agent.linger(() => this.#end(reason));
   }
 
   /** The reply to the message being processed is due. */
@@ -218,6 +273,8 @@ class WaitingRun implements Deferred {
     context.append({ role: 'assistant', content: agent.content.text(this.#replyChars) });
     context.ack(this.#message!);
     this.#message = undefined;
+    if (this.#aborted) return; // lingering: the target must ignore that ack, and no more work is pulled
+    this.#processing = false;
     agent.host.acknowledged();
     agent.host.activity(context.sessionDbId);
     agent.host.processingEnded(context.sessionDbId);
@@ -238,12 +295,13 @@ class WaitingRun implements Deferred {
   }
 
   #took(result: IteratorResult<PendingMessage>): void {
-    if (this.#ended) return;
+    if (this.#ended || this.#aborted) return;
     if (result.done) return this.#end(undefined);
     const agent = this.#agent;
     const context = this.#context;
     const message = result.value;
     this.#message = message;
+    this.#processing = true;
     agent.host.processingStarted(context.sessionDbId);
     agent.host.activity(context.sessionDbId);
     context.append({ role: 'user', content: message.text });
@@ -254,16 +312,22 @@ class WaitingRun implements Deferred {
     if (!hangs) agent.host.at(agent.host.nowMs + latencyMs, this);
   }
 
-  #end(error: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
+  /** Tells the host the run is over: at its end, or at its abort when it lingers. */
+  #reportEnded(): void {
     const host = this.#agent.host;
-    this.#context.signal.removeEventListener('abort', this);
-    if (this.#message) {
-      this.#message = undefined;
+    if (this.#processing) {
+      this.#processing = false;
       host.processingEnded(this.#context.sessionDbId);
     }
     host.runEnded(this.#context.sessionDbId, true);
+  }
+
+  #end(error: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (!this.#agent.faults.leavesAbortListener) this.#context.signal.removeEventListener('abort', this);
+    if (!this.#aborted) this.#reportEnded();
+    this.#agent.ended(this.#context);
     // Leaving a `for await` loop early tells the iterator so (its `return`), as a real agent does.
     if (error !== undefined) this.#iterator.return?.().then(undefined, () => undefined);
     if (error === undefined) this.#resolve();

@@ -33,8 +33,12 @@ export const ZERO_DELAY_CALLBACKS_PER_WINDOW_MAX = 10_000;
 const FAKE_TIMERS_LOOP_LIMIT = 100_000_000;
 
 export class RunawayTimersError extends Error {
-  constructor(readonly atMs: number, readonly callbacks: number) {
-    super(`runaway timers: more than ${callbacks} zero-delay timer callbacks within ${RUNAWAY_WINDOW_MS / 1_000} s of simulated time, at t=${atMs} ms`);
+  constructor(
+    readonly atMs: number,
+    readonly callbacks: number,
+    message = `runaway timers: more than ${callbacks} zero-delay timer callbacks within ${RUNAWAY_WINDOW_MS / 1_000} s of simulated time, at t=${atMs} ms`,
+  ) {
+    super(message);
     this.name = 'RunawayTimersError';
   }
 }

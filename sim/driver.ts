@@ -18,12 +18,13 @@ import { SessionLimitError } from '../src/contract.ts';
 import { PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
 import { SimulatedAgent, type AgentFaults, type AgentHost, type AgentModel, type Deferred } from './agent.ts';
-import { SimClock, settle } from './clock.ts';
+import { RunawayTimersError, SimClock, settle } from './clock.ts';
 import { ContentSource } from './content.ts';
 import type { HookEvent, HookKind } from './events.ts';
 import { Checker, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
 import { Rng } from './rng.ts';
 import { judgedSettings } from './target-description.ts';
+import { WarningCapture, type ProcessWarningSummary } from './warnings.ts';
 import { TraceHash } from './trace-hash.ts';
 
 export type SessionEndRoute = 'none' | 'complete';
@@ -110,8 +111,12 @@ export interface SimulationResult {
     readonly historyChars: number;
     readonly timers: number;
     readonly listeners: number;
+    /** The most abort listeners found on one session's latest generator signal at a sample. */
+    readonly generatorSignalListeners: number;
   };
   readonly samples: readonly MetricSample[];
+  /** Node process warnings raised during the run, by kind (captured, not printed). */
+  readonly warnings: readonly ProcessWarningSummary[];
 }
 
 interface Scheduled {
@@ -121,6 +126,8 @@ interface Scheduled {
   readonly deferred: Deferred;
 }
 
+/** Generator runs started at one simulated instant beyond which the target is looping, not working. */
+const RUNS_PER_INSTANT_MAX = 10_000;
 /** How far past the last event the quiet phase may run: the TTL plus these, plus restarts and replies. */
 const QUIET_EXTRA_MS = 60 * 60_000;
 /** The quiet phase advances at most this far at a time, so samples and due work keep their order. */
@@ -168,6 +175,14 @@ class Simulation {
   #refused = 0;
   #privateDrops = 0;
   #skippedTools = 0;
+  #runsInstantMs = -1;
+  #runsAtInstant = 0;
+  /**
+   * The signal of each session's latest generator run, for the per-session listener count: listeners
+   * an agent leaves behind pile up on a signal the target reuses, and go with one it replaces.
+   */
+  readonly #runSignals = new Map<number, AbortSignal>();
+  readonly #warnings = new WarningCapture();
   /** Live runs that wait for work on the target's iterator (GeneratorContext.messages). */
   #waitingRuns = 0;
   #lostAtRestart = 0;
@@ -178,7 +193,7 @@ class Simulation {
   #evictionsBefore = 0;
   #expirationsBefore = 0;
   #trimmedBefore = 0;
-  #peaks = { activeSessions: 0, historyMessages: 0, historyChars: 0, timers: 0, listeners: 0 };
+  #peaks = { activeSessions: 0, historyMessages: 0, historyChars: 0, timers: 0, listeners: 0, generatorSignalListeners: 0 };
 
   constructor(input: SimulationInput) {
     this.#input = input;
@@ -193,9 +208,11 @@ class Simulation {
     const host = this.#agentHost();
     this.#agent = new SimulatedAgent(host, input.agent, input.faults, Rng.stream(input.seed, 'agent'), Rng.stream(input.seed, 'faults.agent'), this.#content);
     this.#clock = SimClock.install(input.originEpochMs);
+    this.#warnings.install();
   }
 
   dispose(): void {
+    this.#warnings.uninstall();
     this.#clock.uninstall();
   }
 
@@ -368,6 +385,7 @@ class Simulation {
         this.#incarnation += 1;
         // A queue kept in memory by design dies with the process; a persisted one is recovered by the new worker.
         if (this.#description.queue === 'memory') this.#lostAtRestart += this.#store.dropAllAtRestart();
+        this.#runSignals.clear();
         this.#clock.restartProcess();
         this.#startTarget();
         return;
@@ -459,6 +477,7 @@ class Simulation {
           this.#trace.mix(20 + ['expired', 'evicted', 'deleted', 'shutdown', 'failed'].indexOf(reason));
           this.#trace.mix(sessionDbId);
           this.#checker.removed(sessionDbId, reason, this.#clock.nowMs);
+          this.#runSignals.delete(sessionDbId);
         },
       },
     });
@@ -510,9 +529,11 @@ class Simulation {
       at: (atMs, deferred) => {
         this.#agenda.push({ atMs, seq: this.#seq++, incarnation: this.#incarnation, deferred });
       },
-      runStarted: (sessionDbId, waits) => {
+      runStarted: (sessionDbId, waits, signal) => {
+        this.#guardRunaway();
         this.#trace.mix(OUTCOME.agent);
         if (waits) this.#waitingRuns += 1;
+        this.#runSignals.set(sessionDbId, signal);
         this.#checker.runStarted(sessionDbId, this.#clock.nowMs, waits);
       },
       runEnded: (sessionDbId, waits) => {
@@ -521,6 +542,7 @@ class Simulation {
         this.#checker.runEnded(sessionDbId, waits);
       },
       processingStarted: (sessionDbId) => this.#checker.processingStarted(sessionDbId),
+      staleClaim: (sessionDbId) => this.#checker.staleClaim(sessionDbId, this.#clock.nowMs),
       processingEnded: (sessionDbId) => {
         // The run pulls its next message from the target's iterator: a promise to settle.
         this.#needsSettle = true;
@@ -529,6 +551,25 @@ class Simulation {
       activity: (sessionDbId) => this.#checker.touch(sessionDbId),
       acknowledged: () => this.#checker.acknowledged(),
     };
+  }
+
+  /**
+   * A target that restarts a generator from the end of the last one without letting time pass can
+   * loop in promise callbacks alone, where no timer guard sees it and the process never returns
+   * to the driver. More than RUNS_PER_INSTANT_MAX runs started at one simulated instant ends it:
+   * the throw breaks the loop, and the settle reports it like a timer runaway, with the seed.
+   */
+  #guardRunaway(): void {
+    const nowMs = this.#clock.nowMs;
+    if (nowMs !== this.#runsInstantMs) {
+      this.#runsInstantMs = nowMs;
+      this.#runsAtInstant = 0;
+    }
+    this.#runsAtInstant += 1;
+    if (this.#runsAtInstant > RUNS_PER_INSTANT_MAX) {
+      this.#routeError ??= new RunawayTimersError(nowMs, RUNS_PER_INSTANT_MAX, `runaway generators: more than ${RUNS_PER_INSTANT_MAX} generator runs started at t=${nowMs} ms without time passing`);
+      throw this.#routeError;
+    }
   }
 
   async #settleIfNeeded(): Promise<void> {
@@ -581,8 +622,29 @@ class Simulation {
     void this.#target.shutdown();
     this.#needsSettle = true;
     await this.#settleIfNeeded();
+    await this.#lingerAfterShutdown();
     this.#checker.checkShutdown(this.#resources(), this.#clock.nowMs);
     return true;
+  }
+
+  /**
+   * An agent that keeps running after an abort (`runsAfterAbortMs`) settles its runs that much
+   * later: a target that waits for its aborted generators at shutdown is clean once they stop. Only
+   * the agent's own events run here, up to the linger; the target's timers move with the clock.
+   */
+  async #lingerAfterShutdown(): Promise<void> {
+    const lingerMs = this.#input.faults.runsAfterAbortMs ?? 0;
+    if (lingerMs <= 0) return;
+    const untilMs = this.#clock.nowMs + lingerMs;
+    for (let head = this.#agenda.peek(); head && head.atMs <= untilMs; head = this.#agenda.peek()) {
+      this.#agenda.pop();
+      if (head.incarnation !== this.#incarnation) continue;
+      this.#clock.advanceTo(head.atMs);
+      head.deferred.fire();
+      this.#needsSettle = true;
+      await this.#settleIfNeeded();
+      this.#checker.afterEvent(this.#clock.nowMs);
+    }
   }
 
   #resources(): { activeSessions: number; timers: number; listeners: number } {
@@ -617,6 +679,7 @@ class Simulation {
     peaks.timers = Math.max(peaks.timers, timers);
     peaks.listeners = Math.max(peaks.listeners, listeners);
     this.#checker.checkResources({ activeSessions: stats.activeSessions, timers, listeners }, sample.atMs);
+    peaks.generatorSignalListeners = Math.max(peaks.generatorSignalListeners, this.#checker.checkRunSignals(this.#runSignals, sample.atMs));
     // Also the per-event checks, so that in a long quiet spell a session overstaying its TTL is
     // reported within one sample interval rather than at the next hook.
     this.#checker.afterEvent(sample.atMs);
@@ -659,6 +722,7 @@ class Simulation {
       },
       peaks: { ...this.#peaks },
       samples: this.#samples,
+      warnings: this.#warnings.summary(),
     };
   }
 }

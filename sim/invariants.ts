@@ -12,6 +12,7 @@
  * (the longest idle first). Timer and listener counts are O(n) to read, so they are checked at
  * every metrics sample instead of every event.
  */
+import { getEventListeners } from 'node:events';
 import type { RemovalReason, SessionTarget, TargetDescription } from '../src/contract.ts';
 import type { PendingStore } from '../src/pending-store.ts';
 import type { RetentionSettings } from '../src/settings.ts';
@@ -254,6 +255,29 @@ export class Checker {
       const per = this.#description.listenersPerSession === undefined ? '' : `, ${declarationText('listenersPerSession', this.#listenersPerSession)}`;
       this.#fail('listeners-bounded', nowMs, `${counts.listeners} listeners held with ${counts.activeSessions} sessions (bound ${listenerBound}${per})`);
     }
+  }
+
+  /**
+   * At every metrics sample: abort listeners on each session's latest generator signal, against
+   * the session's budget plus the running agent's own listener. O(sessions). Returns the most found.
+   */
+  checkRunSignals(signals: ReadonlyMap<number, AbortSignal>, nowMs: number): number {
+    const bound = this.#listenersPerSession + 1;
+    let most = 0;
+    for (const [sessionDbId, signal] of signals) {
+      const listeners = getEventListeners(signal, 'abort').length;
+      most = Math.max(most, listeners);
+      if (listeners > bound) {
+        const budget = this.#description.listenersPerSession === undefined ? `${this.#listenersPerSession} per session` : declarationText('listenersPerSession', this.#listenersPerSession);
+        this.#fail('listeners-bounded', nowMs, `session ${sessionDbId}'s generator signal holds ${listeners} abort listeners (bound ${bound}: ${budget} + the running agent's own)`, sessionDbId);
+      }
+    }
+    return most;
+  }
+
+  /** A misbehaving agent's kept context of an ended run was handed a message: that generator still runs. */
+  staleClaim(sessionDbId: number, nowMs: number): void {
+    this.#fail('one-generator-per-session', nowMs, `session ${sessionDbId} handed a message to the context of a generator run that had ended (the agent kept it)`, sessionDbId);
   }
 
   /** Liveness, once traffic has stopped and the quiet period has passed. */

@@ -67,6 +67,8 @@ export function summaryJson(report: Report): string {
       firstViolation: outcome.firstViolation ? violationJson(outcome.firstViolation) : null,
       error: outcome.error ?? null,
       violationCounts: outcome.result?.violationCounts ?? {},
+      violated: violatedJson(outcome),
+      ...(outcome.result?.warnings.length ? { warnings: outcome.result.warnings } : {}),
       hookEvents: outcome.result?.hookEvents ?? null,
       agentEvents: outcome.result?.agentEvents ?? null,
       totals: outcome.result?.totals ?? null,
@@ -87,6 +89,19 @@ function declarationsJson(outcome: RunOutcome): Record<string, unknown> {
     ...(Object.keys(overriddenSettings).length ? { overriddenSettings } : {}),
     ...(Object.keys(invariantsOff).length ? { invariantsOff } : {}),
   };
+}
+
+/** Every violated invariant with its count and first occurrence, in the order they first happened. */
+export function violatedInvariants(outcome: RunOutcome): { invariant: string; count: number; first: Violation }[] {
+  const result = outcome.result;
+  if (!result) return [];
+  const firsts = new Map<string, Violation>();
+  for (const violation of result.violations) if (!firsts.has(violation.invariant)) firsts.set(violation.invariant, violation);
+  return [...firsts].map(([invariant, first]) => ({ invariant, count: (result.violationCounts as Record<string, number>)[invariant] ?? 0, first }));
+}
+
+function violatedJson(outcome: RunOutcome): unknown[] {
+  return violatedInvariants(outcome).map(({ invariant, count, first }) => ({ invariant, count, first: violationJson(first) }));
 }
 
 function verdictJson(verdict: Verdict): unknown {
@@ -118,10 +133,9 @@ function expectedText(verdict: Verdict | undefined): string {
 export function summaryMarkdown(report: Report): string {
   const passed = reportPassed(report);
   const unexpected = report.outcomes.filter((outcome) => outcome.asExpected === false || (outcome.asExpected === undefined && outcome.verdict !== 'pass'));
-  const lines = [
-    `# leaksim ${report.command}: ${passed ? 'all verdicts as expected' : `${unexpected.length} unexpected verdict${unexpected.length === 1 ? '' : 's'}`}`,
+  const lines = [`# leaksim ${report.command}: ${headline(report, passed)}`,
     '',
-    `${report.outcomes.length} runs. A run passes when no invariant is violated; each is judged against the verdict its scenario expects.`,
+    `${report.outcomes.length} run${report.outcomes.length === 1 ? '' : 's'}. A run passes when no invariant is violated; each is judged against the verdict its scenario expects.`,
     '',
     '| | scenario | target | seed | expected | got |',
     '|---|---|---|---|---|---|',
@@ -131,6 +145,8 @@ export function summaryMarkdown(report: Report): string {
     }),
   ];
   lines.push(...declarationsMarkdown(report.outcomes));
+  lines.push(...violationsMarkdown(report.outcomes));
+  lines.push(...warningsMarkdown(report.outcomes));
   if (report.flaws?.length) {
     lines.push('', '## Flaws caught', '', 'Each named flaw of the leaky baseline must be caught by at least one scenario.', '', '| flaw | caught by |', '|---|---|');
     for (const coverage of report.flaws) {
@@ -143,6 +159,46 @@ export function summaryMarkdown(report: Report): string {
     for (const outcome of unexpected) lines.push(`- ${outcome.scenario} / ${outcome.target} / seed ${outcome.seed}: \`${outcome.reproduce}\``);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The headline: a run judged against an expectation is as expected or not; a run with no stated
+ * expectation (run, replay, an adapter) passed or violated invariants, which is no "unexpected verdict".
+ */
+function headline(report: Report, passed: boolean): string {
+  const judged = report.outcomes.filter((outcome) => outcome.asExpected !== undefined);
+  const unexpected = judged.filter((outcome) => !outcome.asExpected).length;
+  const violating = report.outcomes.filter((outcome) => outcome.asExpected === undefined && outcome.verdict !== 'pass').length;
+  if (passed) return judged.length === report.outcomes.length ? 'all verdicts as expected' : judged.length ? 'all verdicts as expected, no invariant violated' : 'no invariant violated';
+  const parts = [
+    unexpected ? `${unexpected} unexpected verdict${unexpected === 1 ? '' : 's'}` : '',
+    violating ? `${violating} run${violating === 1 ? '' : 's'} violating invariants` : '',
+  ].filter(Boolean);
+  return parts.join(', ') || 'failed';
+}
+
+/** Every violated invariant of every run that violated any: its count and first occurrence. */
+function violationsMarkdown(outcomes: readonly RunOutcome[]): string[] {
+  const runs = outcomes.filter((outcome) => violatedInvariants(outcome).length > 0);
+  if (runs.length === 0) return [];
+  const lines = ['', '## Violated invariants', '', 'Each violated invariant with how often it was violated and its first occurrence (a run that stopped early counts what it saw).', '', '| scenario | target | seed | invariant | count | first |', '|---|---|---|---|---|---|'];
+  for (const outcome of runs) {
+    for (const { invariant, count, first } of violatedInvariants(outcome)) {
+      lines.push(`| ${outcome.scenario} | ${outcome.target} | ${outcome.seed} | ${invariant} | ${count} | ${markdownCell(`${formatSimTime(first.atMs)}: ${first.detail}`)} |`);
+    }
+  }
+  return lines;
+}
+
+/** Node process warnings raised during the runs, counted by kind, with where each kind was first raised. */
+function warningsMarkdown(outcomes: readonly RunOutcome[]): string[] {
+  const runs = outcomes.filter((outcome) => outcome.result?.warnings.length);
+  if (runs.length === 0) return [];
+  const lines = ['', '## Process warnings', '', 'Warnings Node raised while the target ran (captured, not printed).', '', '| scenario | target | seed | warning | count | first raised at |', '|---|---|---|---|---|---|'];
+  for (const outcome of runs) {
+    for (const warning of outcome.result!.warnings) lines.push(`| ${outcome.scenario} | ${outcome.target} | ${outcome.seed} | ${warning.kind} | ${warning.count} | ${markdownCell(`${warning.message} (${warning.firstStackLine})`)} |`);
+  }
+  return lines;
 }
 
 /** What each target's declarations changed: settings it fixes itself and invariants it switched off, once per target. */

@@ -4,6 +4,7 @@ import { InputError } from '../../src/input-error.ts';
 import { loadSettings, type RetentionSettings } from '../../src/settings.ts';
 import { describeOutcome, formatSimTime, reportPassed, summaryJson, writeReports, type Report } from '../report.ts';
 import type { RunOutcome } from '../run.ts';
+import { DAY_MS } from '../traffic.ts';
 import type { Output } from './output.ts';
 
 export const EXIT_OK = 0;
@@ -57,8 +58,17 @@ export function printOutcome(output: Output, outcome: RunOutcome, judgedBy: 'exp
   const events = result ? Object.values(result.hookEvents).reduce((sum, count) => sum + count, 0) : 0;
   const failed = judgedBy === 'invariants' || outcome.asExpected === undefined ? outcome.verdict !== 'pass' : !outcome.asExpected;
   output.out(`${failed ? '✗' : '✓'} ${outcome.scenario} · ${outcome.target} · seed ${outcome.seed}: ${describeOutcome(outcome)}${expectation}`);
-  if (result) output.out(`    ${events.toLocaleString('en-US')} hook events over ${outcome.days} days, trace ${result.traceHash}; peak ${result.peaks.activeSessions} sessions, ${result.peaks.historyMessages.toLocaleString('en-US')} history messages`);
+  if (result) output.out(`    ${events.toLocaleString('en-US')} hook events ${howFar(outcome.days, result.endMs, result.stoppedEarly)}, trace ${result.traceHash}; peak ${result.peaks.activeSessions} sessions, ${result.peaks.historyMessages.toLocaleString('en-US')} history messages`);
+  for (const warning of result?.warnings ?? []) output.out(`    ${warning.count.toLocaleString('en-US')} × ${warning.kind} (captured): ${warning.message}; first ${warning.firstStackLine}`);
   if (failed) output.out(`    reproduce: ${outcome.reproduce}`);
+}
+
+/** "over 7 days", "over 1 day", or for a run that stopped early "in the first 0.4 of 7 days". */
+export function howFar(days: number, endMs: number, stoppedEarly: boolean): string {
+  const span = `${days} day${days === 1 ? '' : 's'}`;
+  if (!stoppedEarly) return `over ${span}`;
+  const fraction = Math.min(1, endMs / (days * DAY_MS));
+  return `in the first ${fraction < 0.1 ? fraction.toFixed(2) : fraction.toFixed(1)} of ${span}`;
 }
 
 /** Writes the report folder and prints where; with --json, the summary goes to stdout instead of the lines. */

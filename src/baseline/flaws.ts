@@ -15,6 +15,7 @@ export const FLAWS = {
   'cleanup-not-cancelled': 'neither new work nor the next idle period cancels the cleanup timer armed when the session went idle; it fires a TTL after the first',
   'timer-kept-on-delete': "deleting a session leaves its cleanup timer armed, holding the session until it fires",
   'listener-kept-on-delete': "deleting a session leaves its listener on the worker's lifetime signal, holding the session forever",
+  'signal-shared-across-runs': "every generator run of a session gets the same AbortSignal, so listeners an agent leaves on it pile up for the session's lifetime",
 } as const;
 
 export type FlawName = keyof typeof FLAWS;

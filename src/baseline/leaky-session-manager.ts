@@ -326,7 +326,12 @@ export class LeakySessionManager implements SessionTarget {
     // A generator started by new work while a crash restart is pending replaces that restart.
     clearTimeout(session.restartTimer);
     session.restartTimer = undefined;
-    if (session.abortController.signal.aborted) session.abortController = new AbortController();
+    // Reused while clean, as the reference does: replaced once aborted or once a run left a listener
+    // on it, unless the flaw shares it regardless; duplicate-generator shares it too, so that one
+    // abort still stops every generator it started.
+    const signal = session.abortController.signal;
+    const reuse = !signal.aborted && (this.#has('signal-shared-across-runs') || this.#has('duplicate-generator') || getEventListeners(signal, 'abort').length === 0);
+    if (!reuse) session.abortController = new AbortController();
     const controller = session.abortController;
     session.generatorCount += 1;
     session.claims = 0;
@@ -335,7 +340,10 @@ export class LeakySessionManager implements SessionTarget {
       session.lastActivity = Date.now();
       session.lastGeneratorActivity = session.lastActivity;
     };
-    const live = () => !controller.signal.aborted && this.#sessions.get(session.record.sessionDbId) === session;
+    // Calls from a run that has ended or been replaced do nothing (an agent may keep its context);
+    // duplicate-generator runs several at once, each of them live.
+    const runNumber = session.generatorCount;
+    const live = () => !controller.signal.aborted && this.#sessions.get(session.record.sessionDbId) === session && (runNumber === session.generatorCount || this.#has('duplicate-generator'));
     const context: GeneratorContext = {
       sessionDbId: session.record.sessionDbId,
       signal: controller.signal,

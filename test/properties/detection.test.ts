@@ -37,7 +37,9 @@ describe('detection power', () => {
 
   it('every hook-traffic counterexample replays through `leaksim replay` to the same invariant', async () => {
     const replayable = rows.flatMap((row) => row.detections.flatMap((detection) => (detection.trafficFailure ? [{ target: row.target, failure: detection.trafficFailure }] : [])));
-    expect(replayable.length).toBeGreaterThanOrEqual(DETECTION_TARGETS.length - 1);
+    // Replayed traffic runs an agent without faults: a hung generator (no-generator-watchdog) and an
+    // agent that leaves its abort listener (signal-shared-across-runs) are out of its reach.
+    expect(replayable.length).toBeGreaterThanOrEqual(DETECTION_TARGETS.length - 2);
     for (const { target, failure } of replayable) {
       const replayed = await replayPrinted(failure.written.replay);
       expect({ target, code: replayed.code, invariant: replayed.invariant }).toEqual({ target, code: 1, invariant: failure.invariant });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { TargetFactory } from '../../src/contract.ts';
 import { runScenario, type RunOutcome } from '../../sim/run.ts';
 import { loadScenario, type Scenario } from '../../sim/scenario.ts';
+import { resolveTarget } from '../../sim/targets.ts';
 import { waitingTarget } from '../helpers/waiting-target.ts';
 
 const resumeAfterTtl = loadScenario('scenarios/resume-after-ttl.json');
@@ -55,5 +56,11 @@ describe('a generator that waits for work', () => {
   it('counts for one-generator-per-session while it waits', async () => {
     const outcome = await run(properEndings, waitingTarget({ duplicateGenerators: true }), 1);
     expect(outcome.result!.violationCounts['one-generator-per-session']).toBeGreaterThan(0);
+  });
+
+  it('ending across a laptop sleep is settled before the sample at wake-up looks (a timer fired on the way starts promise work)', async () => {
+    // examples/waiting-adapter.ts: its 3-minute idle wait ends on a timer, its session's removal follows in promise callbacks.
+    const outcome = await runScenario(loadScenario('scenarios/laptop-sleep.json'), { target: await resolveTarget('examples/waiting-adapter.ts'), seed: 2, stop: 'never' });
+    expect(outcome.result!.violationCounts).toEqual({});
   });
 });

@@ -23,6 +23,7 @@ const DESIGNED_TO_BREAK: Record<FlawName, string> = {
   'cleanup-not-cancelled': 'new-work-cancels-cleanup',
   'timer-kept-on-delete': 'delete-releases-everything',
   'listener-kept-on-delete': 'delete-releases-everything',
+  'signal-shared-across-runs': 'fresh-signal-per-run',
 };
 
 interface Row {

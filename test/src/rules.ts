@@ -261,6 +261,24 @@ export const RULES: readonly RuleCheck[] = [
         assertAccounted(world);
       }),
   },
+  {
+    name: 'fresh-signal-per-run',
+    rule: 'A generator run never gets a signal that carries a listener a previous run left behind (an agent that leaves one per run gets a fresh signal every run).',
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        const signals = new Set<AbortSignal>();
+        for (let step = 0; step < 3; step += 1) {
+          world.observe('a');
+          const run = world.run(id);
+          signals.add(run.context.signal);
+          run.drain();
+          run.finish();
+          await settle();
+        }
+        assert.equal(signals.size, 3, `3 generator runs shared ${4 - signals.size === 1 ? 'one signal' : `${signals.size} signals`}`);
+      }),
+  },
 ];
 
 /** Cost rules: how the reference meets the rules, not what a user sees. Checked on the reference only. */

@@ -64,7 +64,9 @@ export const generatedScenarioArbitrary: fc.Arbitrary<GeneratedScenario> = fc
       seeds: [seed],
       traffic,
       settings,
-      faults,
+      // Half the runs get an agent that leaves its abort listener behind, derived from the seed so
+      // that no other generated value moves.
+      faults: { ...faults, agentLeavesAbortListener: seed % 2 === 0 },
       worker: { sessionEndRoute },
       sampleEveryMinutes: 15,
       expect: { reference: 'pass' },
