@@ -2,7 +2,7 @@
  * Virtual time. The simulator owns it; the target only sees the faked globals.
  *
  * `@sinonjs/fake-timers` fakes Date, performance.now, setTimeout/setInterval/setImmediate and
- * their clears. `nextTick` and `queueMicrotask` stay real: faking them hangs promise code, and the
+ * their clears; `AbortSignal.timeout`, which it leaves real, is replaced here by one on those timers. `nextTick` and `queueMicrotask` stay real: faking them hangs promise code, and the
  * driver settles promises itself (see `settle`). The clock is advanced with the synchronous `tick`
  * (about 0.2 µs a call, against 3.6 µs for `tickAsync`) and only as far as the next event: the
  * driver's own queue carries the traffic, so fake timers hold only the target's few timers.
@@ -45,6 +45,20 @@ export class RunawayTimersError extends Error {
 
 // Captured before any clock is installed: the driver settles promises on the real event loop.
 const realSetImmediate = globalThis.setImmediate;
+/** Captured before any clock is installed: restored when the simulation clock is uninstalled. */
+const realAbortSignalTimeout = AbortSignal.timeout;
+
+/**
+ * `AbortSignal.timeout` on simulated time. fake-timers does not fake it (fake-timers#521): left
+ * real, a target's timeout signal (claude-mem 13.x's deleteSession races its generator against
+ * `AbortSignal.timeout(30_000)`) would hold what it closes over for 30 s of real time, while the
+ * simulation runs days in that time.
+ */
+function simulatedAbortSignalTimeout(delayMs: number): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), delayMs);
+  return controller.signal;
+}
 
 /**
  * Lets every pending promise callback run. Node runs a nextTick callback only once the microtask
@@ -128,12 +142,14 @@ export class SimClock {
 
   uninstall(): void {
     this.#clock.uninstall();
+    AbortSignal.timeout = realAbortSignalTimeout;
     if (installed === this) installed = undefined;
   }
 
   #install(nowEpochMs: number): InstalledClock {
     const clock = FakeTimers.install({ now: nowEpochMs, toFake: [...FAKED], loopLimit: FAKE_TIMERS_LOOP_LIMIT });
     for (const name of ['setTimeout', 'setInterval', 'setImmediate'] as const) this.#count(name);
+    AbortSignal.timeout = simulatedAbortSignalTimeout;
     return clock;
   }
 

@@ -533,7 +533,8 @@ class Simulation {
     const count = this.#target.stats().activeSessions;
     if (count === 0) return [];
     const ids: number[] = [];
-    for (let id = 1; ids.length < count && id <= this.#store.recordCount(); id += 1) if (this.#target.session(id)) ids.push(id);
+    // An async start may still be recovering while routes create sessions: those were announced already.
+    for (let id = 1; ids.length < count && id <= this.#store.recordCount(); id += 1) if (this.#target.session(id) && !this.#checker.knows(id)) ids.push(id);
     return ids;
   }
 

@@ -161,12 +161,19 @@ export class Checker {
     this.#rules.workerRestarted();
   }
 
+  /** Whether the target announced this session (created since it started, and not removed). */
+  knows(sessionDbId: number): boolean {
+    return this.#sessions.has(sessionDbId);
+  }
+
   /** The target created a session in memory, pinned to `pinned`. */
   created(sessionDbId: number, pinned: string, nowMs: number): void {
     const existing = this.#sessions.get(sessionDbId);
     if (existing) this.#fail('removals-reported', nowMs, `session ${sessionDbId} was created again without its removal being reported`, sessionDbId);
     const live = this.#liveRuns(sessionDbId);
     this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, live, everRan: existing?.everRan ?? live.runs > 0, orphanReported: false, orphanChances: 0 });
+    // Generators started inside the route that created the session were counted before it was known.
+    if (live.runs > 1) this.#fail('one-generator-per-session', nowMs, `${live.runs} generators running for session ${sessionDbId}`, sessionDbId);
     this.#touched.add(sessionDbId);
   }
 
@@ -326,7 +333,8 @@ export class Checker {
     if (activeSessions > this.#settings.maxActiveSessions) {
       this.#fail('sessions-within-cap', nowMs, `${activeSessions} sessions in memory, cap ${this.#settings.maxActiveSessions}${this.#fixedText('maxActiveSessions')}`);
     }
-    if (activeSessions !== this.#sessions.size) {
+    // A route still unanswered (an async start recovering sessions one by one) may hold sessions not yet announced.
+    if (activeSessions !== this.#sessions.size && this.routesUnanswered === 0) {
       this.#fail('removals-reported', nowMs, `target holds ${activeSessions} sessions, but ${this.#sessions.size} were created and not reported removed`);
     }
     this.#checkIdleHead(nowMs);

@@ -5,6 +5,7 @@
  *   twin             the leaky implementation with no flaw on: must behave like the reference
  *   flaw:<name>      the leaky implementation with that one flaw on (a mutant)
  *   <path>.ts|.js    a user's adapter module exporting `createTarget` (a TargetFactory)
+ *   claude-mem:<path>  claude-mem's own session manager from a checkout (sim/claude-mem/, docs/claude-mem.md)
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { BASELINE_FLAWS, FLAW_NAMES, isFlawName, type FlawName } from '../src/ba
 import { leakyTarget } from '../src/baseline/leaky-session-manager.ts';
 import type { TargetDescription, TargetFactory } from '../src/contract.ts';
 import { InputError } from '../src/input-error.ts';
+import { CLAUDE_MEM_PREFIX, claudeMemTarget } from './claude-mem/target.ts';
 import { referenceTarget } from '../src/session-manager.ts';
 import { parseDescription } from './target-description.ts';
 import { TargetGuard } from './target-guard.ts';
@@ -48,8 +50,11 @@ export const ADAPTER_PATH = /\.(c|m)?(t|j)s$/;
 export async function resolveTarget(name: string, source = '--target', watch?: Int32Array): Promise<NamedTarget> {
   const builtIn = builtInTarget(name);
   if (builtIn) return builtIn;
+  // claude-mem's own code, loaded from the checkout the name points at (sim/claude-mem/). It runs in
+  // this thread: its stand-in for bun:sqlite is a loader hook, which a worker thread would not share.
+  if (name.startsWith(CLAUDE_MEM_PREFIX)) return claudeMemTarget(name, source);
   if (ADAPTER_PATH.test(name)) return loadAdapter(name, source, watch);
-  throw new InputError(source, 0, '', `unknown target '${name}': expected reference, baseline, twin, flaw:<name> (${FLAW_NAMES.join(', ')}) or a path to an adapter module`);
+  throw new InputError(source, 0, '', `unknown target '${name}': expected reference, baseline, twin, flaw:<name> (${FLAW_NAMES.join(', ')}), a path to an adapter module, or claude-mem:<path to a claude-mem checkout>`);
 }
 
 /**

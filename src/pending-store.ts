@@ -188,6 +188,21 @@ export class PendingStore {
     return count;
   }
 
+  /**
+   * An explicit delete drops a session's in-flight messages (claude-mem 8.5.x deleted them from
+   * its queue when they were claimed, so the delete route's abort ends them): dropped by delete.
+   */
+  dropInFlight(sessionDbId: number): number {
+    const queue = this.#queues.get(sessionDbId);
+    if (!queue || queue.inFlight.size === 0) return 0;
+    const count = queue.inFlight.size;
+    queue.inFlight.clear();
+    this.#inFlight -= count;
+    this.#droppedByDelete += count;
+    this.#release(sessionDbId, queue);
+    return count;
+  }
+
   /** After a worker restart: every message left in flight goes back to its queue. Returns the sessions with pending work, in id order. */
   recoverInFlight(): number[] {
     const pending: number[] = [];

@@ -214,8 +214,9 @@ function nodeMatcher(matcher: HeapMatcher): (node: IHeapNode) => boolean {
 }
 
 function hasExactlyProperties(node: IHeapNode, wanted: ReadonlySet<string>): boolean {
-  // A few internal edges (map, elements) come beside the properties.
-  if (node.edge_count < wanted.size || node.edge_count > wanted.size + 4) return false;
+  // A few other edges come beside the properties: the prototype, the map, out-of-object property
+  // storage, elements and hidden slots (a larger object literal, such as claude-mem's sessions, has them all).
+  if (node.edge_count < wanted.size || node.edge_count > wanted.size + 6) return false;
   let found = 0;
   for (const edge of node.references) {
     if (edge.type !== 'property' || edge.name_or_index === '__proto__') continue;
