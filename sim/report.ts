@@ -23,11 +23,27 @@ export interface FlawCoverage {
   readonly caughtBy: readonly { readonly scenario: string; readonly invariant: string }[];
 }
 
+/**
+ * What a `check` covered when it was less than the full gate: a selection of scenarios (`--only`,
+ * files given) and/or one shard of the runs (`--shard i/n`). Flaw coverage is judged only over the
+ * flaws its runs target; the others are named as not judged here (a run that includes them judges
+ * them). Absent for the full gate, whose reports are unchanged by this field.
+ */
+export interface ReportScope {
+  /** What narrowed the scenarios (`--only steady-week`, `scenario files given`), or null. */
+  readonly selection: string | null;
+  /** Shard `index` of `count` (1-based), and how many runs the whole, unsharded check has. */
+  readonly shard: { readonly index: number; readonly count: number; readonly planRuns: number } | null;
+  readonly flawsNotJudged: readonly FlawName[];
+}
+
 export interface Report {
   readonly command: string;
   readonly outcomes: readonly RunOutcome[];
-  /** For `check`: which scenarios caught each flaw. */
+  /** For `check`: which scenarios caught each flaw (each judged flaw; see `scope`). */
   readonly flaws?: readonly FlawCoverage[];
+  /** For a `check` that was a subset of the full gate. */
+  readonly scope?: ReportScope;
 }
 
 /** The report's overall result: every run as expected (runs without an expectation must pass). */
@@ -75,6 +91,7 @@ export function summaryJson(report: Report): string {
       metrics: outcome.result ? `metrics/${metricsFileName(outcome)}` : null,
     })),
     flaws: (report.flaws ?? []).map((coverage) => ({ flaw: coverage.flaw, caughtBy: coverage.caughtBy })),
+    ...(report.scope ? { scope: { selection: report.scope.selection, shard: report.scope.shard, flawsNotJudged: report.scope.flawsNotJudged } } : {}),
   };
   return `${JSON.stringify(body, null, 2)}\n`;
 }
@@ -108,10 +125,16 @@ function expectedText(verdict: Verdict | undefined): string {
 export function summaryMarkdown(report: Report): string {
   const passed = reportPassed(report);
   const unexpected = report.outcomes.filter((outcome) => outcome.asExpected === false || (outcome.asExpected === undefined && outcome.verdict !== 'pass'));
+  const uncaught = (report.flaws ?? []).filter((coverage) => coverage.caughtBy.length === 0).length;
+  const problems = [
+    ...(unexpected.length || !uncaught ? [`${unexpected.length} unexpected verdict${unexpected.length === 1 ? '' : 's'}`] : []),
+    ...(uncaught ? [`${uncaught} flaw${uncaught === 1 ? '' : 's'} not caught`] : []),
+  ];
   const lines = [
-    `# leaksim ${report.command}: ${passed ? 'all verdicts as expected' : `${unexpected.length} unexpected verdict${unexpected.length === 1 ? '' : 's'}`}`,
+    `# leaksim ${report.command}: ${passed ? 'all verdicts as expected' : problems.join(', ')}`,
     '',
     `${report.outcomes.length} runs. A run passes when no invariant is violated; each is judged against the verdict its scenario expects.`,
+    ...(report.scope ? ['', scopeText(report.scope, report.flaws?.length ?? 0)] : []),
     '',
     '| | scenario | target | seed | expected | got |',
     '|---|---|---|---|---|---|',
@@ -132,6 +155,16 @@ export function summaryMarkdown(report: Report): string {
     for (const outcome of unexpected) lines.push(`- ${outcome.scenario} / ${outcome.target} / seed ${outcome.seed}: \`${outcome.reproduce}\``);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One paragraph: what part of the gate this was, and over which flaws coverage was judged. */
+export function scopeText(scope: ReportScope, judgedFlaws: number): string {
+  const part = [
+    ...(scope.shard ? [`shard ${scope.shard.index}/${scope.shard.count} of ${scope.shard.planRuns} runs`] : []),
+    ...(scope.selection ? [`scenarios narrowed by ${scope.selection}`] : []),
+  ].join('; ');
+  const notJudged = scope.flawsNotJudged.length ? ` Not judged here, as no run of this subset targets them: ${scope.flawsNotJudged.join(', ')}.` : '';
+  return `A subset of the gate (${part}). Flaw coverage is judged over the ${judgedFlaws} flaw${judgedFlaws === 1 ? '' : 's'} its runs target.${notJudged}`;
 }
 
 function markdownCell(text: string): string {
@@ -167,7 +200,7 @@ function xml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const METRIC_COLUMNS: readonly (keyof MetricSample)[] = [
+export const METRIC_COLUMNS: readonly (keyof MetricSample)[] = [
   'atMs',
   'activeSessions',
   'generatorsRunning',

@@ -4,30 +4,38 @@
  * table: every named flaw must be caught by at least one scenario.
  * Exit 0 when every verdict is as expected and every flaw is caught, 1 otherwise, 2 for bad input.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FLAW_NAMES } from '../../src/baseline/flaws.ts';
+import { FLAW_NAMES, type FlawName } from '../../src/baseline/flaws.ts';
 import { InputError } from '../../src/input-error.ts';
-import type { FlawCoverage, Report } from '../report.ts';
-import { runScenario, type RunOutcome } from '../run.ts';
+import type { FlawCoverage, Report, ReportScope } from '../report.ts';
+import type { RunOutcome } from '../run.ts';
+import { defaultJobs, runPlan, type PlannedRun, type PoolProgress } from '../run-pool.ts';
 import { loadScenario, type Scenario } from '../scenario.ts';
-import { builtInTarget } from '../targets.ts';
+import { builtInScenarioDir, scenarioFileNames, scenarioPath } from '../scenario-files.ts';
+import { resolveTarget } from '../targets.ts';
 import { DEFAULT_BASELINES_FILE } from '../heap/baselines.ts';
-import { DEFAULT_KEPT_SNAPSHOT_DIR } from '../heap/gate.ts';
+import { DEFAULT_KEPT_SNAPSHOT_DIR, HEAP_PROBES_PARALLEL_MAX } from '../heap/gate.ts';
 import { heapCheckCommand } from './heap.ts';
 import type { Output } from './output.ts';
-import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor } from './shared.ts';
+import { EXIT_OK, finishReport, parseOptions, printOutcome, wholeNumber } from './shared.ts';
 
-export const CHECK_HELP = `usage: leaksim check [scenario.json ...] [options]
+export const CHECK_HELP = `usage: leaksim check [scenario.json or built-in name ...] [options]
 
-The CI gate: runs every scenario (default: scenarios/*.json) against each target it expects a
+The CI gate: runs every scenario (default: the built-in scenarios) against each target it expects a
 verdict for, for each of its seeds, and checks that every named flaw is caught somewhere.
 Exit 0 when all verdicts are as expected, 1 otherwise, 2 for bad input.
 
 options:
   --only NAME   run only the scenario with this name (repeatable)
+  --jobs N      runs at once, each in a child process (default: the machine's cores); the
+                reports are the same bytes for any N
+  --shard I/N   run only shard I of N (every N-th run, from the I-th), for CI machines side by
+                side; 'leaksim merge' joins their report folders into the full check's
   --out DIR     report folder (default reports/check)
   --json        print summary.json to stdout instead of the readable lines
+
+A subset (--only, scenario files given, --shard) judges flaw coverage only over the flaws its
+runs target, and says which it left out.
 
 heap gates (see README, Heap gates):
   --heap               run the heap gates instead: every scenario with a "heap" section, each
@@ -35,9 +43,9 @@ heap gates (see README, Heap gates):
                        with memlab (report folder default reports/heap)
   --baselines FILE     committed heap baselines (default ${DEFAULT_BASELINES_FILE})
   --update-baselines   rewrite the baselines file from this run (deliberately: npm run heap:update)
-  --keep-snapshots     keep the .heapsnapshot files (in ${DEFAULT_KEPT_SNAPSHOT_DIR}/)`;
+  --keep-snapshots     keep the .heapsnapshot files (in ${DEFAULT_KEPT_SNAPSHOT_DIR}/)
+  --jobs N             probes at once (default: one per core, at most ${HEAP_PROBES_PARALLEL_MAX})`;
 
-export const DEFAULT_SCENARIO_DIR = 'scenarios';
 
 export async function checkCommand(args: readonly string[], output: Output): Promise<number> {
   const { values, positionals } = parseOptions('check', args, {
@@ -45,6 +53,8 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
+    jobs: { type: 'string' },
+    shard: { type: 'string' },
     heap: { type: 'boolean', default: false },
     baselines: { type: 'string' },
     'update-baselines': { type: 'boolean', default: false },
@@ -59,7 +69,11 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
       if (values[flag]) throw new InputError('leaksim check', 0, `--${flag}`, 'only applies with --heap');
     }
   }
-  const files = positionals.length ? positionals : scenarioFiles(DEFAULT_SCENARIO_DIR);
+  const jobsGiven = wholeNumber('check', '--jobs', values.jobs, 1, MAX_JOBS);
+  const jobs = jobsGiven ?? defaultJobs();
+  const shard = parseShard(values.shard);
+  if (shard && values.heap) throw new InputError('leaksim check', 0, '--shard', 'applies to the invariant gate, not to --heap (run the heap gate as one job)');
+  const files = positionals.length ? positionals.map((argument) => scenarioPath(argument, 'leaksim check')) : scenarioFiles(builtInScenarioDir());
   let scenarios = files.map((file) => loadScenario(file));
   if (values.only?.length) {
     const unknown = values.only.filter((name) => !scenarios.some((scenario) => scenario.name === name));
@@ -73,20 +87,47 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
       baselinesFile: values.baselines ?? DEFAULT_BASELINES_FILE,
       updateBaselines: values['update-baselines'],
       keepSnapshots: values['keep-snapshots'],
+      ...(jobsGiven !== undefined ? { jobs: jobsGiven } : {}),
     });
   }
-  const report = await check(scenarios, output, !values.json);
+  const selection = values.only?.length ? values.only.map((name) => `--only ${name}`).join(' ') : positionals.length ? 'scenario files given' : null;
+  const report = await check(scenarios, output, { print: !values.json, jobs, shard, selection });
   return finishReport(output, report, values.out ?? 'reports/check', values.json);
 }
 
+/** More jobs than this is a typo, not a machine. */
+export const MAX_JOBS = 256;
+
+export interface Shard {
+  /** 1-based. */
+  readonly index: number;
+  readonly count: number;
+}
+
+/** `--shard i/n`: 1 ≤ i ≤ n. */
+export function parseShard(value: string | undefined): Shard | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || count > MAX_JOBS || index < 1 || index > count) {
+    throw new InputError('leaksim check', 0, '--shard', `expected i/n with 1 ≤ i ≤ n ≤ ${MAX_JOBS} (e.g. 2/3), got ${JSON.stringify(value)}`);
+  }
+  return { index, count };
+}
+
+/** The runs of shard `index` of `count`: every count-th run of the plan, starting at index − 1. */
+export function shardOf<T>(plan: readonly T[], shard: Shard | undefined): T[] {
+  return shard ? plan.filter((_, position) => position % shard.count === shard.index - 1) : [...plan];
+}
+
 export function scenarioFiles(dir: string): string[] {
-  let names: string[];
+  let files: string[];
   try {
-    names = readdirSync(dir);
+    files = scenarioFileNames(dir);
   } catch {
     throw new InputError(dir, 0, '', 'is not a readable folder of scenarios');
   }
-  const files = names.filter((name) => name.endsWith('.json') && !name.endsWith('.schema.json')).sort();
   if (files.length === 0) throw new InputError(dir, 0, '', 'holds no scenario files (*.json)');
   return files.map((name) => join(dir, name));
 }
@@ -100,34 +141,65 @@ export function targetsOf(scenario: Scenario): string[] {
   return names;
 }
 
-export async function check(scenarios: readonly Scenario[], output: Output, print: boolean): Promise<Report> {
-  const plan = scenarios.flatMap((scenario) => targetsOf(scenario).flatMap((target) => scenario.seeds.map((seed) => ({ scenario, target, seed }))));
-  const outcomes: RunOutcome[] = [];
-  for (const [index, { scenario, target, seed }] of plan.entries()) {
-    const outcome = await runScenario(scenario, {
-      target: builtInTarget(target)!,
-      seed,
-      stop: 'verdict',
-      onProgress: progressFor(output, `[${index + 1}/${plan.length}] ${scenario.name} ${target} seed ${seed}`),
-    });
-    output.progress('');
-    if (print) printOutcome(output, outcome);
-    outcomes.push(outcome);
+export interface CheckOptions {
+  /** Print a line per run and the flaw table (not with --json). */
+  readonly print: boolean;
+  /** Runs at once (see sim/run-pool.ts); default 1. */
+  readonly jobs?: number;
+  readonly shard?: Shard | undefined;
+  /** What narrowed the scenarios from the full gate (`--only x`, `scenario files given`), or null. */
+  readonly selection?: string | null;
+}
+
+/** Every run of the gate: each scenario × each target it expects a verdict for × each seed, in that order. */
+export function checkPlan(scenarios: readonly Scenario[]): PlannedRun[] {
+  return scenarios.flatMap((scenario) => targetsOf(scenario).flatMap((target) => scenario.seeds.map((seed) => ({ scenario, target, seed }))));
+}
+
+export async function check(scenarios: readonly Scenario[], output: Output, options: CheckOptions): Promise<Report> {
+  const fullPlan = checkPlan(scenarios);
+  const plan = shardOf(fullPlan, options.shard);
+  // Targets are resolved here first, so that a bad adapter is bad input before any run starts.
+  for (const target of new Set(plan.map((run) => run.target))) await resolveTarget(target);
+  const outcomes = await runPlan(plan, {
+    jobs: options.jobs ?? 1,
+    onOutcome: (outcome) => {
+      output.progress('');
+      if (options.print) printOutcome(output, outcome);
+    },
+    onProgress: output.interactive ? (progress) => output.progress(progressLine(progress)) : undefined,
+  });
+  output.progress('');
+  const subset = options.shard !== undefined || (options.selection ?? null) !== null;
+  const judged = subset ? FLAW_NAMES.filter((flaw) => outcomes.some((outcome) => outcome.target === `flaw:${flaw}`)) : FLAW_NAMES;
+  const flaws = flawCoverage(outcomes, judged);
+  const scope: ReportScope | undefined = subset
+    ? {
+        selection: options.selection ?? null,
+        shard: options.shard ? { ...options.shard, planRuns: fullPlan.length } : null,
+        flawsNotJudged: FLAW_NAMES.filter((flaw) => !judged.includes(flaw)),
+      }
+    : undefined;
+  if (options.print) printFlaws(output, flaws, scope);
+  return { command: 'check', outcomes, flaws, ...(scope ? { scope } : {}) };
+}
+
+/** The one progress line of the whole gate: "check: 41/92 runs done · running heavy-month reference seed 1, …". */
+function progressLine(progress: PoolProgress): string {
+  return `check: ${progress.done}/${progress.total} runs done${progress.running.length ? ` · running ${progress.running.join(', ')}` : ''}`;
+}
+
+export function printFlaws(output: Output, flaws: readonly FlawCoverage[], scope: ReportScope | undefined): void {
+  const caught = flaws.filter((coverage) => coverage.caughtBy.length > 0).length;
+  output.out(`flaws caught: ${caught}/${flaws.length}${scope ? ` (${scope.flawsNotJudged.length ? `not judged here, no run of this subset targets them: ${scope.flawsNotJudged.join(', ')}` : 'a subset of the gate; every flaw has a run in it'})` : ''}`);
+  for (const coverage of flaws) {
+    output.out(`  ${coverage.caughtBy.length ? '✓' : '✗'} ${coverage.flaw.padEnd(24)} ${coverage.caughtBy.map((by) => `${by.scenario} (${by.invariant})`).join(', ') || 'not caught by any scenario'}`);
   }
-  const flaws = flawCoverage(outcomes);
-  if (print) {
-    const caught = flaws.filter((coverage) => coverage.caughtBy.length > 0).length;
-    output.out(`flaws caught: ${caught}/${flaws.length}`);
-    for (const coverage of flaws) {
-      output.out(`  ${coverage.caughtBy.length ? '✓' : '✗'} ${coverage.flaw.padEnd(24)} ${coverage.caughtBy.map((by) => `${by.scenario} (${by.invariant})`).join(', ') || 'not caught by any scenario'}`);
-    }
-  }
-  return { command: 'check', outcomes, flaws };
 }
 
 /** For each flaw, the scenarios whose run of that flaw failed as expected, and on which invariant. */
-export function flawCoverage(outcomes: readonly RunOutcome[]): FlawCoverage[] {
-  return FLAW_NAMES.map((flaw) => {
+export function flawCoverage(outcomes: readonly RunOutcome[], judged: readonly FlawName[] = FLAW_NAMES): FlawCoverage[] {
+  return judged.map((flaw) => {
     const caughtBy = new Map<string, string>();
     for (const outcome of outcomes) {
       if (outcome.target === `flaw:${flaw}` && outcome.verdict === 'fail' && outcome.asExpected && !caughtBy.has(outcome.scenario)) {

@@ -18,6 +18,8 @@ export interface HeapCommandOptions {
   readonly baselinesFile: string;
   readonly updateBaselines: boolean;
   readonly keepSnapshots: boolean;
+  /** Probes at once (`--jobs`); undefined: the gate's default. */
+  readonly jobs?: number;
 }
 
 export async function heapCheckCommand(scenarios: readonly Scenario[], output: Output, options: HeapCommandOptions): Promise<number> {
@@ -28,8 +30,14 @@ export async function heapCheckCommand(scenarios: readonly Scenario[], output: O
   const report = await heapCheck(marked, {
     baselinesFile: options.baselinesFile,
     keepSnapshots: options.keepSnapshots,
-    onRun: options.json ? undefined : (run) => runLines(run).forEach((line) => output.out(line)),
+    ...(options.jobs !== undefined ? { parallel: options.jobs } : {}),
+    onRun: (run) => {
+      output.progress('');
+      if (!options.json) runLines(run).forEach((line) => output.out(line));
+    },
+    onProgress: output.interactive ? (done, total, running) => output.progress(`check --heap: ${done}/${total} probes done${running.length ? ` · running ${running.join(', ')}` : ''}`) : undefined,
   });
+  output.progress('');
   if (!options.json) printBaselines(output, report);
   writeHeapReports(options.out, report);
   if (options.updateBaselines) {
