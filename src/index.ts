@@ -1,6 +1,7 @@
 /**
- * What `import … from 'leaksim'` gives: the target contract an adapter implements, and the few
- * functions that run a scenario from code instead of the command line.
+ * What `import … from 'leaksim'` gives: the target contract an adapter implements, leaksim's
+ * reference implementation and leaky baseline (to copy or test against), and the few functions
+ * that run a scenario from code instead of the command line.
  *
  *   import type { TargetFactory } from 'leaksim';
  *   export const createTarget: TargetFactory = ({ settings, store, agent, observer }) => ({ … });
@@ -11,12 +12,13 @@
  * (one `SessionLimitError` class, so the driver's `instanceof` sees the adapter's refusals).
  */
 export * from './contract.ts';
-export type { RetentionSettings } from './settings.ts';
-export { DEFAULT_SETTINGS, loadSettings, parseSettings } from './settings.ts';
-export type { ConversationMessage, HistoryLimits, Role } from './history.ts';
-export { ConversationHistory } from './history.ts';
-export type { MessageKind, PendingMessage, SessionRecord } from './pending-store.ts';
-export { PendingStore } from './pending-store.ts';
+export * from './history.ts';
+export * from './pending-store.ts';
+export * from './settings.ts';
+export { InputError } from './input-error.ts';
+export { SessionManager, referenceTarget } from './session-manager.ts';
+export { LeakySessionManager, leakyTarget } from './baseline/leaky-session-manager.ts';
+export { FLAWS, FLAW_NAMES, BASELINE_FLAWS, isFlawName, type FlawName } from './baseline/flaws.ts';
 export type { Scenario, Verdict } from '../sim/scenario.ts';
 export { loadScenario } from '../sim/scenario.ts';
 export type { RunOptions, RunOutcome } from '../sim/run.ts';
