@@ -25,6 +25,7 @@ import { resolveTarget } from './targets.ts';
 export const RUN_CHILD_PATH = resolve(import.meta.dirname, 'run-child.ts');
 
 export interface PlannedRun {
+  /** A child reads it again from `scenario.file`: plan scenarios as loaded from their files. */
   readonly scenario: Scenario;
   readonly target: string;
   readonly seed: number;
@@ -141,6 +142,8 @@ interface RunEvents {
 async function inChildren(plan: readonly PlannedRun[], jobs: number, withProgress: boolean, events: RunEvents): Promise<void> {
   const queue = plan.map((run, index) => ({ index, cost: estimatedCost(run) })).sort((a, b) => b.cost - a.cost || a.index - b.index);
   const children: ChildProcess[] = [];
+  /** The plan index each child is running. */
+  const current = new Map<ChildProcess, number>();
   try {
     await new Promise<void>((resolvePromise, reject) => {
       let remaining = plan.length;
@@ -154,7 +157,7 @@ async function inChildren(plan: readonly PlannedRun[], jobs: number, withProgres
         const item = queue.shift();
         if (!item) return;
         const run = plan[item.index]!;
-        (child as ChildProcess & { current?: number }).current = item.index;
+        current.set(child, item.index);
         events.started(item.index);
         const request: RunRequest = { index: item.index, scenarioFile: run.scenario.file, target: run.target, seed: run.seed, progress: withProgress };
         child.send(request);
@@ -175,6 +178,7 @@ async function inChildren(plan: readonly PlannedRun[], jobs: number, withProgres
             fail(new Error(`${runLabel(plan[reply.index]!)}: ${reply.error}`));
             return;
           }
+          current.delete(child);
           events.finished(reply.index, reply.outcome);
           remaining -= 1;
           if (remaining === 0) resolvePromise();
@@ -182,8 +186,8 @@ async function inChildren(plan: readonly PlannedRun[], jobs: number, withProgres
         });
         child.on('error', fail);
         child.on('exit', (code, signal) => {
-          const current = (child as ChildProcess & { current?: number }).current;
-          if (remaining > 0 && current !== undefined) fail(new Error(`the check worker running ${runLabel(plan[current]!)} exited with ${signal ?? `code ${code}`}`));
+          const index = current.get(child);
+          if (index !== undefined) fail(new Error(`the check worker running ${runLabel(plan[index]!)} exited with ${signal ?? `code ${code}`}`));
         });
         next(child);
       }
