@@ -186,8 +186,13 @@ export async function check(scenarios: readonly Scenario[], output: Output, opti
 
 /** The one progress line of the whole gate: "check: 41/92 runs done · running heavy-month reference seed 1, …". */
 function progressLine(progress: PoolProgress): string {
-  return `check: ${progress.done}/${progress.total} runs done${progress.running.length ? ` · running ${progress.running.join(', ')}` : ''}`;
+  const shown = progress.running.slice(0, PROGRESS_RUNS_SHOWN);
+  const more = progress.running.length - shown.length;
+  return `check: ${progress.done}/${progress.total} runs done${shown.length ? ` · running ${shown.join(', ')}${more ? ` and ${more} more` : ''}` : ''}`;
 }
+
+/** Runs named on the progress line; with many jobs the rest are counted, so the line fits a terminal. */
+const PROGRESS_RUNS_SHOWN = 2;
 
 export function printFlaws(output: Output, flaws: readonly FlawCoverage[], scope: ReportScope | undefined): void {
   const caught = flaws.filter((coverage) => coverage.caughtBy.length > 0).length;
