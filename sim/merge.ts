@@ -56,7 +56,7 @@ export function mergeShardReports(dirs: readonly string[]): Report {
   const { count, planRuns } = first.scope.shard;
   for (const shard of shards) {
     const other = shard.scope;
-    if (other.shard.count !== count || other.shard.planRuns !== planRuns || other.selection !== first.scope.selection) {
+    if (other.shard.count !== count || other.shard.planRuns !== planRuns || other.shard.plan !== first.scope.shard.plan || other.selection !== first.scope.selection) {
       throw new InputError(shard.file, 0, 'scope', `is shard ${other.shard.index}/${other.shard.count} of a check of ${other.shard.planRuns} runs (${other.selection ?? 'the full gate'}), but ${first.file} is shard ${first.scope.shard.index}/${count} of ${planRuns} runs (${first.scope.selection ?? 'the full gate'}): not the same check`);
     }
   }
@@ -92,7 +92,7 @@ function readShard(dir: string): ShardSummary {
   if (body.leaksimReport !== REPORT_FORMAT_VERSION) throw new InputError(file, 0, 'leaksimReport', `is ${JSON.stringify(body.leaksimReport)}; this leaksim merges format ${REPORT_FORMAT_VERSION}`);
   if (body.command !== 'check') throw new InputError(file, 0, 'command', `is ${JSON.stringify(body.command)}; only check reports are merged`);
   const shard = body.scope?.shard;
-  if (!shard || typeof shard.index !== 'number' || typeof shard.count !== 'number' || typeof shard.planRuns !== 'number') {
+  if (!shard || typeof shard.index !== 'number' || typeof shard.count !== 'number' || typeof shard.planRuns !== 'number' || typeof shard.plan !== 'string') {
     throw new InputError(file, 0, 'scope.shard', 'is missing: this is not the report of a check --shard run');
   }
   if (!Array.isArray(body.runs)) throw new InputError(file, 0, 'runs', 'must be a list');

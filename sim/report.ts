@@ -32,8 +32,12 @@ export interface FlawCoverage {
 export interface ReportScope {
   /** What narrowed the scenarios (`--only steady-week`, `scenario files given`), or null. */
   readonly selection: string | null;
-  /** Shard `index` of `count` (1-based), and how many runs the whole, unsharded check has. */
-  readonly shard: { readonly index: number; readonly count: number; readonly planRuns: number } | null;
+  /**
+   * Shard `index` of `count` (1-based), how many runs the whole, unsharded check has, and a
+   * fingerprint of that whole plan (its scenario, target and seed list), so that `merge` joins
+   * only shards of one check.
+   */
+  readonly shard: { readonly index: number; readonly count: number; readonly planRuns: number; readonly plan: string } | null;
   readonly flawsNotJudged: readonly FlawName[];
 }
 

@@ -4,6 +4,7 @@
  * table: every named flaw must be caught by at least one scenario.
  * Exit 0 when every verdict is as expected and every flaw is caught, 1 otherwise, 2 for bad input.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FLAW_NAMES, type FlawName } from '../../src/baseline/flaws.ts';
 import { InputError } from '../../src/input-error.ts';
@@ -176,12 +177,20 @@ export async function check(scenarios: readonly Scenario[], output: Output, opti
   const scope: ReportScope | undefined = subset
     ? {
         selection: options.selection ?? null,
-        shard: options.shard ? { ...options.shard, planRuns: fullPlan.length } : null,
+        shard: options.shard ? { ...options.shard, planRuns: fullPlan.length, plan: planFingerprint(fullPlan) } : null,
         flawsNotJudged: FLAW_NAMES.filter((flaw) => !judged.includes(flaw)),
       }
     : undefined;
   if (options.print) printFlaws(output, flaws, scope);
   return { command: 'check', outcomes, flaws, ...(scope ? { scope } : {}) };
+}
+
+/** 16 hex digits of SHA-256 over the plan's runs (scenario, target, seed, in order): the same check gives the same fingerprint on every machine. */
+export function planFingerprint(plan: readonly PlannedRun[]): string {
+  return createHash('sha256')
+    .update(plan.map((run) => `${run.scenario.name} ${run.target} ${run.seed}`).join('\n'))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The one progress line of the whole gate: "check: 41/92 runs done · running heavy-month reference seed 1, …". */

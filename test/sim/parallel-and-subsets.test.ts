@@ -104,6 +104,16 @@ describe('leaksim merge', () => {
     }
   }, 60_000);
 
+  it('refuses shards of two checks with as many runs (told apart by the plan fingerprint)', async () => {
+    // Both 8 runs, both narrowed the same way (scenario files given): only the plans differ.
+    for (const [name, file] of [['a', 'scenarios/burst-at-cap.json'], ['b', 'scenarios/proper-endings.json']] as const) {
+      expect((await cli('check', file, '--jobs', '1', '--shard', name === 'a' ? '1/2' : '2/2', '--out', join(shards, `files-${name}`))).code).toBe(0);
+    }
+    const { code, stderr } = await cli('merge', join(shards, 'files-a'), join(shards, 'files-b'));
+    expect(code).toBe(2);
+    expect(stderr).toEqual([`leaksim: ${join(shards, 'files-b', 'summary.json')}: scope is shard 2/2 of a check of 8 runs (scenario files given), but ${join(shards, 'files-a', 'summary.json')} is shard 1/2 of 8 runs (scenario files given): not the same check`]);
+  });
+
   it('refuses a shard whose runs do not match its place in the check', async () => {
     const tampered = join(shards, 'tampered');
     mkdirSync(tampered, { recursive: true });
