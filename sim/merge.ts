@@ -21,6 +21,13 @@ import type { RunOutcome } from './run.ts';
 import type { Verdict } from './scenario.ts';
 import { DAY_MS } from './traffic.ts';
 
+interface ViolationEntry {
+  readonly invariant: string;
+  readonly atMs: number;
+  readonly sessionDbId: number | null;
+  readonly detail: string;
+}
+
 /** A run as summary.json stores it. */
 interface RunEntry {
   readonly scenario: string;
@@ -31,7 +38,9 @@ interface RunEntry {
   readonly verdict: 'pass' | 'fail' | 'error';
   readonly asExpected: boolean | null;
   readonly traceHash: string | null;
-  readonly firstViolation: { readonly invariant: string; readonly atMs: number; readonly sessionDbId: number | null; readonly detail: string } | null;
+  readonly firstViolation: ViolationEntry | null;
+  /** The first violation of each expected invariant (written by reports that show them). */
+  readonly expectedViolations?: readonly ViolationEntry[];
   readonly error: string | null;
   readonly violationCounts: Record<string, number>;
   readonly hookEvents: SimulationResult['hookEvents'] | null;
@@ -101,14 +110,12 @@ function readShard(dir: string): ShardSummary {
 
 function outcomeOf(shard: ShardSummary, run: RunEntry): RunOutcome {
   const expected: Verdict | undefined = run.expected === null ? undefined : run.expected === 'pass' ? { pass: true } : ({ failsOn: run.expected.failsOn } as Verdict);
-  const firstViolation = run.firstViolation
-    ? ({
-        invariant: run.firstViolation.invariant,
-        atMs: run.firstViolation.atMs,
-        ...(run.firstViolation.sessionDbId === null ? {} : { sessionDbId: run.firstViolation.sessionDbId }),
-        detail: run.firstViolation.detail,
-      } as Violation)
-    : undefined;
+  const firstViolation = run.firstViolation ? violationOf(run.firstViolation) : undefined;
+  // The violations a report shows: the first overall, then the first of each expected invariant.
+  const violations: Violation[] = firstViolation ? [firstViolation] : [];
+  for (const entry of run.expectedViolations ?? []) {
+    if (!violations.some((seen) => seen.invariant === entry.invariant)) violations.push(violationOf(entry));
+  }
   // What reports read of a simulation result; the rest (every violation, the end time) stays in
   // the shard's process and is not part of any report.
   const result =
@@ -118,7 +125,7 @@ function outcomeOf(shard: ShardSummary, run: RunEntry): RunOutcome {
           seed: run.seed,
           traceHash: run.traceHash,
           passed: run.verdict === 'pass',
-          violations: firstViolation ? [firstViolation] : [],
+          violations,
           violationCounts: run.violationCounts,
           hookEvents: run.hookEvents,
           agentEvents: run.agentEvents,
@@ -140,6 +147,15 @@ function outcomeOf(shard: ShardSummary, run: RunEntry): RunOutcome {
     result,
     reproduce: run.reproduce,
   };
+}
+
+function violationOf(entry: ViolationEntry): Violation {
+  return {
+    invariant: entry.invariant,
+    atMs: entry.atMs,
+    ...(entry.sessionDbId === null ? {} : { sessionDbId: entry.sessionDbId }),
+    detail: entry.detail,
+  } as Violation;
 }
 
 /** A metrics CSV back into samples: the inverse of metricsCsv. */
