@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,6 +51,7 @@ describe('leaksim check', () => {
     expect(await main(['merge', join(dir, 'shard-3'), join(dir, 'shard-1'), join(dir, 'shard-2'), '--out', join(dir, 'merged')], output)).toBe(0);
     expect(output.stdout.slice(0, -1)).toEqual(unshardedLines);
     expect(filesOf(join(dir, 'merged'))).toEqual(filesOf('reports/test-check'));
+    rmSync(dir, { recursive: true, force: true });
   }, 240_000);
 
   it('fails with exit code 1, names the run and prints the command that reproduces it', async () => {

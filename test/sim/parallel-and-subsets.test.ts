@@ -3,15 +3,16 @@
  * plus the command line's front door (`--help`, `--version`, built-in scenarios by name).
  * The full gate sharded three ways and merged is in check.test.ts, beside the full check it matches.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
 import { builtInScenarioNames } from '../../sim/scenario-files.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'leaksim-subsets-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function filesOf(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
