@@ -38,7 +38,7 @@ options:
 A subset (--only, scenario files given, --shard) judges flaw coverage only over the flaws its
 runs target, and says which it left out.
 
-heap gates (see README, Heap gates):
+heap gates (see docs/heap.md):
   --heap               run the heap gates instead: every scenario with a "heap" section, each
                        target and seed in a child process with --expose-gc, heap snapshots read
                        with memlab (report folder default reports/heap)
