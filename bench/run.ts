@@ -10,9 +10,17 @@
  *    reference target alone on the same stream (its routes and an agent that answers at once, no
  *    clock, no checker): the share of the gap that is the target's own work, which no driver
  *    can remove.
+ * 3. `leaksim check` (the whole gate), wall time with --jobs 1 and --jobs 2, each in a child
+ *    process as a user runs it. Goal: the ratio at most 0.65 on a 2-core machine.
+ * 4. Hook events per second against team size: 10, 100, 1,000 and 10,000 developers, one
+ *    simulated working day each, steady-week's traffic per developer and the cap scaled with the
+ *    team (10 sessions a developer, at least steady-week's), with the CPU time per event: the cost
+ *    per event should stay flat. A run stops after TEAM_RUN_BUDGET_MS and reports its rate so far.
  */
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import TinyQueue from 'tinyqueue';
 import type { Agent, GeneratorContext } from '../src/contract.ts';
 import { PendingStore } from '../src/pending-store.ts';
@@ -20,8 +28,10 @@ import { referenceTarget } from '../src/session-manager.ts';
 import { SimClock } from '../sim/clock.ts';
 import { simulate } from '../sim/driver.ts';
 import type { HookEvent } from '../sim/events.ts';
-import { ORIGIN_EPOCH_MS } from '../sim/run.ts';
-import { loadScenario } from '../sim/scenario.ts';
+import { ORIGIN_EPOCH_MS, runScenario } from '../sim/run.ts';
+import { loadScenario, type Scenario } from '../sim/scenario.ts';
+import { formatSimTime } from '../sim/report.ts';
+import { builtInTarget } from '../sim/targets.ts';
 import { developerTraffic } from '../sim/traffic.ts';
 
 const HEAVY_MONTH = 'scenarios/heavy-month.json';
@@ -141,7 +151,85 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/** Wall time of the whole gate as a user runs it: `leaksim check --jobs N`, in a child process. */
+function checkWallSeconds(jobs: number): number {
+  const out = mkdtempSync(join(tmpdir(), 'leaksim-bench-check-'));
+  try {
+    const started = process.hrtime.bigint();
+    execFileSync(process.execPath, ['bin/leaksim.js', 'check', '--jobs', String(jobs), '--json', '--out', join(out, 'report')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+function checkJobs(): void {
+  const one = checkWallSeconds(1);
+  const two = checkWallSeconds(2);
+  const ratio = two / one;
+  console.log(`leaksim check (the whole gate, ${cpus().length} cores, each run in a child process as a user runs it):`);
+  console.log(`  --jobs 1    ${one.toFixed(2)} s`);
+  console.log(`  --jobs 2    ${two.toFixed(2)} s`);
+  console.log(`  ratio       ${ratio.toFixed(3)}   goal ≤ 0.65              ${ratio <= 0.65 ? 'met' : 'NOT met'}`);
+}
+
+const TEAM_SIZES = [10, 100, 1_000, 10_000];
+/** Sessions of cap per developer in the team-size runs, so that a larger team is not just turned away at the cap. */
+const CAP_SESSIONS_PER_DEVELOPER = 10;
+/** A team-size run stops after this much wall time and reports the rate so far (a simulated day of 10,000 developers is over 10 million hook events). */
+const TEAM_RUN_BUDGET_MS = 60_000;
+
+class BudgetSpent extends Error {
+  constructor(readonly hookEvents: number, readonly nowMs: number) {
+    super('budget spent');
+  }
+}
+
+async function teamSizes(): Promise<void> {
+  const steadyWeek = loadScenario('scenarios/steady-week.json');
+  if (steadyWeek.traffic.kind !== 'model') throw new Error('steady-week must use generated traffic');
+  console.log(`hook events per second against team size (steady-week's traffic per developer, one working day, reference, every invariant on; a run stops after ${TEAM_RUN_BUDGET_MS / 1e3} s):`);
+  // One unmeasured run first, so that the smallest team is not measuring the JIT warming up.
+  for (const [index, developers] of [TEAM_SIZES[0]!, ...TEAM_SIZES].entries()) {
+    const scenario: Scenario = {
+      ...steadyWeek,
+      days: 1,
+      traffic: { kind: 'model', model: { ...steadyWeek.traffic.model, developers } },
+      settings: { ...steadyWeek.settings, maxActiveSessions: Math.max(steadyWeek.settings.maxActiveSessions, developers * CAP_SESSIONS_PER_DEVELOPER) },
+    };
+    const started = process.hrtime.bigint();
+    const cpuStarted = process.cpuUsage();
+    let hookEvents: number;
+    let note: string;
+    try {
+      const outcome = await runScenario(scenario, {
+        target: builtInTarget('reference')!,
+        seed: 1,
+        stop: 'never',
+        onProgress: (nowMs, events) => {
+          if (Number(process.hrtime.bigint() - started) / 1e6 > TEAM_RUN_BUDGET_MS) throw new BudgetSpent(events, nowMs);
+        },
+      });
+      hookEvents = Object.values(outcome.result!.hookEvents).reduce((sum, count) => sum + count, 0);
+      note = `the whole day, ${outcome.verdict}, peak ${outcome.result!.peaks.activeSessions.toLocaleString('en-US')} sessions`;
+    } catch (error) {
+      if (!(error instanceof BudgetSpent)) throw error;
+      hookEvents = error.hookEvents;
+      note = `stopped at ${formatSimTime(error.nowMs)} of the day`;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuStarted);
+    if (index === 0) continue;
+    const cpuMicrosPerEvent = (cpu.user + cpu.system) / hookEvents;
+    console.log(
+      `  ${developers.toLocaleString('en-US').padStart(6)} developers  ${hookEvents.toLocaleString('en-US').padStart(10)} hook events  ${seconds.toFixed(1).padStart(5)} s  ${formatRate(hookEvents / seconds)}  ${cpuMicrosPerEvent.toFixed(1).padStart(5)} µs CPU/event  (${note})`,
+    );
+  }
+}
+
 console.log(`leaksim bench: Node ${process.version}, ${cpus().length} cores`);
+checkJobs();
+await teamSizes();
 heavyMonth();
 
 if (scenario.traffic.kind !== 'model') throw new Error('heavy-month must use generated traffic');

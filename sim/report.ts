@@ -23,6 +23,26 @@ export interface FlawCoverage {
   readonly caughtBy: readonly { readonly scenario: string; readonly invariant: string }[];
 }
 
+/**
+ * What a `check` covered when it was less than the full gate: a selection of scenarios (`--only`,
+ * files given) and/or one shard of the runs (`--shard i/n`). Flaw coverage is judged only over the
+ * flaws its runs target; the others are named as not judged here (a run that includes them judges
+ * them). Absent for the full gate, whose reports are unchanged by this field.
+ */
+export interface ReportScope {
+  /** What narrowed the scenarios (`--only steady-week`, `scenario files given`), or null. */
+  readonly selection: string | null;
+  /**
+   * Shard `index` of `count` (1-based), how many runs the whole, unsharded check has, and a
+   * fingerprint of that whole plan (its scenario, target and seed list), so that `merge` joins
+   * only shards of one check.
+   */
+  readonly shard: { readonly index: number; readonly count: number; readonly planRuns: number; readonly plan: string } | null;
+  readonly flawsNotJudged: readonly FlawName[];
+  /** The adapter a `check --target` judged: its report has no flaw table. */
+  readonly target?: string;
+}
+
 export interface Report {
   readonly command: string;
   /**
@@ -32,8 +52,10 @@ export interface Report {
    */
   readonly judgedBy?: 'expectation' | 'invariants';
   readonly outcomes: readonly RunOutcome[];
-  /** For `check`: which scenarios caught each flaw. */
+  /** For `check`: which scenarios caught each flaw (each judged flaw; see `scope`). */
   readonly flaws?: readonly FlawCoverage[];
+  /** For a `check` that was a subset of the full gate. */
+  readonly scope?: ReportScope;
 }
 
 /**
@@ -97,11 +119,14 @@ export function summaryJson(report: Report): string {
       agentEvents: outcome.result?.agentEvents ?? null,
       totals: outcome.result?.totals ?? null,
       peaks: outcome.result?.peaks ?? null,
+      endMs: outcome.result?.endMs ?? null,
+      stoppedEarly: outcome.result?.stoppedEarly ?? null,
       reproduce: outcome.reproduce,
       ...declarationsJson(outcome),
       metrics: outcome.result ? `metrics/${metricsFileName(outcome)}` : null,
     })),
     flaws: (report.flaws ?? []).map((coverage) => ({ flaw: coverage.flaw, caughtBy: coverage.caughtBy })),
+    ...(report.scope ? { scope: { selection: report.scope.selection, shard: report.scope.shard, flawsNotJudged: report.scope.flawsNotJudged, ...(report.scope.target !== undefined ? { target: report.scope.target } : {}) } } : {}),
   };
   return `${JSON.stringify(body, null, 2)}\n`;
 }
@@ -176,15 +201,20 @@ function expectedText(verdict: Verdict | undefined): string {
 export function summaryMarkdown(report: Report): string {
   const passed = reportPassed(report);
   const failed = report.outcomes.filter((outcome) => !outcomePassed(outcome, report.judgedBy));
+  const uncaught = (report.flaws ?? []).filter((coverage) => coverage.caughtBy.length === 0).length;
   const byInvariants = report.judgedBy === 'invariants';
   const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  const problems = [
+    ...(failed.length || !uncaught ? [plural(failed.length, 'unexpected verdict')] : []),
+    ...(uncaught ? [`${plural(uncaught, 'flaw')} not caught`] : []),
+  ];
   const headline = byInvariants
     ? passed
       ? 'no invariant violated'
       : `${plural(failed.length, 'run')} of ${report.outcomes.length} failed`
     : passed
       ? 'all verdicts as expected'
-      : `${plural(failed.length, 'unexpected verdict')}`;
+      : problems.join(', ');
   const rule = byInvariants
     ? 'A run passes (✅) when no invariant is violated; the verdict its scenario expects is shown beside it.'
     : 'A run passes (✅) when its verdict is the one its scenario expects.';
@@ -192,6 +222,7 @@ export function summaryMarkdown(report: Report): string {
     `# leaksim ${report.command}: ${passed ? '✓' : '✗'} ${headline}`,
     '',
     `${plural(report.outcomes.length, 'run')}. ${rule}`,
+    ...(report.scope ? ['', scopeText(report.scope, report.flaws?.length ?? 0)] : []),
     '',
     '| | scenario | target | seed | expected | got |',
     '|---|---|---|---|---|---|',
@@ -258,6 +289,17 @@ function declarationsMarkdown(outcomes: readonly RunOutcome[]): string[] {
   return lines;
 }
 
+/** One paragraph: what part of the gate this was, and over which flaws coverage was judged. */
+export function scopeText(scope: ReportScope, judgedFlaws: number): string {
+  const part = [
+    ...(scope.shard ? [`shard ${scope.shard.index}/${scope.shard.count} of ${scope.shard.planRuns} runs`] : []),
+    ...(scope.selection ? [`scenarios narrowed by ${scope.selection}`] : []),
+  ].join('; ');
+  if (scope.target !== undefined) return `A subset of the check of ${scope.target} (${part}).`;
+  const notJudged = scope.flawsNotJudged.length ? ` Not judged here, as no run of this subset targets them: ${scope.flawsNotJudged.join(', ')}.` : '';
+  return `A subset of the gate (${part}). Flaw coverage is judged over the ${judgedFlaws} flaw${judgedFlaws === 1 ? '' : 's'} its runs target.${notJudged}`;
+}
+
 function markdownCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
@@ -291,7 +333,7 @@ export function xml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const METRIC_COLUMNS: readonly (keyof MetricSample)[] = [
+export const METRIC_COLUMNS: readonly (keyof MetricSample)[] = [
   'atMs',
   'activeSessions',
   'generatorsRunning',

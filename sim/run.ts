@@ -2,7 +2,7 @@
  * Runs a scenario against a target for one seed and judges the outcome against the scenario's
  * expectation: `runScenario(scenario, { target, seed })`.
  */
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { REPOSITORY_ROOT } from './report-folder.ts';
 import type { RetentionSettings } from '../src/settings.ts';
 import { InputError } from '../src/input-error.ts';
@@ -149,8 +149,9 @@ function stopRule(stop: 'first-violation' | 'verdict' | 'never', expected: Verdi
 }
 
 /**
- * The one command that replays this run exactly, run from the repository root: every flag that
- * shaped the run, and paths that work from there (relative to the root, or absolute outside it).
+ * The one command that replays this run exactly, run from the project root (PROJECT_ROOT): every
+ * flag that shaped the run, and paths that work from there (relative to the root, or absolute
+ * outside it).
  */
 export function reproduceCommand(scenario: Scenario, options: Pick<RunOptions, 'target' | 'seed' | 'days' | 'settings' | 'stop'>): string {
   const parts = ['npx leaksim run', shellQuote(pathFromRoot(scenario.file)), '--target', shellQuote(targetFromRoot(options.target.name)), '--seed', String(options.seed)];
@@ -160,14 +161,27 @@ export function reproduceCommand(scenario: Scenario, options: Pick<RunOptions, '
   return parts.join(' ');
 }
 
-/** A path as typed, made to work from the repository root. */
+/**
+ * Where reproduce lines are run from: leaksim's own repository, or, when leaksim is installed as a
+ * dependency (it lives in a node_modules folder), the project that installed it: the folder
+ * holding that node_modules, where `npx leaksim` finds it.
+ */
+export const PROJECT_ROOT = projectRootOf(REPOSITORY_ROOT);
+
+export function projectRootOf(packageRoot: string): string {
+  const parts = packageRoot.split(sep);
+  const at = parts.indexOf('node_modules');
+  return at > 0 ? parts.slice(0, at).join(sep) || sep : packageRoot;
+}
+
+/** A path as typed, made to work from the project root. */
 export function pathFromRoot(path: string): string {
   const absolute = resolve(path);
-  const fromRoot = relative(REPOSITORY_ROOT, absolute);
+  const fromRoot = relative(PROJECT_ROOT, absolute);
   return fromRoot === '' || fromRoot.startsWith('..') || isAbsolute(fromRoot) ? absolute : fromRoot;
 }
 
-/** A target name for a command line run from the repository root: adapter paths become root-relative. */
+/** A target name for a command line run from the project root: adapter paths become root-relative. */
 export function targetFromRoot(name: string): string {
   return ADAPTER_PATH.test(name) ? pathFromRoot(name) : name;
 }

@@ -21,6 +21,8 @@ export interface HeapCommandOptions {
   readonly keepSnapshots: boolean;
   /** `--target`: an adapter judged on every heap scenario instead of the built-in targets. */
   readonly target?: NamedTarget;
+  /** Probes at once (`--jobs`); undefined: the gate's default. */
+  readonly jobs?: number;
 }
 
 export async function heapCheckCommand(scenarios: readonly Scenario[], output: Output, options: HeapCommandOptions): Promise<number> {
@@ -36,8 +38,14 @@ export async function heapCheckCommand(scenarios: readonly Scenario[], output: O
     ...(options.target ? { target: options.target } : {}),
     baselinesFile: options.baselinesFile,
     keepSnapshots: options.keepSnapshots,
-    onRun: options.json ? undefined : (run) => runLines(run).forEach((line) => output.out(line)),
+    ...(options.jobs !== undefined ? { parallel: options.jobs } : {}),
+    onRun: (run) => {
+      output.progress('');
+      if (!options.json) runLines(run).forEach((line) => output.out(line));
+    },
+    onProgress: output.interactive ? (done, total, running) => output.progress(`check --heap: ${done}/${total} probes done${running.length ? ` · running ${running.join(', ')}` : ''}`) : undefined,
   });
+  output.progress('');
   if (!options.json && !options.target) printBaselines(output, report);
   writeHeapReports(options.out, report);
   if (options.updateBaselines) {

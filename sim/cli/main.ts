@@ -3,31 +3,49 @@
  * takes its arguments and an output sink and returns an exit code; tests call them directly.
  * Exit codes: 0 all as expected, 1 a gate failed, 2 bad input (one line on stderr, no stack).
  */
+import { readFileSync } from 'node:fs';
 import { InputError } from '../../src/input-error.ts';
 import type { Command, Output } from './output.ts';
 import { processOutput } from './output.ts';
 
-const COMMANDS: Record<string, () => Promise<Command>> = {};
-
-export function registerCommand(name: string, load: () => Promise<Command>): void {
-  COMMANDS[name] = load;
+interface CommandEntry {
+  /** One line for `leaksim --help`. */
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
 }
 
-const USAGE = `usage: leaksim <command> [options]
+const COMMANDS = new Map<string, CommandEntry>();
+
+export function registerCommand(name: string, load: () => Promise<Command>, summary = ''): void {
+  COMMANDS.set(name, { summary, load });
+}
+
+/** The installed package's version (package.json travels with the sources). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function usage(): string {
+  const width = Math.max(...[...COMMANDS.keys()].map((name) => name.length));
+  const lines = [...COMMANDS].map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
+  return `usage: leaksim <command> [options]
 
 commands:
-${'{commands}'}
+${lines.join('\n')}
 
-Run 'leaksim <command> --help' for a command's options.`;
+Run 'leaksim <command> --help' for a command's options; 'leaksim --version' prints the version.`;
+}
 
 export async function main(argv: readonly string[], output: Output = processOutput()): Promise<number> {
   await import('./commands.ts');
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    output.out(USAGE.replace('{commands}', Object.keys(COMMANDS).map((command) => `  ${command}`).join('\n')));
+    output.out(usage());
     return name ? 0 : 2;
   }
-  const load = COMMANDS[name];
+  if (name === '--version' || name === '-v' || name === 'version') {
+    output.out(VERSION);
+    return 0;
+  }
+  const load = COMMANDS.get(name)?.load;
   if (!load) {
     output.err(`leaksim: unknown command '${name}' (try 'leaksim --help')`);
     return 2;

@@ -4,11 +4,12 @@ import type { Report } from '../report.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
 import { folderPart } from '../report-folder.ts';
 import { checkScenarioSize, loadScenario } from '../scenario.ts';
+import { scenarioPath } from '../scenario-files.ts';
 import { resolveTarget } from '../targets.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, reportFolder, settingsOption, stopOnTargetCodeError, wholeNumber } from './shared.ts';
 
-export const RUN_HELP = `usage: leaksim run <scenario.json> [options]
+export const RUN_HELP = `usage: leaksim run <scenario.json or built-in name, e.g. steady-week> [options]
 
 Runs a scenario against a target and checks every invariant after every event.
 Exit 0 when no invariant was violated, 1 when one was, 2 for bad input.
@@ -42,7 +43,7 @@ export async function runCommand(args: readonly string[], output: Output): Promi
   if (positionals.length !== 1) throw new InputError('leaksim run', 0, '', `expected one scenario file, got ${positionals.length}`);
   const seed = wholeNumber('run', '--seed', values.seed, 0, 4_294_967_295);
   const days = wholeNumber('run', '--days', values.days, 1, 366);
-  const scenario = loadScenario(positionals[0]!);
+  const scenario = loadScenario(scenarioPath(positionals[0]!, 'leaksim run'));
   if (days !== undefined) checkScenarioSize(scenario, days, { file: 'leaksim run', line: 0, field: '--days' });
   const settings = settingsOption(values.settings, scenario.settings);
   const target = await resolveTarget(values.target);

@@ -56,8 +56,9 @@ export interface HeapCheckOptions {
   /** Where probes write snapshots (default: a fresh temporary folder, removed afterwards). */
   readonly snapshotDir?: string;
   readonly keepSnapshots?: boolean;
+  /** Probes at once (`--jobs`); default: one per core, at most HEAP_PROBES_PARALLEL_MAX. */
   readonly parallel?: number;
-  /** Called as each run is judged, in completion order. */
+  /** Called with each judged run in plan order, as soon as it and every earlier one are done (so the printed lines are the same for any `parallel`). */
   readonly onRun?: (run: HeapRun) => void;
   /**
    * An adapter to judge instead of the targets each scenario names (`check --heap --target`): it
@@ -65,6 +66,8 @@ export interface HeapCheckOptions {
    * baselines do not apply to it.
    */
   readonly target?: NamedTarget;
+  /** Called as probes start and finish: the one progress line of the whole gate. */
+  readonly onProgress?: (done: number, total: number, running: readonly string[]) => void;
 }
 
 interface PlannedRun {
@@ -95,12 +98,20 @@ export async function heapCheck(scenarios: readonly Scenario[], options: HeapChe
   const runs: HeapRun[] = new Array(planned.length);
   try {
     let next = 0;
-    const parallel = Math.max(1, Math.min(options.parallel ?? availableParallelism(), HEAP_PROBES_PARALLEL_MAX));
+    let reported = 0;
+    let done = 0;
+    const running = new Map<number, string>();
+    const parallel = Math.max(1, options.parallel ?? Math.min(availableParallelism(), HEAP_PROBES_PARALLEL_MAX));
     const worker = async () => {
       for (let index = next++; index < planned.length; index = next++) {
+        running.set(index, `${planned[index]!.scenario.name} ${planned[index]!.target} seed ${planned[index]!.seed}`);
+        options.onProgress?.(done, planned.length, [...running.values()]);
         const run = await judgeRun(planned[index]!, snapshotDir, join(work, `result-${index}.json`), options.keepSnapshots ?? false);
         runs[index] = run;
-        options.onRun?.(run);
+        running.delete(index);
+        done += 1;
+        for (; reported < planned.length && runs[reported]; reported += 1) options.onRun?.(runs[reported]!);
+        options.onProgress?.(done, planned.length, [...running.values()]);
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, planned.length) }, worker));

@@ -1,15 +1,17 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
 import type { ToolUseEvent } from '../../sim/events.ts';
 import { importClaudeCode } from '../../sim/import/claude-code.ts';
 import { openTrafficFile, readAllEvents } from '../../sim/traffic-file/reader.ts';
 import { writeTrafficFile } from '../../sim/traffic-file/writer.ts';
+import { sharedData } from '../helpers/shared-data.ts';
 
-const SHARED = new URL('../../../shared/data/claude-code-transcripts/', import.meta.url).pathname;
+const TRANSCRIPTS = sharedData('data/claude-code-transcripts/', 'the tests on real Claude Code transcripts');
+const SHARED = TRANSCRIPTS.path;
 const INIT_SESSION = join(SHARED, '1af7fc5e-8455-4414-9ccd-011d40f70b2a.jsonl');
 const ORCHESTRATOR_SESSION = join(SHARED, '5c0375b4-57a5-4f26-b12d-d022ee4e51b7.jsonl');
 const BAD_LINES = new URL('../fixtures/traffic/claude-code/bad-lines.jsonl', import.meta.url).pathname;
@@ -18,7 +20,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const KEY = Buffer.from('test-key');
 
-describe('the shared real transcripts', () => {
+describe.skipIf(!TRANSCRIPTS.available)('the shared real transcripts', () => {
   /*
    * Expected counts, derived by reading the two files line by line:
    *
@@ -37,7 +39,10 @@ describe('the shared real transcripts', () => {
    * Split messages: assistant lines share message.id (e.g. lines 6–10 of 1af7fc5e are one message with
    * five tool_use blocks); merging must not change these counts.
    */
-  const result = importClaudeCode([SHARED]);
+  let result: ReturnType<typeof importClaudeCode>;
+  beforeAll(() => {
+    result = importClaudeCode([SHARED]);
+  });
 
   it('finds both transcripts in the directory and counts each kind exactly', () => {
     expect(result.files).toEqual([INIT_SESSION, ORCHESTRATOR_SESSION]);
@@ -186,7 +191,28 @@ describe('bad lines', () => {
     expect(lenient.stderr[2]).toBe(`leaksim: skipped ${BAD_LINES}:5: timestamp is missing; assistant records need one`);
   });
 
-  it('the command line: imports the shared transcripts', async () => {
+  it('the command line: imports a folder of synthetic transcripts (what a fresh clone has)', async () => {
+    const folder = join(scratch, 'synthetic-projects', '-home-dev-shop');
+    mkdirSync(folder, { recursive: true });
+    const session = (id: string, second: number) =>
+      [
+        { type: 'user', sessionId: id, uuid: `${id}-1`, timestamp: at(second), cwd: '/home/dev/shop', message: { role: 'user', content: 'fix the build' } },
+        { type: 'assistant', sessionId: id, uuid: `${id}-2`, timestamp: at(second + 1), cwd: '/home/dev/shop', message: { id: `${id}-m1`, role: 'assistant', content: [{ type: 'tool_use', id: `${id}-t1`, name: 'Bash', input: { command: 'npm run build' } }] } },
+        { type: 'user', sessionId: id, uuid: `${id}-3`, timestamp: at(second + 2), cwd: '/home/dev/shop', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: `${id}-t1`, content: 'ok' }] } },
+        { type: 'assistant', sessionId: id, uuid: `${id}-4`, timestamp: at(second + 3), cwd: '/home/dev/shop', message: { id: `${id}-m2`, role: 'assistant', content: [{ type: 'text', text: 'Fixed.' }] } },
+      ]
+        .map((record) => JSON.stringify(record))
+        .join('\n');
+    writeFileSync(join(folder, 'a.jsonl'), `${session('syn-a', 1)}\n`);
+    writeFileSync(join(folder, 'b.jsonl'), `${session('syn-b', 20)}\n`);
+    const out = join(scratch, 'synthetic-folder.jsonl');
+    const output = collectOutput();
+    expect(await main(['import', 'claude-code', join(scratch, 'synthetic-projects'), '--out', out, '--hash-key', 'k'], output)).toBe(0);
+    expect(output.stdout).toEqual([`imported 8 events from 2 transcripts into ${out} (2 session-start, 2 prompt, 2 tool-use, 2 stop; 0 bad lines skipped; content hashed with the given key)`]);
+    expect(readAllEvents(openTrafficFile(out)).map((event) => event.kind)).toEqual(['session-start', 'prompt', 'tool-use', 'stop', 'session-start', 'prompt', 'tool-use', 'stop']);
+  });
+
+  it.skipIf(!TRANSCRIPTS.available)('the command line: imports the shared transcripts', async () => {
     const out = join(scratch, 'shared.jsonl');
     const output = collectOutput();
     expect(await main(['import', 'claude-code', SHARED, '--out', out], output)).toBe(0);
@@ -196,8 +222,8 @@ describe('bad lines', () => {
 
   it('the command line: usage errors are one line and exit 2', async () => {
     for (const [args, message] of [
-      [['import', 'claude-code', SHARED], 'leaksim import: --out is required'],
-      [['import', 'cursor', SHARED, '--out', 'x'], "leaksim import: does not know the source 'cursor'; the one source is 'claude-code'"],
+      [['import', 'claude-code', scratch], 'leaksim import: --out is required'],
+      [['import', 'cursor', scratch, '--out', 'x'], "leaksim import: does not know the source 'cursor'; the one source is 'claude-code'"],
       [['import', 'claude-code', join(scratch, 'missing'), '--out', 'x'], `leaksim: ${join(scratch, 'missing')}: cannot be read (ENOENT)`],
     ] as const) {
       const output = collectOutput();

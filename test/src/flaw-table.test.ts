@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BASELINE_FLAWS, FLAW_NAMES, type FlawName } from '../../src/baseline/flaws.ts';
 import { leakyTarget } from '../../src/baseline/leaky-session-manager.ts';
 import type { SynchronousTargetFactory } from '../../src/contract.ts';
-import { DEFAULT_SCENARIO_DIR, flawCoverage, scenarioFiles, targetsOf } from '../../sim/cli/check.ts';
+import { flawCoverage, scenarioFiles, targetsOf } from '../../sim/cli/check.ts';
+import { builtInScenarioDir } from '../../sim/scenario-files.ts';
 import type { FlawCoverage } from '../../sim/report.ts';
 import { runScenario, type RunOutcome } from '../../sim/run.ts';
 import { loadScenario } from '../../sim/scenario.ts';
@@ -64,7 +65,7 @@ let gate: FlawCoverage[] = [];
 /** What `leaksim check` alone catches: every scenario against every flaw it expects to fail, for each seed. */
 async function gateCoverage(): Promise<FlawCoverage[]> {
   const outcomes: RunOutcome[] = [];
-  for (const scenario of scenarioFiles(DEFAULT_SCENARIO_DIR).map((file) => loadScenario(file))) {
+  for (const scenario of scenarioFiles(builtInScenarioDir()).map((file) => loadScenario(file))) {
     for (const target of targetsOf(scenario).filter((name) => name.startsWith('flaw:'))) {
       for (const seed of scenario.seeds) outcomes.push(await runScenario(scenario, { target: builtInTarget(target)!, seed, stop: 'verdict' }));
     }
