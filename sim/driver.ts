@@ -402,7 +402,9 @@ class Simulation {
         const record = this.#store.lookup(event.session);
         if (!record) return;
         this.#needsSettle = true;
-        void target.completeSession(record.sessionDbId);
+        const sessionDbId = record.sessionDbId;
+        this.#checker.ending(sessionDbId, true);
+        void Promise.resolve(target.completeSession(sessionDbId)).finally(() => this.#checker.ending(sessionDbId, false));
         return;
       }
       case 'worker-restart':
@@ -587,7 +589,12 @@ class Simulation {
       },
       aborted: (sessionDbId, lastActivityMs) => this.#checker.aborted(sessionDbId, lastActivityMs, this.#clock.nowMs),
       claimed: (message) => this.#checker.claimed(message, this.#clock.nowMs),
-      lingering: (_sessionDbId, started) => this.#checker.lingering(started),
+      lingering: (_sessionDbId, started) => {
+        // A lingering run that ends settles its promise: the target's reaction to it (claude-mem
+        // 13.x removes the session then) must run now, not at the next event that settles.
+        if (!started) this.#needsSettle = true;
+        this.#checker.lingering(started);
+      },
       activity: (sessionDbId) => this.#checker.touch(sessionDbId),
       acknowledged: (message) => this.#checker.acknowledged(message),
     };

@@ -225,6 +225,11 @@ export class Checker {
     this.#release(sessionDbId, live);
   }
 
+  /** The driver asked the target to complete the session (`started`), or that call settled. */
+  ending(sessionDbId: number, started: boolean): void {
+    this.#rules.ending(sessionDbId, started);
+  }
+
   /** A generator's abort signal fired; its last activity was at `lastActivityMs`. */
   aborted(sessionDbId: number, lastActivityMs: number, nowMs: number): void {
     this.#rules.aborted(sessionDbId, lastActivityMs, nowMs);

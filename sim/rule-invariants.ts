@@ -53,6 +53,8 @@ export class RuleInvariants {
   readonly #stoppedAtMs = new Map<number, number>();
   #seen: Seen = { refused: 0, evictions: 0, expirations: 0 };
   #shuttingDown = false;
+  /** Sessions whose completeSession call is pending: a target may abort their generator before it reports the removal. */
+  readonly #ending = new Map<number, number>();
 
   constructor(settings: RetentionSettings, store: PendingStore, host: RuleHost) {
     this.#settings = settings;
@@ -128,11 +130,23 @@ export class RuleInvariants {
   }
 
   /**
-   * A generator's abort signal fired. A session still in memory, outside shutdown, was not
-   * deleted, evicted or expired (those are reported first), so the target aborted it as hung.
+   * The driver called completeSession (`started`) or that call settled. A target may abort the
+   * session's generator first and report the removal once the generator has ended (claude-mem's
+   * deleteSession does): that abort is the completion's, not a watchdog's.
+   */
+  ending(sessionDbId: number, started: boolean): void {
+    const pending = (this.#ending.get(sessionDbId) ?? 0) + (started ? 1 : -1);
+    if (pending > 0) this.#ending.set(sessionDbId, pending);
+    else this.#ending.delete(sessionDbId);
+  }
+
+  /**
+   * A generator's abort signal fired. A session still in memory, outside shutdown and outside a
+   * completeSession call, was not deleted, evicted or expired (those are reported first), so the
+   * target aborted it as hung.
    */
   aborted(sessionDbId: number, lastActivityMs: number, nowMs: number): void {
-    if (this.#shuttingDown || !this.#host.inMemory(sessionDbId)) return;
+    if (this.#shuttingDown || this.#ending.has(sessionDbId) || !this.#host.inMemory(sessionDbId)) return;
     const silentMs = nowMs - lastActivityMs;
     const timeoutMs = this.#settings.generatorIdleTimeoutMs;
     if (silentMs < timeoutMs) {

@@ -18,6 +18,10 @@ const USAGE = `usage: leaksim <command> [options]
 commands:
 ${'{commands}'}
 
+targets (--target of run, check, replay): reference, baseline, twin, flaw:<name>, an adapter
+module path, or claude-mem:<path> (claude-mem's own session manager from a checkout, see
+docs/claude-mem.md)
+
 Run 'leaksim <command> --help' for a command's options.`;
 
 export async function main(argv: readonly string[], output: Output = processOutput()): Promise<number> {
