@@ -402,9 +402,7 @@ class Simulation {
         const record = this.#store.lookup(event.session);
         if (!record) return;
         this.#needsSettle = true;
-        const sessionDbId = record.sessionDbId;
-        this.#checker.ending(sessionDbId, true);
-        void Promise.resolve(target.completeSession(sessionDbId)).finally(() => this.#checker.ending(sessionDbId, false));
+        void target.completeSession(record.sessionDbId);
         return;
       }
       case 'worker-restart':
@@ -589,11 +587,11 @@ class Simulation {
       },
       aborted: (sessionDbId, lastActivityMs) => this.#checker.aborted(sessionDbId, lastActivityMs, this.#clock.nowMs),
       claimed: (message) => this.#checker.claimed(message, this.#clock.nowMs),
-      lingering: (_sessionDbId, started) => {
+      lingering: (sessionDbId, started) => {
         // A lingering run that ends settles its promise: the target's reaction to it (claude-mem
         // 13.x removes the session then) must run now, not at the next event that settles.
         if (!started) this.#needsSettle = true;
-        this.#checker.lingering(started);
+        this.#checker.lingering(sessionDbId, started);
       },
       activity: (sessionDbId) => this.#checker.touch(sessionDbId),
       acknowledged: (message) => this.#checker.acknowledged(message),

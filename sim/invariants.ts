@@ -225,19 +225,14 @@ export class Checker {
     this.#release(sessionDbId, live);
   }
 
-  /** The driver asked the target to complete the session (`started`), or that call settled. */
-  ending(sessionDbId: number, started: boolean): void {
-    this.#rules.ending(sessionDbId, started);
-  }
-
   /** A generator's abort signal fired; its last activity was at `lastActivityMs`. */
   aborted(sessionDbId: number, lastActivityMs: number, nowMs: number): void {
     this.#rules.aborted(sessionDbId, lastActivityMs, nowMs);
   }
 
   /** An aborted run lingers on (or has settled at last): see RuleInvariants.lingering. */
-  lingering(started: boolean): void {
-    this.#rules.lingering(started);
+  lingering(sessionDbId: number, started: boolean): void {
+    this.#rules.lingering(sessionDbId, started);
   }
 
   /** The driver called shutdown(). */
@@ -344,6 +339,7 @@ export class Checker {
     }
     this.#checkIdleHead(nowMs);
     this.#checkAccounting(nowMs);
+    this.#rules.afterEvent();
   }
 
   /** At every metrics sample: the O(n) resource counts. */
