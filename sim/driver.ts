@@ -587,7 +587,12 @@ class Simulation {
       },
       aborted: (sessionDbId, lastActivityMs) => this.#checker.aborted(sessionDbId, lastActivityMs, this.#clock.nowMs),
       claimed: (message) => this.#checker.claimed(message, this.#clock.nowMs),
-      lingering: (_sessionDbId, started) => this.#checker.lingering(started),
+      lingering: (sessionDbId, started) => {
+        // A lingering run that ends settles its promise: the target's reaction to it (claude-mem
+        // 13.x removes the session then) must run now, not at the next event that settles.
+        if (!started) this.#needsSettle = true;
+        this.#checker.lingering(sessionDbId, started);
+      },
       activity: (sessionDbId) => this.#checker.touch(sessionDbId),
       acknowledged: (message) => this.#checker.acknowledged(message),
     };

@@ -231,8 +231,8 @@ export class Checker {
   }
 
   /** An aborted run lingers on (or has settled at last): see RuleInvariants.lingering. */
-  lingering(started: boolean): void {
-    this.#rules.lingering(started);
+  lingering(sessionDbId: number, started: boolean): void {
+    this.#rules.lingering(sessionDbId, started);
   }
 
   /** The driver called shutdown(). */
@@ -339,6 +339,7 @@ export class Checker {
     }
     this.#checkIdleHead(nowMs);
     this.#checkAccounting(nowMs);
+    this.#rules.afterEvent();
   }
 
   /** At every metrics sample: the O(n) resource counts. */

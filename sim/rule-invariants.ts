@@ -53,6 +53,15 @@ export class RuleInvariants {
   readonly #stoppedAtMs = new Map<number, number>();
   #seen: Seen = { refused: 0, evictions: 0, expirations: 0 };
   #shuttingDown = false;
+  /** Aborted runs still lingering, per session (see `lingering`). */
+  readonly #lingeringRuns = new Map<number, number>();
+  /**
+   * Aborts within the idle timeout of a session still in memory, judged once the session's runs
+   * have all ended and the target has settled: a target may abort first and report the removal
+   * once its generator has exited (claude-mem: an idle timeout or a delete aborts, awaits the
+   * generator, then removes the session). Still in memory then, the session was kept.
+   */
+  readonly #earlyAborts = new Map<number, { atMs: number; detail: string }>();
 
   constructor(settings: RetentionSettings, store: PendingStore, host: RuleHost) {
     this.#settings = settings;
@@ -69,6 +78,8 @@ export class RuleInvariants {
     this.#lingeringCount = 0;
     this.#stoppedAtMs.clear();
     this.#seen = { refused: 0, evictions: 0, expirations: 0 };
+    this.#lingeringRuns.clear();
+    this.#earlyAborts.clear(); // the sessions left memory with the worker
   }
 
   /** A hook for this session is about to reach the target: new work may start its generator at once. */
@@ -110,8 +121,11 @@ export class RuleInvariants {
    * An aborted run that runs on has ended for every rule, but a target may count it in
    * `generatorsRunning` until its promise settles: stats-agree accepts either.
    */
-  lingering(started: boolean): void {
+  lingering(sessionDbId: number, started: boolean): void {
     this.#lingeringCount = Math.max(0, this.#lingeringCount + (started ? 1 : -1));
+    const runs = (this.#lingeringRuns.get(sessionDbId) ?? 0) + (started ? 1 : -1);
+    if (runs > 0) this.#lingeringRuns.set(sessionDbId, runs);
+    else this.#lingeringRuns.delete(sessionDbId);
   }
 
   runEnded(sessionDbId: number, end: RunEnd, nowMs: number): void {
@@ -128,20 +142,28 @@ export class RuleInvariants {
   }
 
   /**
-   * A generator's abort signal fired. A session still in memory, outside shutdown, was not
-   * deleted, evicted or expired (those are reported first), so the target aborted it as hung.
+   * A generator's abort signal fired. Judged in `afterEvent` once the session's runs have ended: a
+   * session still in memory then, outside shutdown, was not deleted, evicted or expired, so the
+   * target aborted it as hung.
    */
   aborted(sessionDbId: number, lastActivityMs: number, nowMs: number): void {
     if (this.#shuttingDown || !this.#host.inMemory(sessionDbId)) return;
     const silentMs = nowMs - lastActivityMs;
     const timeoutMs = this.#settings.generatorIdleTimeoutMs;
-    if (silentMs < timeoutMs) {
-      this.#host.fail(
-        'watchdog-not-early',
-        nowMs,
-        `session ${sessionDbId}'s generator was aborted ${formatMs(silentMs)} after its last activity, within the idle timeout of ${formatMs(timeoutMs)}, while the session stayed in memory`,
-        sessionDbId,
-      );
+    if (silentMs < timeoutMs && !this.#earlyAborts.has(sessionDbId)) {
+      this.#earlyAborts.set(sessionDbId, {
+        atMs: nowMs,
+        detail: `session ${sessionDbId}'s generator was aborted ${formatMs(silentMs)} after its last activity, within the idle timeout of ${formatMs(timeoutMs)}, while the session stayed in memory`,
+      });
+    }
+  }
+
+  /** After each event (the target settled): early aborts of sessions whose runs have all ended and that are still in memory. */
+  afterEvent(): void {
+    for (const [sessionDbId, abort] of this.#earlyAborts) {
+      if (this.#liveRuns.has(sessionDbId) || this.#lingeringRuns.has(sessionDbId)) continue;
+      this.#earlyAborts.delete(sessionDbId);
+      if (this.#host.inMemory(sessionDbId)) this.#host.fail('watchdog-not-early', abort.atMs, abort.detail, sessionDbId);
     }
   }
 
@@ -151,10 +173,13 @@ export class RuleInvariants {
     if (reason === 'expired') this.#seen.expirations += 1;
     if (reason !== 'shutdown') this.#claimOrder.dropped(sessionDbId); // its queue goes with it
     this.#stoppedAtMs.delete(sessionDbId);
+    this.#earlyAborts.delete(sessionDbId); // removed once its generator ended: the abort was the removal's
   }
 
   /** The driver called shutdown(): aborts from here on are the shutdown's. */
   shutdownBegan(): void {
+    this.afterEvent();
+    this.#earlyAborts.clear(); // runs still going: shutdown removes their sessions now
     this.#shuttingDown = true;
   }
 

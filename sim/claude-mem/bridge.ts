@@ -248,6 +248,12 @@ export abstract class ClaudeMemTarget implements SessionTarget {
   protected readonly generators: GeneratorBridge;
   protected readonly prompts: SentPrompts;
   readonly #sizes = new WeakMap<object, HistorySize>();
+  /**
+   * Sessions claude-mem removed because their generator's idle timeout fired (13.x), counted by the
+   * bridge as it reports them: claude-mem keeps no such counter (its SessionManager has only
+   * `getActiveSessionCount`). One bridge per worker, so the count starts again with the worker.
+   */
+  #expirations = 0;
 
   constructor(manager: ClaudeMemSessionManager, database: ClaudeMemDatabase, agent: Agent, layout: GeneratorLayout, observer: SessionObserver | undefined) {
     this.manager = manager;
@@ -260,6 +266,7 @@ export abstract class ClaudeMemTarget implements SessionTarget {
     for (const [id, session] of internals.sessions) this.sessions.set(id, session);
     internals.sessions = this.sessions;
     this.sessions.onRemoved = (session, reason) => {
+      if (reason === 'expired') this.#expirations += 1;
       observer?.onRemoved(session.sessionDbId, reason);
       this.prompts.forget(session.contentSessionId);
       this.released(session.sessionDbId, reason);
@@ -320,9 +327,10 @@ export abstract class ClaudeMemTarget implements SessionTarget {
       generatorsRunning: this.generators.running,
       historyMessages,
       historyChars,
+      // claude-mem refuses no session and evicts none (no cap at either version) and never trims a history.
       refusedSessions: 0,
       evictions: 0,
-      expirations: 0,
+      expirations: this.#expirations,
       trimmedMessages: 0,
     };
   }

@@ -31,7 +31,8 @@ Exit 0 when all verdicts are as expected, 1 otherwise, 2 for bad input.
 
 options:
   --target MODULE  judge an adapter module instead of the built-in targets: every scenario, each
-                   of its seeds (see docs/targets.md, "Adapting a target")
+                   of its seeds (see docs/targets.md, "Adapting a target"); claude-mem:<path>
+                   judges claude-mem's own session manager from a checkout (docs/claude-mem.md)
   --expect FILE    with --target: the verdict each scenario should give it, as JSON
                    ({"scenario-name": "pass" | {"failsOn": [invariants], "why": "..."}});
                    a scenario it does not name is expected to pass

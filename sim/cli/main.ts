@@ -31,6 +31,10 @@ function usage(): string {
 commands:
 ${lines.join('\n')}
 
+targets (--target of run, check, replay): reference, baseline, twin, flaw:<name>, an adapter
+module path, or claude-mem:<path> (claude-mem's own session manager from a checkout, see
+docs/claude-mem.md)
+
 Run 'leaksim <command> --help' for a command's options; 'leaksim --version' prints the version.`;
 }
 

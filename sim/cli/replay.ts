@@ -21,7 +21,8 @@ invariant after every event, and writes the same reports as 'run'.
 Exit 0 when no invariant was violated, 1 when one was, 2 for bad input.
 
 options:
-  --target NAME       reference (default), baseline, twin, flaw:<name>, or an adapter module path
+  --target NAME       reference (default), baseline, twin, flaw:<name>, an adapter module path,
+                      or claude-mem:<path> (a claude-mem checkout, see docs/claude-mem.md)
   --settings FILE     claude-mem settings.json (CLAUDE_MEM_* keys) for the target
   --repeat N          play the recording N times, each copy a day later with fresh session ids
   --rate X            play X times faster (2 = half the time)

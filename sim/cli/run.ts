@@ -15,7 +15,8 @@ Runs a scenario against a target and checks every invariant after every event.
 Exit 0 when no invariant was violated, 1 when one was, 2 for bad input.
 
 options:
-  --target NAME     reference (default), baseline, twin, flaw:<name>, or an adapter module path
+  --target NAME     reference (default), baseline, twin, flaw:<name>, an adapter module path,
+                    or claude-mem:<path> (a claude-mem checkout, see docs/claude-mem.md)
   --seed N          run this seed only (default: every seed the scenario lists)
   --days N          override the scenario's length
   --settings FILE   claude-mem settings.json whose CLAUDE_MEM_* keys override the scenario's settings
