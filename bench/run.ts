@@ -16,6 +16,8 @@
  *    simulated working day each, steady-week's traffic per developer and the cap scaled with the
  *    team (10 sessions a developer, at least steady-week's), with the CPU time per event: the cost
  *    per event should stay flat. A run stops after TEAM_RUN_BUDGET_MS and reports its rate so far.
+ * 5. `leaksim tune` over a 40-setting grid on steady-week (5 TTLs × 4 caps × 2 history bounds,
+ *    its 2 seeds: 80 runs) with --jobs 2, in a child process: wall time. Goal: under a minute.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -55,6 +57,18 @@ function heavyMonth(): void {
   console.log(`  wall time   ${seconds.toFixed(2)} s     goal < 10 s             ${seconds < 10 ? 'met' : 'NOT met'}`);
   console.log(`  peak RSS    ${megabytes.toFixed(0)} MB     goal < 500 MB           ${megabytes < 500 ? 'met' : 'NOT met'}`);
   console.log(`  hook events ${run.hookEvents >= 1_000_000 ? '≥' : '<'} 1,000,000      ${run.hookEvents >= 1_000_000 ? 'met' : 'NOT met'}`);
+}
+
+const TUNE_GRID = ['--ttl', '5,15,30,60,120', '--max-sessions', '10,25,50,100', '--max-history', '20,50'];
+
+function tuneGrid(): void {
+  const args = ['bin/leaksim.js', 'tune', 'scenarios/steady-week.json', ...TUNE_GRID, '--budget-mb', '200', '--jobs', '2', '--out', 'reports/bench-tune', '--json'];
+  const started = process.hrtime.bigint();
+  const stdout = execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const summary = JSON.parse(stdout) as { settings: unknown[]; seeds: number[]; recommended: { setting: number } | null };
+  console.log(`tune grid (steady-week, ${summary.settings.length} settings × ${summary.seeds.length} seeds, --jobs 2): recommended #${summary.recommended?.setting ?? 'none'}`);
+  console.log(`  wall time   ${seconds.toFixed(2)} s     goal < 60 s             ${seconds < 60 ? 'met' : 'NOT met'}`);
 }
 
 /**
@@ -231,6 +245,7 @@ console.log(`leaksim bench: Node ${process.version}, ${cpus().length} cores`);
 checkJobs();
 await teamSizes();
 heavyMonth();
+tuneGrid();
 
 if (scenario.traffic.kind !== 'model') throw new Error('heavy-month must use generated traffic');
 const model = { ...scenario.traffic.model, days: THROUGHPUT_DAYS };

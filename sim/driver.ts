@@ -20,6 +20,7 @@ import type { RetentionSettings } from '../src/settings.ts';
 import { SimulatedAgent, type AgentFaults, type AgentHost, type AgentModel, type Deferred } from './agent.ts';
 import { RunawayTimersError, SimClock, settle } from './clock.ts';
 import { ContentSource } from './content.ts';
+import { CostAccount } from './costs.ts';
 import type { HookEvent, HookKind } from './events.ts';
 import { Checker, formatMs, INVARIANT_NAMES, type InvariantName, type Violation } from './invariants.ts';
 import { Rng } from './rng.ts';
@@ -78,6 +79,8 @@ export interface MetricSample {
   readonly evictions: number;
   readonly expirations: number;
   readonly trimmedMessages: number;
+  /** Context lost so far (see sim/costs.ts). */
+  readonly coldResumes: number;
 }
 
 export interface SimulationResult {
@@ -104,6 +107,9 @@ export interface SimulationResult {
     readonly workerRestarts: number;
     /** Messages a target with `queue: 'memory'` lost at worker restarts, by design (0 for a persisted queue). */
     readonly lostAtRestart: number;
+    /** Context lost (see sim/costs.ts). */
+    readonly coldResumes: number;
+    readonly droppedHistoryMessages: number;
   };
   readonly peaks: {
     readonly activeSessions: number;
@@ -175,6 +181,7 @@ class Simulation {
   readonly #clock: SimClock;
   readonly #store = new PendingStore();
   readonly #checker: Checker;
+  readonly #costs = new CostAccount();
   readonly #trace = new TraceHash();
   readonly #agenda = new TinyQueue<Scheduled>([], (a, b) => a.atMs - b.atMs || a.seq - b.seq);
   readonly #content: ContentSource;
@@ -425,9 +432,11 @@ class Simulation {
   #initialized(result: InitSessionResult, text: string, nowMs: number): void {
     if (result.created) {
       this.#sessionsCreated += 1;
+      this.#costs.created(result.sessionDbId);
       this.#checker.created(result.sessionDbId, this.#pinsFirst ? this.#pinnedPrompt(result.sessionDbId) : text, nowMs);
     }
     this.#checker.touch(result.sessionDbId);
+    this.#costs.sawHistory(result.sessionDbId, this.#target.session(result.sessionDbId)?.historyMessages);
     this.#trace.mix(result.created ? OUTCOME.created : OUTCOME.ok);
     this.#trace.mix(result.sessionDbId);
   }
@@ -448,6 +457,7 @@ class Simulation {
     this.#checker.enqueued();
     if (result.created) {
       this.#sessionsCreated += 1;
+      this.#costs.created(result.sessionDbId);
       this.#checker.created(result.sessionDbId, this.#pinnedPrompt(result.sessionDbId), nowMs);
     }
     this.#checker.touch(result.sessionDbId);
@@ -504,6 +514,7 @@ class Simulation {
           this.#trace.mix(sessionDbId);
           this.#checker.removed(sessionDbId, reason, this.#clock.nowMs);
           this.#runSignals.delete(sessionDbId);
+          this.#costs.removed(sessionDbId, reason);
         },
       },
     });
@@ -577,6 +588,7 @@ class Simulation {
         this.#needsSettle = true;
         if (waits) this.#waitingRuns -= 1;
         this.#checker.runEnded(sessionDbId, waits, end, this.#clock.nowMs);
+        this.#costs.sawHistory(sessionDbId, this.#target.session(sessionDbId)?.historyMessages);
       },
       processingStarted: (sessionDbId) => this.#checker.processingStarted(sessionDbId),
       staleClaim: (sessionDbId) => this.#checker.staleClaim(sessionDbId, this.#clock.nowMs),
@@ -718,6 +730,7 @@ class Simulation {
       evictions: this.#evictionsBefore + stats.evictions,
       expirations: this.#expirationsBefore + stats.expirations,
       trimmedMessages: this.#trimmedBefore + stats.trimmedMessages,
+      coldResumes: this.#costs.coldResumes,
     };
     this.#samples.push(sample);
     const peaks = this.#peaks;
@@ -768,6 +781,8 @@ class Simulation {
         trimmedMessages: this.#trimmedBefore + stats.trimmedMessages,
         workerRestarts: this.#restarts,
         lostAtRestart: this.#lostAtRestart,
+        coldResumes: this.#costs.coldResumes,
+        droppedHistoryMessages: this.#costs.droppedHistoryMessages,
       },
       peaks: { ...this.#peaks },
       samples: this.#samples,

@@ -18,6 +18,8 @@ import type { MetricSample, SimulationResult } from './driver.ts';
 import type { Violation } from './invariants.ts';
 import { METRIC_COLUMNS, REPORT_FORMAT_VERSION, type Report, type ReportScope } from './report.ts';
 import type { RunOutcome } from './run.ts';
+import { memoryModel, type RunCosts } from './costs.ts';
+import type { RetentionSettings } from '../src/settings.ts';
 import type { Verdict } from './scenario.ts';
 import { DAY_MS } from './traffic.ts';
 
@@ -34,6 +36,9 @@ interface RunEntry {
   readonly target: string;
   readonly seed: number;
   readonly days: number;
+  /** As settingsJson writes them (sim/costs.ts). */
+  readonly settings: Readonly<Record<string, number>>;
+  readonly costs: { readonly memory: { readonly peakBytes: number; readonly p95Bytes: number }; readonly contextLost: RunCosts['contextLost']; readonly workRefused: RunCosts['workRefused'] } | null;
   readonly expected: 'pass' | { readonly failsOn: readonly string[] } | null;
   readonly verdict: 'pass' | 'fail' | 'error';
   readonly asExpected: boolean | null;
@@ -158,6 +163,7 @@ function outcomeOf(shard: ShardSummary, run: RunEntry): RunOutcome {
     target: run.target,
     seed: run.seed,
     days: run.days,
+    settings: settingsOf(run.settings),
     expected,
     verdict: run.verdict,
     asExpected: run.asExpected ?? undefined,
@@ -165,6 +171,7 @@ function outcomeOf(shard: ShardSummary, run: RunEntry): RunOutcome {
     error: run.error ?? undefined,
     result,
     reproduce: run.reproduce,
+    costs: run.costs ? { ...run.costs, memory: { ...run.costs.memory, model: memoryModel() } } : undefined,
     declarations: { overriddenSettings: run.overriddenSettings ?? {}, invariantsOff: run.invariantsOff ?? {} },
   };
 }
@@ -187,12 +194,14 @@ function readSamples(file: string): MetricSample[] {
     throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code}): the shard's report folder is incomplete`);
   }
   const [header, ...rows] = text.trimEnd().split('\n');
-  const expectedHeader = ['at', ...METRIC_COLUMNS].join(',');
+  // The last column (retainedBytes) is derived from the others by the memory model: not read back.
+  const expectedHeader = ['at', ...METRIC_COLUMNS, 'retainedBytes'].join(',');
   if (header !== expectedHeader) throw new InputError(file, 1, '', `expected the header ${expectedHeader}`);
   return rows.map((row, position) => {
-    const [at, ...values] = row.split(',');
-    if (values.length !== METRIC_COLUMNS.length || values.some((value) => !/^\d+$/.test(value)) || parseSimTime(at ?? '') !== Number(values[0])) {
-      throw new InputError(file, position + 2, '', 'expected a time (day D HH:MM:SS), then whole numbers starting with the same time in ms');
+    const [at, ...cells] = row.split(',');
+    const values = cells.slice(0, -1);
+    if (cells.length !== METRIC_COLUMNS.length + 1 || values.some((value) => !/^\d+$/.test(value)) || parseSimTime(at ?? '') !== Number(values[0])) {
+      throw new InputError(file, position + 2, '', 'expected a time (day D HH:MM:SS), then whole numbers starting with the same time in ms, then the retained bytes');
     }
     return Object.fromEntries(METRIC_COLUMNS.map((column, columnIndex) => [column, Number(values[columnIndex])])) as unknown as MetricSample;
   });
@@ -204,4 +213,17 @@ export function parseSimTime(text: string): number | undefined {
   if (!match) return undefined;
   const [, day, hours, minutes, seconds, ms] = match;
   return Number(day) * DAY_MS + Number(hours) * 3_600_000 + Number(minutes) * 60_000 + Number(seconds) * 1_000 + Number(ms ?? 0);
+}
+
+/** Settings back from their summary.json form (settingsJson in sim/costs.ts). */
+function settingsOf(json: Readonly<Record<string, number>>): RetentionSettings {
+  const minute = 60_000;
+  return {
+    ttlMs: json.ttlMinutes! * minute,
+    maxActiveSessions: json.maxActiveSessions!,
+    maxHistoryMessages: json.maxHistoryMessages!,
+    maxHistoryTokens: json.maxHistoryTokens!,
+    generatorIdleTimeoutMs: json.generatorIdleTimeoutMinutes! * minute,
+    generatorRestartDelayMs: json.generatorRestartDelayMs!,
+  };
 }

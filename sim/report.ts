@@ -9,6 +9,7 @@
  * over anything leaksim did not write (sim/report-folder.ts).
  */
 import type { FlawName } from '../src/baseline/flaws.ts';
+import { describeSettings, megabytes, memoryModel, retainedBytes, settingsJson, type MemoryModel, type RunCosts } from './costs.ts';
 import type { MetricSample } from './driver.ts';
 import { writeReportFolder } from './report-folder.ts';
 import { formatMs, type Violation } from './invariants.ts';
@@ -105,6 +106,7 @@ export function summaryJson(report: Report): string {
       target: outcome.target,
       seed: outcome.seed,
       days: outcome.days,
+      settings: settingsJson(outcome.settings),
       expected: outcome.expected ? verdictJson(outcome.expected) : null,
       verdict: outcome.verdict,
       asExpected: outcome.asExpected ?? null,
@@ -121,12 +123,14 @@ export function summaryJson(report: Report): string {
       peaks: outcome.result?.peaks ?? null,
       endMs: outcome.result?.endMs ?? null,
       stoppedEarly: outcome.result?.stoppedEarly ?? null,
+      costs: outcome.costs ? costsJson(outcome.costs) : null,
       reproduce: outcome.reproduce,
       ...declarationsJson(outcome),
       metrics: outcome.result ? `metrics/${metricsFileName(outcome)}` : null,
     })),
     flaws: (report.flaws ?? []).map((coverage) => ({ flaw: coverage.flaw, caughtBy: coverage.caughtBy })),
     ...(report.scope ? { scope: { selection: report.scope.selection, shard: report.scope.shard, flawsNotJudged: report.scope.flawsNotJudged, ...(report.scope.target !== undefined ? { target: report.scope.target } : {}) } } : {}),
+    memoryModel: memoryModelJson(memoryModel()),
   };
   return `${JSON.stringify(body, null, 2)}\n`;
 }
@@ -151,6 +155,38 @@ export function violatedInvariants(outcome: RunOutcome): { invariant: string; co
 
 function violatedJson(outcome: RunOutcome): unknown[] {
   return violatedInvariants(outcome).map(({ invariant, count, first }) => ({ invariant, count, first: violationJson(first) }));
+}
+
+function costsJson(costs: RunCosts): unknown {
+  return {
+    memory: { peakBytes: costs.memory.peakBytes, p95Bytes: costs.memory.p95Bytes },
+    contextLost: costs.contextLost,
+    workRefused: costs.workRefused,
+  };
+}
+
+export function memoryModelJson(model: MemoryModel): unknown {
+  return { bytesPerSession: model.bytesPerSession, bytesPerHistoryMessage: model.bytesPerHistoryMessage, source: model.source };
+}
+
+/** The costs table of summary.md: one row per run, with the settings it used. */
+export function costsMarkdown(outcomes: readonly RunOutcome[]): string[] {
+  const lines = [
+    '## Costs',
+    '',
+    `Memory is modelled: ${memoryModel().bytesPerSession} B per session plus ${memoryModel().bytesPerHistoryMessage} B per history message (${memoryModel().source}). Context lost: cold resumes (a hook re-creating a session that was expired or evicted while its conversation went on), the messages those sessions' histories held, and trimmed messages. Work refused: sessions refused at the cap. See docs/tune.md.`,
+    '',
+    '| scenario | target | seed | settings | peak MB | p95 MB | cold resumes | lost messages (dropped + trimmed) | refused |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const outcome of outcomes) {
+    const costs = outcome.costs;
+    const cells = costs
+      ? [megabytes(costs.memory.peakBytes), megabytes(costs.memory.p95Bytes), costs.contextLost.coldResumes, `${costs.contextLost.lostMessages} (${costs.contextLost.droppedHistoryMessages} + ${costs.contextLost.trimmedMessages})`, costs.workRefused.refusedSessions]
+      : ['–', '–', '–', '–', '–'];
+    lines.push(`| ${outcome.scenario} | ${outcome.target} | ${outcome.seed} | ${describeSettings(outcome.settings)} | ${cells.join(' | ')} |`);
+  }
+  return lines;
 }
 
 function verdictJson(verdict: Verdict): unknown {
@@ -234,6 +270,7 @@ export function summaryMarkdown(report: Report): string {
   lines.push(...declarationsMarkdown(report.outcomes));
   lines.push(...violationsMarkdown(report.outcomes));
   lines.push(...warningsMarkdown(report.outcomes));
+  lines.push('', ...costsMarkdown(report.outcomes));
   if (report.flaws?.length) {
     lines.push('', '## Flaws caught', '', 'Each named flaw of the leaky baseline must be caught by at least one scenario.', '', '| flaw | caught by |', '|---|---|');
     for (const coverage of report.flaws) {
@@ -346,20 +383,28 @@ export const METRIC_COLUMNS: readonly (keyof MetricSample)[] = [
   'evictions',
   'expirations',
   'trimmedMessages',
+  'coldResumes',
 ];
 
-export function metricsCsv(samples: readonly MetricSample[]): string {
-  const rows = [['at', ...METRIC_COLUMNS].join(',')];
-  for (const sample of samples) rows.push([formatSimTime(sample.atMs), ...METRIC_COLUMNS.map((column) => String(sample[column]))].join(','));
+/** The sampled metrics, with the modelled retained bytes of each sample as the last column. */
+export function metricsCsv(samples: readonly MetricSample[], model: MemoryModel = memoryModel()): string {
+  const rows = [['at', ...METRIC_COLUMNS, 'retainedBytes'].join(',')];
+  for (const sample of samples) {
+    rows.push([formatSimTime(sample.atMs), ...METRIC_COLUMNS.map((column) => String(sample[column])), String(retainedBytes(model, sample.activeSessions, sample.historyMessages))].join(','));
+  }
   return `${rows.join('\n')}\n`;
 }
 
-/** Writes the whole report folder (see sim/report-folder.ts: only ever replacing a folder leaksim wrote). */
-export function writeReports(dir: string, report: Report): void {
+/**
+ * Writes the whole report folder (plus `extraFiles`, e.g. report.html): see sim/report-folder.ts,
+ * only ever replacing a folder leaksim wrote, and only once everything is written.
+ */
+export function writeReports(dir: string, report: Report, extraFiles: Readonly<Record<string, string>> = {}): void {
   const files: Record<string, string> = {
     'summary.json': summaryJson(report),
     'summary.md': summaryMarkdown(report),
     'junit.xml': junitXml(report),
+    ...extraFiles,
   };
   for (const outcome of report.outcomes) {
     if (outcome.result) files[`metrics/${metricsFileName(outcome)}`] = metricsCsv(outcome.result.samples);

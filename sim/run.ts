@@ -9,6 +9,7 @@ import { InputError } from '../src/input-error.ts';
 import { RunawayTimersError } from './clock.ts';
 import { formatSimTime } from './report.ts';
 import { errorText } from './target-guard.ts';
+import { runCosts, type RunCosts } from './costs.ts';
 import { RunawayGeneratorsError, simulate, type Checkpoint, type SimulationInput, type SimulationResult } from './driver.ts';
 import type { HookEvent } from './events.ts';
 import type { Violation } from './invariants.ts';
@@ -47,6 +48,8 @@ export interface RunOutcome {
   readonly target: string;
   readonly seed: number;
   readonly days: number;
+  /** The settings the run used (the scenario's, or --settings over them). */
+  readonly settings: RetentionSettings;
   readonly expected: Verdict | undefined;
   /** `error`: the run could not finish (a runaway timer loop, an adapter's code that failed). */
   readonly verdict: 'pass' | 'fail' | 'error';
@@ -57,6 +60,8 @@ export interface RunOutcome {
   /** The error came from a user's adapter code: the CLI reports it as bad input (one line, exit 2). */
   readonly errorFromTargetCode?: boolean;
   readonly result: SimulationResult | undefined;
+  /** What the settings cost (sim/costs.ts); undefined when the run could not finish. */
+  readonly costs: RunCosts | undefined;
   readonly reproduce: string;
   /** What the target's declarations changed in the judging, for reports to state. */
   readonly declarations: RunDeclarations;
@@ -76,7 +81,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const reproduce = reproduceCommand(scenario, options);
   const description = options.target.description;
   const declarations: RunDeclarations = { overriddenSettings: overriddenSettings(settings, description), invariantsOff: { ...description.invariantsOff } };
-  const base = { scenario: scenario.name, scenarioFile: scenario.file, target: options.target.name, seed: options.seed, days, expected, reproduce, declarations };
+  const base = { scenario: scenario.name, scenarioFile: scenario.file, target: options.target.name, seed: options.seed, days, settings, expected, reproduce, declarations };
   const guard = options.target.guard;
   guard?.begin();
   const failed = (message: string, fromTargetCode: boolean): RunOutcome => ({
@@ -87,6 +92,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     error: `${message} (seed ${options.seed})`,
     ...(fromTargetCode ? { errorFromTargetCode: true } : {}),
     result: undefined,
+    costs: undefined,
   });
   let result: SimulationResult;
   try {
@@ -123,7 +129,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   if (unsettled) return failed(`${unsettled} never settled: still pending when the run ended at ${formatSimTime(result.endMs)}`, true);
   const firstViolation = result.violations[0];
   const verdict = result.passed ? 'pass' : 'fail';
-  return { ...base, verdict, asExpected: judge(expected, result), firstViolation, error: undefined, result };
+  return { ...base, verdict, asExpected: judge(expected, result), firstViolation, error: undefined, result, costs: runCosts(result) };
 }
 
 export function expectationFor(scenario: Scenario, target: string): Verdict | undefined {

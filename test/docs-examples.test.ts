@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../sim/cli/main.ts';
 import { collectOutput } from '../sim/cli/output.ts';
 import { parseExpectations } from '../sim/expect-file.ts';
+import { DEFAULT_SETTINGS, loadSettings } from '../src/settings.ts';
 import { loadScenario, parseScenario } from '../sim/scenario.ts';
 import { scenarioFiles } from '../sim/cli/check.ts';
 import { parseTraffic, readAllEvents } from '../sim/traffic-file/reader.ts';
@@ -40,6 +41,12 @@ function examples(): Example[] {
   return found;
 }
 
+/** A claude-mem settings.json (--settings, and what tune recommends): CLAUDE_MEM_* keys. */
+function isSettingsFile(text: string): boolean {
+  const trimmed = text.trim();
+  return trimmed.startsWith('{') && Object.keys(JSON.parse(trimmed) as object).every((key) => key.startsWith('CLAUDE_MEM_'));
+}
+
 /** An expect file (check --target --expect) maps scenario names to "pass" or { failsOn }. */
 function isExpectFile(text: string): boolean {
   const trimmed = text.trim();
@@ -62,7 +69,13 @@ describe('documentation examples', () => {
     expect(parseExpectations(example.text, place, names).size).toBeGreaterThan(0);
   });
 
-  it.each(all.filter((example) => example.language === 'json' && !isExpectFile(example.text)).map((example) => [`${example.page}:${example.line}`, example] as const))('%s validates as a scenario', async (place, example) => {
+  it.each(all.filter((example) => example.language === 'json' && isSettingsFile(example.text)).map((example) => [`${example.page}:${example.line}`, example] as const))('%s loads as a settings file', (place, example) => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-docs-'));
+    writeFileSync(join(dir, 'settings.json'), example.text);
+    expect(loadSettings(join(dir, 'settings.json'))).not.toEqual(DEFAULT_SETTINGS);
+  });
+
+  it.each(all.filter((example) => example.language === 'json' && !isExpectFile(example.text) && !isSettingsFile(example.text)).map((example) => [`${example.page}:${example.line}`, example] as const))('%s validates as a scenario', async (place, example) => {
     const trimmed = example.text.trim();
     // A fragment ("heap": {...}) goes into the smallest scenario; a whole object is a scenario.
     const text = trimmed.startsWith('{') ? trimmed : JSON.stringify({ ...MINIMAL, ...JSON.parse(`{${trimmed}}`) });

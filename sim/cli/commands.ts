@@ -7,3 +7,4 @@ registerCommand('merge', async () => (await import('./merge.ts')).mergeCommand, 
 registerCommand('replay', async () => (await import('./replay.ts')).replayCommand, 'run a recorded or imported traffic file against a target');
 registerCommand('import', async () => (await import('./import.ts')).importCommand, 'turn Claude Code transcripts into a traffic file');
 registerCommand('record', async () => (await import('./record.ts')).recordCommand, 'record the hook traffic a claude-mem worker receives, through a proxy');
+registerCommand('tune', async () => (await import('./tune.ts')).tuneCommand, 'compare retention settings: what each TTL and cap costs in memory and in lost context');

@@ -4,6 +4,7 @@ import { InputError } from '../../src/input-error.ts';
 import { loadSettings, type RetentionSettings } from '../../src/settings.ts';
 import { describeOutcome, expectationNote, formatSimTime, outcomePassed, reportPassed, summaryJson, writeReports, type Report } from '../report.ts';
 import { checkReportFolder } from '../report-folder.ts';
+import { runReportHtml } from '../html/run-page.ts';
 import type { RunOutcome } from '../run.ts';
 import { DAY_MS } from '../traffic.ts';
 import type { Output } from './output.ts';
@@ -98,9 +99,9 @@ export function howFar(days: number, endMs: number, stoppedEarly: boolean): stri
 }
 
 /** Writes the report folder and prints where; with --json, the summary goes to stdout instead of the lines. */
-export function finishReport(output: Output, report: Report, dir: string, json: boolean): number {
-  writeReports(dir, report);
+export async function finishReport(output: Output, report: Report, dir: string, json: boolean): Promise<number> {
+  writeReports(dir, report, { 'report.html': await runReportHtml(report) });
   if (json) output.out(summaryJson(report).trimEnd());
-  else output.out(`reports: ${dir}/summary.md, summary.json, junit.xml, metrics/`);
+  else output.out(`reports: ${dir}/summary.md, summary.json, junit.xml, report.html, metrics/`);
   return reportPassed(report) ? EXIT_OK : EXIT_GATE_FAILED;
 }

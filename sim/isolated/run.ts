@@ -92,6 +92,7 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
       target: options.target.name,
       seed: options.seed,
       days: options.days ?? scenario.days,
+      settings: options.settings?.values ?? scenario.settings,
       expected: options.expected,
       verdict: 'error',
       asExpected: false,
@@ -100,6 +101,7 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
       errorFromTargetCode: true,
       result: undefined,
       reproduce: '',
+      costs: undefined,
       declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
     });
     const poll = setInterval(() => {

@@ -14,15 +14,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHECK_HELP } from '../../sim/cli/check.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const VERSION = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version as string;
 const TSC = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-// TODO(issue 10): `check --target` and `check --heap --target` (adapters in the gates) and adapters
-// in CommonJS projects are being built on the issue-10 branch. The tests below run once
-// `leaksim check --help` offers --target, i.e. once that branch is merged.
-const CHECK_TAKES_ADAPTERS = CHECK_HELP.includes('--target');
 
 const work = mkdtempSync(join(tmpdir(), 'leaksim-pack-'));
 const project = join(work, 'consumer');
@@ -76,8 +71,9 @@ describe('the packed tarball', () => {
     for (const path of ['package.json', 'README.md', 'bin/leaksim.js', 'src/index.ts', 'src/contract.ts', 'sim/cli/main.ts', 'sim/run-child.ts', 'sim/heap/probe.ts', 'scenarios/steady-week.json', 'scenarios/scenario.schema.json', 'examples/adapter.ts', 'examples/github-workflow.yml', 'dist/types/src/index.d.ts']) {
       expect(packedFiles).toContain(path);
     }
-    // The committed heap baselines measure leaksim's own reference: a project keeps its own (npx leaksim check --heap --update-baselines).
-    expect(packedFiles.filter((path) => /^(test|bench|\.ci|docs|reports)\/|^tsconfig|^vitest/.test(path))).toEqual([]);
+    // reports/ ships only the reference's committed heap measurements: tune's memory model reads them (sim/costs.ts).
+    expect(packedFiles.filter((path) => /^reports\//.test(path))).toEqual(['reports/baselines/heap.json']);
+    expect(packedFiles.filter((path) => /^(test|bench|\.ci|docs)\/|^tsconfig|^vitest/.test(path))).toEqual([]);
   });
 
   it('installs without a browser download and without puppeteer (memlab gets puppeteer-core under that name)', () => {
@@ -134,7 +130,7 @@ describe('the leaksim command in a project that installed it', () => {
     expect(result.stdout).toMatch(/^flaws caught: 2\/2 /m);
   }, 120_000);
 
-  it.skipIf(!CHECK_TAKES_ADAPTERS)('check --target ./adapter.ts: the gate over an adapter (0 when it passes, 1 when it leaks)', () => {
+  it('check --target ./adapter.ts: the gate over an adapter (0 when it passes, 1 when it leaks)', () => {
     const passing = leaksim(project, 'check', '--target', './adapter.ts', '--out', 'reports/check-adapter');
     expect(passing.code).toBe(0);
     expect(JSON.parse(readFileSync(join(project, 'reports', 'check-adapter', 'summary.json'), 'utf8')).result).toBe('pass');
@@ -143,13 +139,13 @@ describe('the leaksim command in a project that installed it', () => {
     expect(JSON.parse(readFileSync(join(project, 'reports', 'check-leaky', 'summary.json'), 'utf8')).result).toBe('fail');
   }, 180_000);
 
-  it.skipIf(!CHECK_TAKES_ADAPTERS)('check --heap --target ./adapter.ts: the heap gate over an adapter', () => {
+  it('check --heap --target ./adapter.ts: the heap gate over an adapter', () => {
     const result = leaksim(project, 'check', '--heap', '--target', './adapter.ts', '--out', 'reports/heap-adapter');
     expect(result.code).toBe(0);
     expect(existsSync(join(project, 'reports', 'heap-adapter', 'summary.json'))).toBe(true);
   }, 180_000);
 
-  it.skipIf(!CHECK_TAKES_ADAPTERS)('loads an adapter from a CommonJS project (no "type": "module")', () => {
+  it('loads an adapter from a CommonJS project (no "type": "module")', () => {
     const cjs = join(project, 'cjs');
     mkdirSync(cjs, { recursive: true });
     writeFileSync(join(cjs, 'package.json'), `${JSON.stringify({ name: 'cjs-consumer', version: '1.0.0', private: true })}\n`);

@@ -1,0 +1,160 @@
+/** `leaksim tune <scenario | traffic.jsonl>`: retention settings over a grid, weighed by what they cost. */
+import { availableParallelism } from 'node:os';
+import { basename, resolve } from 'node:path';
+import { InputError } from '../../src/input-error.ts';
+import { DEFAULT_SETTINGS, MINUTE_MS, SETTING_KEYS, type RetentionSettings } from '../../src/settings.ts';
+import { DEFAULT_AGENT } from '../agent.ts';
+import { tuneReportHtml } from '../html/tune-page.ts';
+import { folderPart, writeReportFolder } from '../report-folder.ts';
+import { scenarioPath } from '../scenario-files.ts';
+import { recordingSpanMs } from '../replay.ts';
+import { loadScenario, type Scenario } from '../scenario.ts';
+import { resolveTarget } from '../targets.ts';
+import { DAY_MS } from '../traffic.ts';
+import { DEFAULT_MARGIN_PERCENT, judgeGrid, tuneTasks, type Dimension, type Grid, type TuneInput, type TuneResult } from '../tune.ts';
+import { runTasks } from '../tune-pool.ts';
+import { recommendedSettingsFile, SETTINGS_FILE_NAME, tuneCsv, tuneSummaryJson, tuneSummaryMarkdown, tuneTable } from '../tune-report.ts';
+import type { Output } from './output.ts';
+import { EXIT_GATE_FAILED, EXIT_OK, parseOptions, positiveNumber, reportFolder, wholeNumber } from './shared.ts';
+
+export const TUNE_HELP = `usage: leaksim tune <scenario.json | traffic.jsonl> [options]
+
+Runs the scenario (or recorded traffic) under every setting of a grid, for each seed, and weighs
+what each costs: memory (modelled bytes, peak and 95th percentile), context lost (cold resumes,
+dropped and trimmed history messages) and work refused (sessions refused at the cap). Prints the
+table, the Pareto frontier (memory against context lost) and a recommendation: the setting that
+loses the least context whose peak memory fits the budget with a margin, with no refusals and no
+invariant violated; ties go to the smaller memory. Writes summary.md, summary.json, tune.csv,
+report.html and the recommendation as claude-mem's settings.json. See docs/tune.md.
+Exit 0 when a setting fits, 1 when none does, 2 for bad input.
+
+grid (comma-separated lists; a setting left out keeps the scenario's value):
+  --ttl MINUTES,...         session TTL in minutes            (CLAUDE_MEM_SESSION_TTL_MINUTES)
+  --max-sessions N,...      sessions held in memory at most   (CLAUDE_MEM_MAX_ACTIVE_SESSIONS)
+  --max-history N,...       history messages per session      (CLAUDE_MEM_MAX_CONVERSATION_HISTORY)
+  --max-tokens N,...        history tokens per session        (CLAUDE_MEM_MAX_HISTORY_TOKENS)
+
+options:
+  --seeds N,...       seeds to average over (default: the scenario's; 1 for a traffic file)
+  --days N            override the length
+  --target NAME       reference (default), baseline, twin, flaw:<name>, or an adapter module path
+  --budget-mb N       memory budget in MB (10^6 bytes); without it memory only breaks ties
+  --margin PERCENT    headroom a recommendation keeps under the budget (default ${DEFAULT_MARGIN_PERCENT})
+  --jobs N            runs in parallel, in worker threads (default: the number of cores)
+  --out DIR           report folder (default reports/tune-<name>)
+  --json              print summary.json to stdout instead of the table`;
+
+/** A grid larger than this is surely a typo (and would run for hours). */
+export const MAX_GRID_RUNS = 5_000;
+
+const GRID_FLAGS: readonly { flag: string; dimension: Dimension; key: string }[] = [
+  { flag: 'ttl', dimension: 'ttlMinutes', key: 'CLAUDE_MEM_SESSION_TTL_MINUTES' },
+  { flag: 'max-sessions', dimension: 'maxActiveSessions', key: 'CLAUDE_MEM_MAX_ACTIVE_SESSIONS' },
+  { flag: 'max-history', dimension: 'maxHistoryMessages', key: 'CLAUDE_MEM_MAX_CONVERSATION_HISTORY' },
+  { flag: 'max-tokens', dimension: 'maxHistoryTokens', key: 'CLAUDE_MEM_MAX_HISTORY_TOKENS' },
+];
+
+export async function tuneCommand(args: readonly string[], output: Output): Promise<number> {
+  const { values, positionals } = parseOptions('tune', args, {
+    ttl: { type: 'string' },
+    'max-sessions': { type: 'string' },
+    'max-history': { type: 'string' },
+    'max-tokens': { type: 'string' },
+    seeds: { type: 'string' },
+    days: { type: 'string' },
+    target: { type: 'string', default: 'reference' },
+    'budget-mb': { type: 'string' },
+    margin: { type: 'string' },
+    jobs: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  });
+  if (values.help) {
+    output.out(TUNE_HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) throw new InputError('leaksim tune', 0, '', `expected one scenario or traffic file, got ${positionals.length}`);
+  const file = positionals[0]!;
+  const source = { kind: /\.jsonl$/.test(file) ? ('traffic' as const) : ('scenario' as const), file };
+  const scenario = source.kind === 'traffic' ? trafficScenario(file) : loadScenario(scenarioPath(file, 'leaksim tune'));
+  const grid = Object.fromEntries(
+    GRID_FLAGS.map(({ flag, dimension, key }) => [dimension, listOption(flag, values[flag as keyof typeof values] as string | undefined, key) ?? [scenarioValue(scenario.settings, dimension)]]),
+  ) as unknown as Grid;
+  const seeds = listOption('seeds', values.seeds, undefined) ?? [...scenario.seeds];
+  const days = wholeNumber('tune', '--days', values.days, 1, 366) ?? scenario.days;
+  const budgetMb = positiveNumber('tune', '--budget-mb', values['budget-mb'], 1_000_000);
+  const margin = values.margin === undefined ? DEFAULT_MARGIN_PERCENT : wholeNumber('tune', '--margin', values.margin, 0, 1_000)!;
+  const jobs = wholeNumber('tune', '--jobs', values.jobs, 1, 256) ?? availableParallelism();
+  await resolveTarget(values.target); // a bad target is bad input here, not an error in a worker
+  // Refused before any run starts (sim/report-folder.ts): never over a folder leaksim did not write.
+  const dir = reportFolder('tune', values.out ?? `reports/tune-${scenario.name}${values.target === 'reference' ? '' : `-${folderPart(values.target)}`}`);
+  const input: TuneInput = { scenario, source, targetName: values.target, grid, seeds, days, budgetBytes: budgetMb === undefined ? undefined : Math.round(budgetMb * 1_000_000), marginPercent: margin };
+  const tasks = tuneTasks(input);
+  if (tasks.length > MAX_GRID_RUNS) throw new InputError('leaksim tune', 0, '--ttl/--max-sessions/--max-history/--max-tokens/--seeds', `make ${tasks.length} runs; at most ${MAX_GRID_RUNS}`);
+  const runs = await runTasks(input, tasks, jobs, output.interactive ? (done, total) => output.progress(`tune ${scenario.name}: ${done}/${total} runs`) : undefined);
+  output.progress('');
+  const result = judgeGrid(input, runs);
+  const command = ['leaksim tune', ...args].join(' ');
+  await writeTuneReport(dir, result, command);
+  if (values.json) output.out(tuneSummaryJson(result, command).trimEnd());
+  else {
+    for (const line of tuneTable(result)) output.out(line);
+    output.out(`reports: ${dir}/summary.md, summary.json, tune.csv, report.html${result.recommended === undefined ? '' : `, ${SETTINGS_FILE_NAME}`}`);
+  }
+  return result.recommended === undefined ? EXIT_GATE_FAILED : EXIT_OK;
+}
+
+export async function writeTuneReport(dir: string, result: TuneResult, command: string): Promise<void> {
+  const settingsFile = recommendedSettingsFile(result);
+  writeReportFolder(dir, {
+    'summary.md': tuneSummaryMarkdown(result, command, dir),
+    'summary.json': tuneSummaryJson(result, command),
+    'tune.csv': tuneCsv(result),
+    'report.html': await tuneReportHtml(result, command),
+    ...(settingsFile ? { [SETTINGS_FILE_NAME]: settingsFile } : {}),
+  }, { command: 'leaksim tune', flag: '--out' });
+}
+
+function scenarioValue(settings: RetentionSettings, dimension: Dimension): number {
+  return dimension === 'ttlMinutes' ? settings.ttlMs / MINUTE_MS : settings[dimension];
+}
+
+/** "5,15,30": whole numbers within the settings file's bounds for `key`, without repeats; grid values sorted, seeds in the order given. */
+function listOption(flag: string, text: string | undefined, key: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const spec = SETTING_KEYS.find((candidate) => candidate.key === key);
+  const min = spec?.min ?? 0;
+  const max = spec?.max ?? 4_294_967_295;
+  const parts = text.split(',').map((part) => part.trim());
+  const numbers: number[] = [];
+  for (const part of parts) {
+    if (!/^\d+$/.test(part) || Number(part) < min || Number(part) > max) {
+      throw new InputError('leaksim tune', 0, `--${flag}`, `expected comma-separated whole numbers from ${min} to ${max}, got ${JSON.stringify(part)} in ${JSON.stringify(text)}`);
+    }
+    if (numbers.includes(Number(part))) throw new InputError('leaksim tune', 0, `--${flag}`, `lists ${part} twice`);
+    numbers.push(Number(part));
+  }
+  // Sorted, so that "one step up" in the sensitivity is the next larger value.
+  return flag === 'seeds' ? numbers : numbers.sort((a, b) => a - b);
+}
+
+/** A traffic file as a scenario, as `replay` plays it: once, the default settings, seed 1, draining at the end. */
+function trafficScenario(file: string): Scenario {
+  const spanMs = recordingSpanMs(file); // validates the whole file before anything runs
+  return {
+    name: basename(file).replace(/\.jsonl$/, '').replace(/[^a-z0-9-]+/gi, '-').toLowerCase() || 'traffic',
+    description: `tune over ${file}`,
+    file: resolve(file),
+    days: Math.max(1, Math.ceil((spanMs + 1) / DAY_MS)),
+    seeds: [1],
+    settings: DEFAULT_SETTINGS,
+    traffic: { kind: 'file', path: resolve(file), repeat: 1, rate: 1 },
+    agent: DEFAULT_AGENT,
+    faults: { crashProbability: 0, hangProbability: 0, duplicateHookProbability: 0, workerRestarts: [], sleeps: [] },
+    sessionEndRoute: 'none',
+    end: 'drain',
+    sampleEveryMs: 15 * MINUTE_MS,
+    expect: { reference: { pass: true }, flaws: {} },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * report.html of every command: the same bytes for the same runs, and, in a real browser (Debian
+ * chromium via playwright-core), every chart rendered, no console error, no network request. Each
+ * kind's screenshot is saved under reports/screenshots/. A page with a broken chart, a script
+ * error or a remote image fails the same inspection.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../sim/cli/main.ts';
+import { collectOutput } from '../../sim/cli/output.ts';
+import { browserUnavailable, inspectReport, launchBrowser } from '../helpers/browser.ts';
+
+const ROOT = 'reports/browser';
+const SCREENSHOTS = 'reports/screenshots';
+
+/** One report folder of each kind, small enough for the test suite. */
+const KINDS: Record<string, { args: string[]; exits: number[]; charts: RegExp[] }> = {
+  run: { args: ['run', 'scenarios/steady-week.json', '--seed', '1', '--days', '3'], exits: [0], charts: [/^steady-week:sessions$/, /^steady-week:retained-bytes$/, /^steady-week:history$/] },
+  // A subset of the gate judges only the flaws its runs target: all caught, exit 0.
+  check: { args: ['check', '--only', 'abandoned-sessions'], exits: [0], charts: [/^abandoned-sessions:sessions$/, /^abandoned-sessions:retained-bytes$/] },
+  replay: { args: ['replay', 'test/fixtures/traffic/sample-content.jsonl'], exits: [0], charts: [/:sessions$/] },
+  tune: {
+    args: ['tune', 'scenarios/steady-week.json', '--days', '2', '--ttl', '15,60', '--max-sessions', '10,100', '--seeds', '1', '--budget-mb', '200', '--jobs', '1'],
+    exits: [0],
+    charts: [/^frontier:cold-resumes$/, /^frontier:lost-messages$/, /^cost:peak:ttlMinutes$/, /^cost:lost:maxActiveSessions$/, /^over-days:retained-bytes$/, /^over-days:sessions$/, /^over-days:history$/],
+  },
+};
+
+async function writeReport(kind: string, out: string): Promise<string> {
+  const output = collectOutput();
+  const code = await main([...KINDS[kind]!.args, '--out', out], output);
+  expect(output.stderr).toEqual([]);
+  expect(KINDS[kind]!.exits).toContain(code);
+  return join(out, 'report.html');
+}
+
+describe('report.html', () => {
+  it('is the same bytes for the same runs, self-contained, with no script', async () => {
+    const first = readFileSync(await writeReport('run', `${ROOT}/determinism-a`), 'utf8');
+    const second = readFileSync(await writeReport('run', `${ROOT}/determinism-b`), 'utf8');
+    expect(second).toBe(first);
+    expect(first).not.toMatch(/<script|<link|https?:\/\/(?!www\.w3\.org\/)/);
+    expect(first).toMatch(/<svg[^>]+class="marks"/);
+  });
+});
+
+const unavailable = browserUnavailable();
+if (unavailable) console.log(`report.html browser checks ${unavailable}`);
+
+describe.skipIf(unavailable !== undefined)('report.html in headless chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it.each(Object.keys(KINDS))('%s: every chart rendered, no console error, no network request', async (kind) => {
+    const file = await writeReport(kind, `${ROOT}/${kind}`);
+    const inspection = await inspectReport(browser, file, `${SCREENSHOTS}/${kind}.png`);
+    expect(inspection.problems).toEqual([]);
+    for (const chart of KINDS[kind]!.charts) expect(inspection.charts.some((name) => chart.test(name)), `${chart}`).toBe(true);
+    expect(readFileSync(`${SCREENSHOTS}/${kind}.png`).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('fails a page whose chart did not render, that logs an error, or that reaches the network', async () => {
+    const good = readFileSync(await writeReport('run', `${ROOT}/broken-source`), 'utf8');
+    const broken = join(ROOT, 'broken.html');
+    // The first chart loses its marks; a script throws; an image asks a server.
+    const withoutMarks = good.replace(/(<figure class="chart" data-chart="[^"]+">\n)<svg[\s\S]*?<\/svg>/, '$1<svg width="0" height="0"></svg>');
+    expect(withoutMarks).not.toBe(good);
+    writeFileSync(broken, withoutMarks.replace('</body>', '<script>console.error("chart failed")</script><img src="http://127.0.0.1:9/x.png"></body>').replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, ''));
+    const inspection = await inspectReport(browser, broken);
+    expect(inspection.problems.some((problem) => /^chart steady-week:sessions: no SVG drawn$/.test(problem))).toBe(true);
+    expect(inspection.problems).toContain('console error: chart failed');
+    expect(inspection.problems.some((problem) => problem.startsWith('network request: http://127.0.0.1:9/'))).toBe(true);
+  });
+});
