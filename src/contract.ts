@@ -8,7 +8,7 @@
  *
  * Time is read from the global `Date`, `performance.now()` and timers, which the simulator fakes.
  * To adapt a third-party session manager, write one file that implements `SessionTarget` over it
- * (see README.md, "Adapting a target").
+ * (see docs/targets.md, "Adapting a target").
  */
 import type { ConversationMessage } from './history.ts';
 import type { PendingMessage, PendingStore } from './pending-store.ts';

@@ -2,7 +2,7 @@
  * The reference session manager: claude-mem's SessionManager with the two leaks of issue #532
  * fixed, and the neighbouring bugs the simulator finds closed too.
  *
- * Rules (README.md, "The reference rules", says the same for users):
+ * Rules (docs/reference.md, "The reference rules", says the same for users):
  * - A session is busy while its generator runs or it has pending messages; otherwise idle.
  * - An idle session is removed once idle for `ttlMs`. A generator finishing with nothing pending
  *   makes the session idle (cleanup scheduled); new work makes it busy (cleanup cancelled).

@@ -49,7 +49,7 @@ export function heapSummaryMarkdown(report: HeapReport): string {
   const lines = [
     `# leaksim check --heap: ${report.passed ? 'all heap verdicts as expected' : `${unexpected.length} unexpected heap verdict${unexpected.length === 1 ? '' : 's'}, ${regressions.length} baseline failure${regressions.length === 1 ? '' : 's'}`}`,
     '',
-    'Each run is a child process with --expose-gc: a heap snapshot at every checkpoint, read with memlab. Rules: session objects ≤ maxActiveSessions, history message objects ≤ maxActiveSessions × maxHistoryMessages + slack, and no measure growing in most consecutive checkpoints with a slope above its threshold (see README, Heap gates).',
+    'Each run is a child process with --expose-gc: a heap snapshot at every checkpoint, read with memlab. Rules: session objects ≤ maxActiveSessions, history message objects ≤ maxActiveSessions × maxHistoryMessages + slack, and no measure growing in most consecutive checkpoints with a slope above its threshold (docs/heap.md, "The rules, and why").',
     '',
     '| | scenario | target | seed | expected | got | sessions | history messages | manager retained | total heap |',
     '|---|---|---|---|---|---|---|---|---|---|',

@@ -14,6 +14,12 @@ export interface WaitingFlaws {
   readonly duplicateGenerators?: boolean;
   /** A session is expired 10 ms after its generator took a message, in the middle of processing it. */
   readonly expireWhileProcessing?: boolean;
+  /**
+   * deleteSession aborts the session's generators first and waits for them to end, as claude-mem
+   * does; then it removes the session ('removes', correct), or forgets to ('keeps': a session left
+   * in memory with its generator aborted, which watchdog-not-early reports).
+   */
+  readonly abortBeforeDelete?: 'removes' | 'keeps';
 }
 
 interface Session {
@@ -21,6 +27,8 @@ interface Session {
   readonly history: ConversationHistory;
   readonly bell: EventTarget;
   readonly controllers: Set<AbortController>;
+  readonly runs: Set<Promise<void>>;
+  deleting: boolean;
 }
 
 export function waitingTarget(flaws: WaitingFlaws = {}): TargetFactory {
@@ -90,17 +98,19 @@ export function waitingTarget(flaws: WaitingFlaws = {}): TargetFactory {
       const ended = () => {
         generatorsLive -= 1;
         session.controllers.delete(controller);
-        if (sessions.get(session.sessionDbId) !== session) return;
+        if (sessions.get(session.sessionDbId) !== session || session.deleting) return;
         store.requeueInFlight(session.sessionDbId);
         if (store.pendingCount(session.sessionDbId) > 0) startGenerator(session);
       };
-      run.then(ended, ended);
+      const settled = run.then(ended, ended);
+      session.runs.add(settled);
+      void settled.then(() => session.runs.delete(settled));
     };
 
     const sessionFor = (sessionDbId: number, prompt: string): { session: Session; created: boolean } => {
       const existing = sessions.get(sessionDbId);
       if (existing) return { session: existing, created: false };
-      const session: Session = { sessionDbId, history: new ConversationHistory(settings), bell: new EventTarget(), controllers: new Set() };
+      const session: Session = { sessionDbId, history: new ConversationHistory(settings), bell: new EventTarget(), controllers: new Set(), runs: new Set(), deleting: false };
       session.history.pin({ role: 'user', content: prompt });
       sessions.set(sessionDbId, session);
       return { session, created: true };
@@ -133,6 +143,12 @@ export function waitingTarget(flaws: WaitingFlaws = {}): TargetFactory {
       async deleteSession(sessionDbId) {
         const session = sessions.get(sessionDbId);
         if (!session) return false;
+        if (flaws.abortBeforeDelete) {
+          session.deleting = true;
+          for (const controller of session.controllers) controller.abort(new Error('session deleted'));
+          await Promise.all([...session.runs]);
+          if (flaws.abortBeforeDelete === 'keeps') return true;
+        }
         remove(session, 'deleted');
         return true;
       },

@@ -58,6 +58,32 @@ describe('a generator that waits for work', () => {
     expect(outcome.result!.violationCounts['one-generator-per-session']).toBeGreaterThan(0);
   });
 
+  it('may be aborted first and removed once it has ended (claude-mem deletes so): watchdog-not-early waits for the removal', async () => {
+    // Generators take two seconds to end after their abort, so the removal comes two seconds after it.
+    const slowToEnd: Scenario = { ...properEndings, faults: { ...properEndings.faults, abortLagMs: 2_000 } };
+    let deleted = 0;
+    const counting: TargetFactory = (environment) =>
+      waitingTarget({ abortBeforeDelete: 'removes' })({
+        ...environment,
+        observer: {
+          onRemoved(sessionDbId, reason) {
+            if (reason === 'deleted') deleted += 1;
+            environment.observer?.onRemoved(sessionDbId, reason);
+          },
+        },
+      });
+    const outcome = await run(slowToEnd, counting, 1);
+    expect(deleted).toBeGreaterThan(10);
+    expect(outcome.result!.violationCounts).toEqual({});
+  });
+
+  it('aborted and then left in memory fails watchdog-not-early', async () => {
+    const slowToEnd: Scenario = { ...properEndings, faults: { ...properEndings.faults, abortLagMs: 2_000 } };
+    const outcome = await run(slowToEnd, waitingTarget({ abortBeforeDelete: 'keeps' }), 1);
+    const violation = outcome.result!.violations.find((candidate) => candidate.invariant === 'watchdog-not-early');
+    expect(violation?.detail).toMatch(/^session \d+'s generator was aborted [\d.]+ (s|min) after its last activity, within the idle timeout of .*, while the session stayed in memory$/);
+  });
+
   it('ending across a laptop sleep is settled before the sample at wake-up looks (a timer fired on the way starts promise work)', async () => {
     // examples/waiting-adapter.ts: its 3-minute idle wait ends on a timer, its session's removal follows in promise callbacks.
     const outcome = await runScenario(loadScenario('scenarios/laptop-sleep.json'), { target: await resolveTarget('examples/waiting-adapter.ts'), seed: 2, stop: 'never' });

@@ -12,7 +12,7 @@ import { inWorld, settle, type World } from '../helpers/manual.ts';
 
 export interface RuleCheck {
   readonly name: string;
-  /** The rule as README.md states it. */
+  /** The rule as docs/reference.md states it. */
   readonly rule: string;
   readonly check: (factory: SynchronousTargetFactory) => Promise<void>;
 }
