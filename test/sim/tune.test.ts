@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSettings, MINUTE_MS } from '../../src/settings.ts';
 import { main } from '../../sim/cli/main.ts';
@@ -57,7 +57,7 @@ describe('leaksim tune', () => {
     expect(first.stdout).toMatch(/recommended: TTL 240 min, cap 100 sessions/);
     for (const file of ['summary.md', 'summary.json', 'tune.csv', 'report.html', 'settings.json']) {
       const a = readFileSync(join(one, file), 'utf8');
-      const b = readFileSync(join(two, file), 'utf8').replaceAll('--jobs 2', '--jobs 1').replaceAll(two, one);
+      const b = readFileSync(join(two, file), 'utf8').replaceAll('--jobs 2', '--jobs 1').replaceAll(two, one).replaceAll(relative('.', two), relative('.', one));
       expect(b, file).toBe(a);
     }
     const summary = JSON.parse(readFileSync(join(one, 'summary.json'), 'utf8'));
