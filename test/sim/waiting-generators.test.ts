@@ -4,7 +4,7 @@
  * generator existing; one-generator-per-session counts waiting generators too.
  */
 import { describe, expect, it } from 'vitest';
-import type { TargetFactory } from '../../src/contract.ts';
+import type { RemovalReason, TargetFactory } from '../../src/contract.ts';
 import { runScenario, type RunOutcome } from '../../sim/run.ts';
 import { loadScenario, type Scenario } from '../../sim/scenario.ts';
 import { resolveTarget } from '../../sim/targets.ts';
@@ -15,6 +15,22 @@ const properEndings = loadScenario('scenarios/proper-endings.json');
 
 function run(scenario: Scenario, factory: TargetFactory, days?: number): Promise<RunOutcome> {
   return runScenario(scenario, { target: { name: 'waiting', factory, description: {} }, seed: scenario.seeds[0]!, stop: 'never', ...(days ? { days } : {}) });
+}
+
+/** The target, with the removals it reports to the driver counted by reason. */
+function countingRemovals(target: TargetFactory): { factory: TargetFactory; removals: Partial<Record<RemovalReason, number>> } {
+  const removals: Partial<Record<RemovalReason, number>> = {};
+  const factory: TargetFactory = (environment) =>
+    target({
+      ...environment,
+      observer: {
+        onRemoved(sessionDbId, reason) {
+          removals[reason] = (removals[reason] ?? 0) + 1;
+          environment.observer?.onRemoved(sessionDbId, reason);
+        },
+      },
+    });
+  return { factory, removals };
 }
 
 describe('a generator that waits for work', () => {
@@ -30,19 +46,9 @@ describe('a generator that waits for work', () => {
   it('is not busy while it waits: its session may expire under it', async () => {
     // The target expires a session while its generator still waits (then ends the generator).
     // Judging busy-ness by "a generator exists" would call each of these a busy expiry.
-    let expiredWhileWaiting = 0;
-    const counting: TargetFactory = (environment) =>
-      waitingTarget()({
-        ...environment,
-        observer: {
-          onRemoved(sessionDbId, reason) {
-            if (reason === 'expired') expiredWhileWaiting += 1;
-            environment.observer?.onRemoved(sessionDbId, reason);
-          },
-        },
-      });
-    const outcome = await run(resumeAfterTtl, counting, 2);
-    expect(expiredWhileWaiting).toBeGreaterThan(10);
+    const { factory, removals } = countingRemovals(waitingTarget());
+    const outcome = await run(resumeAfterTtl, factory, 2);
+    expect(removals.expired).toBeGreaterThan(10);
     expect(outcome.result!.violationCounts['no-busy-eviction']).toBeUndefined();
     expect(outcome.result!.violationCounts).toEqual({});
   });
@@ -61,19 +67,9 @@ describe('a generator that waits for work', () => {
   it('may be aborted first and removed once it has ended (claude-mem deletes so): watchdog-not-early waits for the removal', async () => {
     // Generators take two seconds to end after their abort, so the removal comes two seconds after it.
     const slowToEnd: Scenario = { ...properEndings, faults: { ...properEndings.faults, abortLagMs: 2_000 } };
-    let deleted = 0;
-    const counting: TargetFactory = (environment) =>
-      waitingTarget({ abortBeforeDelete: 'removes' })({
-        ...environment,
-        observer: {
-          onRemoved(sessionDbId, reason) {
-            if (reason === 'deleted') deleted += 1;
-            environment.observer?.onRemoved(sessionDbId, reason);
-          },
-        },
-      });
-    const outcome = await run(slowToEnd, counting, 1);
-    expect(deleted).toBeGreaterThan(10);
+    const { factory, removals } = countingRemovals(waitingTarget({ abortBeforeDelete: 'removes' }));
+    const outcome = await run(slowToEnd, factory, 1);
+    expect(removals.deleted).toBeGreaterThan(10);
     expect(outcome.result!.violationCounts).toEqual({});
   });
 
