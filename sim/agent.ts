@@ -145,241 +145,210 @@ export class SimulatedAgent implements Agent {
 /**
  * One generator run. A class rather than closures: the driver schedules the run object itself
  * for the reply, and the run is its own abort listener (`handleEvent`), so a message costs no
- * allocation beyond the message texts.
+ * allocation beyond the message texts. What both shapes share lives here: starting, the abort
+ * (at once, with a lag, or lingering), processing a message (the same draws from the same streams,
+ * in the same order) and ending; each shape says how it gets its next message and what it tells
+ * the host.
  */
-class AgentRun implements Deferred {
-  readonly #agent: SimulatedAgent;
-  readonly #context: GeneratorContext;
+abstract class Run implements Deferred {
+  protected readonly agent: SimulatedAgent;
+  protected readonly context: GeneratorContext;
   readonly #resolve: () => void;
   readonly #reject: (error: unknown) => void;
-  #message: PendingMessage | undefined;
+  protected message: PendingMessage | undefined;
   #replyChars = 0;
-  #crashes = false;
-  #ended = false;
+  protected crashes = false;
+  protected ended = false;
   /** Aborted, but lingering (`runsAfterAbortMs`): takes no new work and settles when the linger ends. */
-  #aborted = false;
+  protected aborted = false;
   /** Aborted with a lag (`abortLagMs`): doing nothing more, ending when the lag has passed. */
-  #stopping = false;
-  #lastActivityMs = 0;
+  protected stopping = false;
+  protected lastActivityMs = 0;
 
   constructor(agent: SimulatedAgent, context: GeneratorContext, resolve: () => void, reject: (error: unknown) => void) {
-    this.#agent = agent;
-    this.#context = context;
+    this.agent = agent;
+    this.context = context;
     this.#resolve = resolve;
     this.#reject = reject;
   }
 
+  /** Whether this run waits for work (the target's iterator) rather than claiming until the queue is empty. */
+  protected abstract readonly waits: boolean;
+  /** Takes up the next message, or ends the run when there is none. */
+  protected abstract next(): void;
+  /** Tells the host the run is over: at its end, or at its abort when it lingers. */
+  protected abstract reportEnded(end: RunEnd): void;
+  /** The host was told of a claim; before anything else is (WaitingRun marks processing here). */
+  protected claimedHook(): void {}
+  /** The run ended early (an error): a waiting run tells its iterator so. */
+  protected endedEarly(): void {}
+
   begin(): void {
-    const signal = this.#context.signal;
+    const signal = this.context.signal;
     if (signal.aborted) {
-      this.#ended = true;
+      this.ended = true;
       this.#reject(signal.reason);
       return;
     }
     signal.addEventListener('abort', this);
-    this.#agent.beginning(this.#context);
-    this.#lastActivityMs = this.#agent.host.nowMs;
-    this.#agent.host.runStarted(this.#context.sessionDbId, false, signal);
-    this.#next();
+    this.agent.beginning(this.context);
+    this.lastActivityMs = this.agent.host.nowMs;
+    this.agent.host.runStarted(this.context.sessionDbId, this.waits, signal);
+    this.next();
   }
 
   /** The abort listener. */
   handleEvent(): void {
-    if (this.#ended || this.#aborted || this.#stopping) return;
-    const host = this.#agent.host;
-    host.aborted(this.#context.sessionDbId, this.#lastActivityMs);
-    const reason = this.#context.signal.reason ?? new Error('aborted');
-    if (this.#agent.faults.runsAfterAbortMs) {
-      this.#aborted = true;
-      host.runEnded(this.#context.sessionDbId, false, 'aborted');
-      return this.#agent.linger(this.#context.sessionDbId, () => this.#end(reason, 'aborted'));
+    if (this.ended || this.aborted || this.stopping) return;
+    const host = this.agent.host;
+    host.aborted(this.context.sessionDbId, this.lastActivityMs);
+    const reason = this.context.signal.reason ?? new Error('aborted');
+    if (this.agent.faults.runsAfterAbortMs) {
+      this.aborted = true;
+      this.reportEnded('aborted');
+      return this.agent.linger(this.context.sessionDbId, () => this.end(reason, 'aborted'));
     }
-    const lagMs = this.#agent.faults.abortLagMs ?? 0;
-    if (lagMs <= 0) return this.#end(reason, 'aborted');
-    this.#stopping = true;
-    host.at(host.nowMs + lagMs, { fire: () => this.#end(reason, 'aborted') });
+    const lagMs = this.agent.faults.abortLagMs ?? 0;
+    if (lagMs <= 0) return this.end(reason, 'aborted');
+    this.stopping = true;
+    host.at(host.nowMs + lagMs, { fire: () => this.end(reason, 'aborted') });
   }
 
-  /** The reply is due. */
-  fire(): void {
-    if (this.#ended || this.#stopping) return;
-    if (this.#crashes) return this.#end(new GeneratorCrash(this.#context.sessionDbId), 'crashed');
-    const agent = this.#agent;
-    const context = this.#context;
-    this.#lastActivityMs = agent.host.nowMs;
+  /** The reply to the message being processed is due. */
+  abstract fire(): void;
+
+  /** Appends the reply and acknowledges the message; false when the run lingers after an abort (the target must ignore that ack). */
+  protected reply(message: PendingMessage): boolean {
+    const agent = this.agent;
+    const context = this.context;
+    this.lastActivityMs = agent.host.nowMs;
     context.append({ role: 'assistant', content: agent.content.text(this.#replyChars) });
-    context.ack(this.#message!);
-    // A lingering run's ack is one the target must ignore: it is not counted as acknowledged.
-    if (this.#aborted) return;
-    agent.host.acknowledged(this.#message!);
-    agent.host.activity(context.sessionDbId);
-    this.#next();
+    context.ack(message);
+    return !this.aborted;
   }
 
-  #next(): void {
-    if (this.#ended || this.#aborted || this.#stopping) return;
-    const agent = this.#agent;
-    const context = this.#context;
-    const message = context.claim();
-    if (!message) return this.#end(undefined, 'finished');
-    this.#message = message;
-    this.#lastActivityMs = agent.host.nowMs;
+  /** Sends a message's prompt and schedules its reply (unless the run hangs on it). */
+  protected process(message: PendingMessage): void {
+    const agent = this.agent;
+    const context = this.context;
+    this.message = message;
+    this.lastActivityMs = agent.host.nowMs;
     agent.host.claimed(message);
+    this.claimedHook();
     agent.host.activity(context.sessionDbId);
     context.append({ role: 'user', content: message.text });
     const latencyMs = Math.round(50 + agent.rng.exponential(agent.model.replyLatencyMs));
     this.#replyChars = agent.rng.around(agent.model.replyChars, 1);
-    this.#crashes = agent.faultRng.chance(agent.faults.crashProbability);
+    this.crashes = agent.faultRng.chance(agent.faults.crashProbability);
     const hangs = agent.faultRng.chance(agent.faults.hangProbability);
     if (!hangs) agent.host.at(agent.host.nowMs + latencyMs, this);
   }
 
-  #end(error: unknown, end: RunEnd): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    if (!this.#agent.faults.leavesAbortListener) this.#context.signal.removeEventListener('abort', this);
-    if (!this.#aborted) this.#agent.host.runEnded(this.#context.sessionDbId, false, end);
-    this.#agent.ended(this.#context);
+  protected end(error: unknown, end: RunEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.agent.faults.leavesAbortListener) this.context.signal.removeEventListener('abort', this);
+    if (!this.aborted) this.reportEnded(end);
+    this.agent.ended(this.context);
+    if (error !== undefined) this.endedEarly();
     if (error === undefined) this.#resolve();
     else this.#reject(error);
   }
 }
 
+/** A run that claims until the session's queue is empty, then ends. */
+class AgentRun extends Run {
+  protected readonly waits = false;
+
+  fire(): void {
+    if (this.ended || this.stopping) return;
+    if (this.crashes) return this.end(new GeneratorCrash(this.context.sessionDbId), 'crashed');
+    const message = this.message!;
+    if (!this.reply(message)) return;
+    this.agent.host.acknowledged(message);
+    this.agent.host.activity(this.context.sessionDbId);
+    this.next();
+  }
+
+  protected next(): void {
+    if (this.ended || this.aborted || this.stopping) return;
+    const message = this.context.claim();
+    if (!message) return this.end(undefined, 'finished');
+    this.process(message);
+  }
+
+  protected reportEnded(end: RunEnd): void {
+    this.agent.host.runEnded(this.context.sessionDbId, false, end);
+  }
+}
+
 /**
  * One run of a generator that waits for work: it pulls the next message from the target's
- * iterator, processes it like `AgentRun` does (the same draws from the same streams, in the same
- * order), and pulls again. Between messages it waits on the iterator's promise; the driver settles
- * promise work after every event while such a run is waiting, so a message queued by a hook is
- * taken up before the checker looks.
+ * iterator, processes it like `AgentRun` does, and pulls again. Between messages it waits on the
+ * iterator's promise; the driver settles promise work after every event while such a run is
+ * waiting, so a message queued by a hook is taken up before the checker looks.
  */
-class WaitingRun implements Deferred {
-  readonly #agent: SimulatedAgent;
-  readonly #context: GeneratorContext;
+class WaitingRun extends Run {
+  protected readonly waits = true;
   readonly #iterator: AsyncIterator<PendingMessage>;
-  readonly #resolve: () => void;
-  readonly #reject: (error: unknown) => void;
-  #message: PendingMessage | undefined;
-  #replyChars = 0;
-  #crashes = false;
-  #ended = false;
-  /** Aborted, but lingering (`runsAfterAbortMs`): pulls no new work and settles when the linger ends. */
-  #aborted = false;
-  /** Aborted with a lag (`abortLagMs`): doing nothing more, ending when the lag has passed. */
-  #stopping = false;
-  #lastActivityMs = 0;
   /** Between taking a message and acknowledging it (the host was told processingStarted). */
   #processing = false;
 
   constructor(agent: SimulatedAgent, context: GeneratorContext, messages: AsyncIterable<PendingMessage>, resolve: () => void, reject: (error: unknown) => void) {
-    this.#agent = agent;
-    this.#context = context;
+    super(agent, context, resolve, reject);
     this.#iterator = messages[Symbol.asyncIterator]();
-    this.#resolve = resolve;
-    this.#reject = reject;
   }
 
-  begin(): void {
-    const signal = this.#context.signal;
-    if (signal.aborted) {
-      this.#ended = true;
-      this.#reject(signal.reason);
-      return;
-    }
-    signal.addEventListener('abort', this);
-    this.#agent.beginning(this.#context);
-    this.#lastActivityMs = this.#agent.host.nowMs;
-    this.#agent.host.runStarted(this.#context.sessionDbId, true, signal);
-    this.#pull();
-  }
-
-  /** The abort listener. */
-  handleEvent(): void {
-    if (this.#ended || this.#aborted || this.#stopping) return;
-    const host = this.#agent.host;
-    host.aborted(this.#context.sessionDbId, this.#lastActivityMs);
-    const reason = this.#context.signal.reason ?? new Error('aborted');
-    if (this.#agent.faults.runsAfterAbortMs) {
-      this.#aborted = true;
-      this.#reportEnded('aborted');
-      return this.#agent.linger(this.#context.sessionDbId, () => this.#end(reason, 'aborted'));
-    }
-    const lagMs = this.#agent.faults.abortLagMs ?? 0;
-    if (lagMs <= 0) return this.#end(reason, 'aborted');
-    this.#stopping = true;
-    host.at(host.nowMs + lagMs, { fire: () => this.#end(reason, 'aborted') });
-  }
-
-  /** The reply to the message being processed is due. */
   fire(): void {
-    if (this.#ended || this.#stopping) return;
-    if (this.#crashes) return this.#end(new GeneratorCrash(this.#context.sessionDbId), 'crashed');
-    const agent = this.#agent;
-    const context = this.#context;
-    const message = this.#message!;
-    this.#lastActivityMs = agent.host.nowMs;
-    context.append({ role: 'assistant', content: agent.content.text(this.#replyChars) });
-    context.ack(message);
-    this.#message = undefined;
-    if (this.#aborted) return; // lingering: the target must ignore that ack, and no more work is pulled
+    if (this.ended || this.stopping) return;
+    if (this.crashes) return this.end(new GeneratorCrash(this.context.sessionDbId), 'crashed');
+    const message = this.message!;
+    const counts = this.reply(message);
+    this.message = undefined;
+    if (!counts) return; // lingering: no more work is pulled
     this.#processing = false;
-    agent.host.acknowledged(message);
-    agent.host.activity(context.sessionDbId);
-    agent.host.processingEnded(context.sessionDbId);
-    this.#pull();
+    const host = this.agent.host;
+    host.acknowledged(message);
+    host.activity(this.context.sessionDbId);
+    host.processingEnded(this.context.sessionDbId);
+    this.next();
   }
 
-  #pull(): void {
+  protected next(): void {
     let next: Promise<IteratorResult<PendingMessage>>;
     try {
       next = this.#iterator.next();
     } catch (error) {
-      return this.#end(error, 'crashed');
+      return this.end(error, 'crashed');
     }
     next.then(
       (result) => this.#took(result),
-      (error: unknown) => this.#end(error, 'crashed'),
+      (error: unknown) => this.end(error, 'crashed'),
     );
   }
 
   #took(result: IteratorResult<PendingMessage>): void {
-    if (this.#ended || this.#aborted || this.#stopping) return;
-    if (result.done) return this.#end(undefined, 'finished');
-    const agent = this.#agent;
-    const context = this.#context;
-    const message = result.value;
-    this.#message = message;
-    this.#lastActivityMs = agent.host.nowMs;
-    agent.host.claimed(message);
-    this.#processing = true;
-    agent.host.processingStarted(context.sessionDbId);
-    agent.host.activity(context.sessionDbId);
-    context.append({ role: 'user', content: message.text });
-    const latencyMs = Math.round(50 + agent.rng.exponential(agent.model.replyLatencyMs));
-    this.#replyChars = agent.rng.around(agent.model.replyChars, 1);
-    this.#crashes = agent.faultRng.chance(agent.faults.crashProbability);
-    const hangs = agent.faultRng.chance(agent.faults.hangProbability);
-    if (!hangs) agent.host.at(agent.host.nowMs + latencyMs, this);
+    if (this.ended || this.aborted || this.stopping) return;
+    if (result.done) return this.end(undefined, 'finished');
+    this.process(result.value);
   }
 
-  /** Tells the host the run is over: at its end, or at its abort when it lingers. */
-  #reportEnded(end: RunEnd): void {
-    const host = this.#agent.host;
+  protected override claimedHook(): void {
+    this.#processing = true;
+    this.agent.host.processingStarted(this.context.sessionDbId);
+  }
+
+  protected reportEnded(end: RunEnd): void {
+    const host = this.agent.host;
     if (this.#processing) {
       this.#processing = false;
-      host.processingEnded(this.#context.sessionDbId);
+      host.processingEnded(this.context.sessionDbId);
     }
-    host.runEnded(this.#context.sessionDbId, true, end);
+    host.runEnded(this.context.sessionDbId, true, end);
   }
 
-  #end(error: unknown, end: RunEnd): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    if (!this.#agent.faults.leavesAbortListener) this.#context.signal.removeEventListener('abort', this);
-    if (!this.#aborted) this.#reportEnded(end);
-    this.#agent.ended(this.#context);
-    // Leaving a `for await` loop early tells the iterator so (its `return`), as a real agent does.
-    if (error !== undefined) this.#iterator.return?.().then(undefined, () => undefined);
-    if (error === undefined) this.#resolve();
-    else this.#reject(error);
+  /** Leaving a `for await` loop early tells the iterator so (its `return`), as a real agent does. */
+  protected override endedEarly(): void {
+    this.#iterator.return?.().then(undefined, () => undefined);
   }
 }
