@@ -3,9 +3,9 @@
  * invariant on, and prints wall time and peak memory as JSON. Alone in its process so that its
  * peak RSS is its own.
  */
-import { runScenario } from '../sim/run.ts';
-import { loadScenario } from '../sim/scenario.ts';
-import { builtInTarget } from '../sim/targets.ts';
+import { runScenario } from '../sim/runs/run.ts';
+import { loadScenario } from '../sim/runs/scenario.ts';
+import { builtInTarget } from '../sim/targets/targets.ts';
 
 const scenario = loadScenario(process.argv[2] ?? 'scenarios/heavy-month.json');
 const started = process.hrtime.bigint();

@@ -27,14 +27,14 @@ import TinyQueue from 'tinyqueue';
 import type { Agent, GeneratorContext } from '../src/contract.ts';
 import { PendingStore } from '../src/pending-store.ts';
 import { referenceTarget } from '../src/session-manager.ts';
-import { SimClock } from '../sim/clock.ts';
-import { simulate } from '../sim/driver.ts';
-import type { HookEvent } from '../sim/events.ts';
-import { ORIGIN_EPOCH_MS, runScenario } from '../sim/run.ts';
-import { loadScenario, type Scenario } from '../sim/scenario.ts';
-import { formatSimTime } from '../sim/report.ts';
-import { builtInTarget } from '../sim/targets.ts';
-import { developerTraffic } from '../sim/traffic.ts';
+import { SimClock } from '../sim/engine/clock.ts';
+import { simulate } from '../sim/runs/driver.ts';
+import type { HookEvent } from '../sim/engine/events.ts';
+import { ORIGIN_EPOCH_MS, runScenario } from '../sim/runs/run.ts';
+import { loadScenario, type Scenario } from '../sim/runs/scenario.ts';
+import { formatSimTime } from '../sim/engine/sim-time.ts';
+import { builtInTarget } from '../sim/targets/targets.ts';
+import { developerTraffic } from '../sim/engine/traffic.ts';
 
 const HEAVY_MONTH = 'scenarios/heavy-month.json';
 /** Days of the heavy month's traffic used for the side-by-side throughput runs. */

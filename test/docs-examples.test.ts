@@ -10,9 +10,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../sim/cli/main.ts';
 import { collectOutput } from '../sim/cli/output.ts';
-import { parseExpectations } from '../sim/expect-file.ts';
+import { parseExpectations } from '../sim/runs/expect-file.ts';
 import { DEFAULT_SETTINGS, loadSettings } from '../src/settings.ts';
-import { loadScenario, parseScenario } from '../sim/scenario.ts';
+import { loadScenario, parseScenario } from '../sim/runs/scenario.ts';
 import { scenarioFiles } from '../sim/cli/check.ts';
 import { parseTraffic, readAllEvents } from '../sim/traffic-file/reader.ts';
 

@@ -8,16 +8,15 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FLAW_NAMES, type FlawName } from '../../src/baseline/flaws.ts';
 import { InputError } from '../../src/input-error.ts';
-import type { FlawCoverage, Report, ReportScope } from '../report.ts';
-import type { RunOutcome } from '../run.ts';
-import { defaultJobs, runPlan, type PlannedRun, type PoolProgress } from '../run-pool.ts';
-import { folderPart } from '../report-folder.ts';
-import { loadScenario, type Scenario } from '../scenario.ts';
-import { builtInScenarioDir, scenarioFileNames, scenarioPath } from '../scenario-files.ts';
-import { resolveTarget, type NamedTarget } from '../targets.ts';
-import { loadExpectations, type Expectations } from '../expect-file.ts';
-import type { Verdict } from '../scenario.ts';
-import { DEFAULT_BASELINES_FILE } from '../heap/baselines.ts';
+import { flawCoverage, type FlawCoverage, type Report, type ReportScope } from '../report/report.ts';
+import type { RunOutcome } from '../runs/run.ts';
+import { defaultJobs, runPlan, type PlannedRun, type PoolProgress } from '../runs/pool/run-pool.ts';
+import { folderPart } from '../report/report-folder.ts';
+import { loadScenario, type Scenario, type Verdict } from '../runs/scenario.ts';
+import { builtInScenarioDir, scenarioFileNames, scenarioPath } from '../runs/scenario-files.ts';
+import { resolveTarget, type NamedTarget } from '../targets/targets.ts';
+import { loadExpectations, type Expectations } from '../runs/expect-file.ts';
+import { DEFAULT_BASELINES_FILE } from '../heap-analysis/baselines.ts';
 import { DEFAULT_KEPT_SNAPSHOT_DIR, HEAP_PROBES_PARALLEL_MAX } from '../heap/gate.ts';
 import { heapCheckCommand } from './heap.ts';
 import type { Output } from './output.ts';
@@ -164,7 +163,7 @@ export function targetsOf(scenario: Scenario): string[] {
 export interface CheckOptions {
   /** Print a line per run and the flaw table (not with --json). */
   readonly print: boolean;
-  /** Runs at once (see sim/run-pool.ts); default 1. */
+  /** Runs at once (see sim/runs/pool/run-pool.ts); default 1. */
   readonly jobs?: number;
   readonly shard?: Shard | undefined;
   /** What narrowed the scenarios from the full gate (`--only x`, `scenario files given`), or null. */
@@ -257,16 +256,3 @@ export async function checkAdapter(scenarios: readonly Scenario[], target: Named
   return { command: 'check', outcomes, ...(scope ? { scope } : {}) };
 }
 
-/** For each flaw, the scenarios whose run of that flaw failed as expected, and on which invariant. */
-export function flawCoverage(outcomes: readonly RunOutcome[], judged: readonly FlawName[] = FLAW_NAMES): FlawCoverage[] {
-  return judged.map((flaw) => {
-    const caughtBy = new Map<string, string>();
-    for (const outcome of outcomes) {
-      if (outcome.target === `flaw:${flaw}` && outcome.verdict === 'fail' && outcome.asExpected && !caughtBy.has(outcome.scenario)) {
-        const expected = outcome.expected && 'failsOn' in outcome.expected ? outcome.expected.failsOn : [];
-        caughtBy.set(outcome.scenario, expected.join(' + '));
-      }
-    }
-    return { flaw, caughtBy: [...caughtBy].map(([scenario, invariant]) => ({ scenario, invariant })) };
-  });
-}

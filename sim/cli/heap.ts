@@ -5,11 +5,11 @@
  * 1 otherwise, 2 for bad input.
  */
 import { InputError } from '../../src/input-error.ts';
-import { DEFAULT_MARGIN_PERCENT, readBaselines, writeBaselines } from '../heap/baselines.ts';
+import { DEFAULT_MARGIN_PERCENT, readBaselines, writeBaselines } from '../heap-analysis/baselines.ts';
 import { heapCheck, heapScenarios, type HeapReport } from '../heap/gate.ts';
 import { heapSummaryJson, runLines, writeHeapReports } from '../heap/report.ts';
-import type { Scenario } from '../scenario.ts';
-import type { NamedTarget } from '../targets.ts';
+import type { Scenario } from '../runs/scenario.ts';
+import type { NamedTarget } from '../targets/targets.ts';
 import type { Output } from './output.ts';
 import { EXIT_GATE_FAILED, EXIT_OK } from './shared.ts';
 

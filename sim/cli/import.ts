@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../src/input-error.ts';
 import { importClaudeCode } from '../import/claude-code.ts';
-import { checkOutputFile } from '../report-folder.ts';
+import { checkOutputFile } from '../report/report-folder.ts';
 import { resolveHashKey, writeTrafficFile } from '../traffic-file/writer.ts';
 import type { Output } from './output.ts';
 import { parseOptions } from './shared.ts';

@@ -5,20 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../src/input-error.ts';
-import type { Command, Output } from './output.ts';
-import { processOutput } from './output.ts';
-
-interface CommandEntry {
-  /** One line for `leaksim --help`. */
-  readonly summary: string;
-  readonly load: () => Promise<Command>;
-}
-
-const COMMANDS = new Map<string, CommandEntry>();
-
-export function registerCommand(name: string, load: () => Promise<Command>, summary = ''): void {
-  COMMANDS.set(name, { summary, load });
-}
+import { type Command, type Output, processOutput } from './output.ts';
+import { COMMANDS, type CommandEntry } from './commands.ts';
 
 /** The installed package's version (package.json travels with the sources). */
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -38,8 +26,8 @@ docs/claude-mem.md)
 Run 'leaksim <command> --help' for a command's options; 'leaksim --version' prints the version.`;
 }
 
-export async function main(argv: readonly string[], output: Output = processOutput()): Promise<number> {
-  await import('./commands.ts');
+/** Runs one command line; `commands` is the table to look commands up in (tests add their own). */
+export async function main(argv: readonly string[], output: Output = processOutput(), commands: ReadonlyMap<string, CommandEntry> = COMMANDS): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     output.out(usage());
@@ -49,7 +37,7 @@ export async function main(argv: readonly string[], output: Output = processOutp
     output.out(VERSION);
     return 0;
   }
-  const load = COMMANDS.get(name)?.load;
+  const load = commands.get(name)?.load;
   if (!load) {
     output.err(`leaksim: unknown command '${name}' (try 'leaksim --help')`);
     return 2;

@@ -1,5 +1,5 @@
 /** `leaksim merge <report dirs...>`: the report folders of a sharded check joined into one check's. */
-import { mergeShardReports } from '../merge.ts';
+import { mergeShardReports } from '../report/merge.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, printOutcome } from './shared.ts';
 import { printFlaws } from './check.ts';

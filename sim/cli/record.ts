@@ -5,7 +5,7 @@
  */
 import { InputError } from '../../src/input-error.ts';
 import { parseHostPort, startRecorder } from '../record/recorder.ts';
-import { checkOutputFile } from '../report-folder.ts';
+import { checkOutputFile } from '../report/report-folder.ts';
 import { resolveHashKey } from '../traffic-file/writer.ts';
 import type { Output } from './output.ts';
 import { parseOptions } from './shared.ts';

@@ -2,15 +2,15 @@
 import { basename, resolve } from 'node:path';
 import { InputError } from '../../src/input-error.ts';
 import { DEFAULT_SETTINGS } from '../../src/settings.ts';
-import { DEFAULT_AGENT } from '../agent.ts';
-import type { Report } from '../report.ts';
-import { recordingStats, replayDays } from '../replay.ts';
-import { runScenarioIsolated } from '../isolated/run.ts';
-import { folderPart } from '../report-folder.ts';
-import { pathFromRoot, shellQuote, targetFromRoot } from '../run.ts';
-import type { Scenario } from '../scenario.ts';
-import { resolveTarget } from '../targets.ts';
-import { MAX_HOOK_EVENTS, MAX_SIMULATED_DAYS } from '../traffic.ts';
+import { DEFAULT_AGENT } from '../engine/agent.ts';
+import type { Report } from '../report/report.ts';
+import { recordingStats, replayDays } from '../runs/replay.ts';
+import { runScenarioIsolated } from '../runs/isolated/run.ts';
+import { folderPart } from '../report/report-folder.ts';
+import { pathFromRoot, shellQuote, targetFromRoot } from '../runs/run.ts';
+import type { Scenario } from '../runs/scenario.ts';
+import { resolveTarget } from '../targets/targets.ts';
+import { MAX_HOOK_EVENTS, MAX_SIMULATED_DAYS } from '../engine/traffic.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, positiveNumber, printOutcome, progressFor, reportFolder, settingsOption, stopOnTargetCodeError, wholeNumber } from './shared.ts';
 

@@ -1,11 +1,11 @@
 /** `leaksim run <scenario>`: one scenario against one target, for each seed (or the one given). */
 import { InputError } from '../../src/input-error.ts';
-import type { Report } from '../report.ts';
-import { runScenarioIsolated } from '../isolated/run.ts';
-import { folderPart } from '../report-folder.ts';
-import { checkScenarioSize, loadScenario } from '../scenario.ts';
-import { scenarioPath } from '../scenario-files.ts';
-import { resolveTarget } from '../targets.ts';
+import type { Report } from '../report/report.ts';
+import { runScenarioIsolated } from '../runs/isolated/run.ts';
+import { folderPart } from '../report/report-folder.ts';
+import { checkScenarioSize, loadScenario } from '../runs/scenario.ts';
+import { scenarioPath } from '../runs/scenario-files.ts';
+import { resolveTarget } from '../targets/targets.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, reportFolder, settingsOption, stopOnTargetCodeError, wholeNumber } from './shared.ts';
 

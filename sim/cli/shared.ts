@@ -2,11 +2,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from '../../src/input-error.ts';
 import { loadSettings, type RetentionSettings } from '../../src/settings.ts';
-import { describeOutcome, expectationNote, formatSimTime, outcomePassed, reportPassed, summaryJson, writeReports, type Report } from '../report.ts';
-import { checkReportFolder } from '../report-folder.ts';
-import { runReportHtml } from '../html/run-page.ts';
-import type { RunOutcome } from '../run.ts';
-import { DAY_MS } from '../traffic.ts';
+import { describeOutcome, expectationNote, outcomePassed, reportPassed, summaryJson, writeReports, type Report } from '../report/report.ts';
+import { formatSimTime } from '../engine/sim-time.ts';
+import { checkReportFolder } from '../report/report-folder.ts';
+import { runReportHtml } from '../report/html/run-page.ts';
+import type { RunOutcome } from '../runs/run.ts';
+import { DAY_MS } from '../engine/traffic.ts';
 import type { Output } from './output.ts';
 
 export const EXIT_OK = 0;
@@ -63,7 +64,7 @@ export function progressFor(output: Output, label: string): ((nowMs: number, hoo
 
 /**
  * Prints one run, with the same ✓/✗ rule and "as expected" words as the report files
- * (sim/report.ts `outcomePassed`, `expectationNote`). `judgedBy` says what its exit code follows.
+ * (sim/report/report.ts `outcomePassed`, `expectationNote`). `judgedBy` says what its exit code follows.
  */
 export function printOutcome(output: Output, outcome: RunOutcome, judgedBy: Report['judgedBy'] = 'expectation'): void {
   const result = outcome.result;
@@ -84,7 +85,7 @@ export function stopOnTargetCodeError(command: string, outcome: RunOutcome): voi
   throw new InputError(`leaksim ${command}`, 0, '', `target ${outcome.target}: ${outcome.error}; reproduce: ${outcome.reproduce}`);
 }
 
-/** The pre-flight for a report folder: refused before any work starts (sim/report-folder.ts). */
+/** The pre-flight for a report folder: refused before any work starts (sim/report/report-folder.ts). */
 export function reportFolder(command: string, dir: string): string {
   checkReportFolder(dir, { command: `leaksim ${command}`, flag: '--out' });
   return dir;

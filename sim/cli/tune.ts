@@ -3,17 +3,17 @@ import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { InputError } from '../../src/input-error.ts';
 import { DEFAULT_SETTINGS, MINUTE_MS, SETTING_KEYS, type RetentionSettings } from '../../src/settings.ts';
-import { DEFAULT_AGENT } from '../agent.ts';
-import { tuneReportHtml } from '../html/tune-page.ts';
-import { folderPart, writeReportFolder } from '../report-folder.ts';
-import { scenarioPath } from '../scenario-files.ts';
-import { recordingSpanMs } from '../replay.ts';
-import { loadScenario, type Scenario } from '../scenario.ts';
-import { resolveTarget } from '../targets.ts';
-import { DAY_MS } from '../traffic.ts';
-import { DEFAULT_MARGIN_PERCENT, judgeGrid, tuneTasks, type Dimension, type Grid, type TuneInput, type TuneResult } from '../tune.ts';
-import { runTasks } from '../tune-pool.ts';
-import { recommendedSettingsFile, SETTINGS_FILE_NAME, tuneCsv, tuneSummaryJson, tuneSummaryMarkdown, tuneTable } from '../tune-report.ts';
+import { DEFAULT_AGENT } from '../engine/agent.ts';
+import { tuneReportHtml } from '../tune/tune-page.ts';
+import { folderPart, writeReportFolder } from '../report/report-folder.ts';
+import { scenarioPath } from '../runs/scenario-files.ts';
+import { recordingSpanMs } from '../runs/replay.ts';
+import { loadScenario, type Scenario } from '../runs/scenario.ts';
+import { resolveTarget } from '../targets/targets.ts';
+import { DAY_MS } from '../engine/traffic.ts';
+import { DEFAULT_MARGIN_PERCENT, judgeGrid, tuneTasks, type Dimension, type Grid, type TuneInput, type TuneResult } from '../tune/tune.ts';
+import { runTasks } from '../tune/tune-pool.ts';
+import { recommendedSettingsFile, SETTINGS_FILE_NAME, tuneCsv, tuneSummaryJson, tuneSummaryMarkdown, tuneTable } from '../tune/tune-report.ts';
 import type { Output } from './output.ts';
 import { EXIT_GATE_FAILED, EXIT_OK, parseOptions, positiveNumber, reportFolder, wholeNumber } from './shared.ts';
 
@@ -87,7 +87,7 @@ export async function tuneCommand(args: readonly string[], output: Output): Prom
   const margin = values.margin === undefined ? DEFAULT_MARGIN_PERCENT : wholeNumber('tune', '--margin', values.margin, 0, 1_000)!;
   const jobs = wholeNumber('tune', '--jobs', values.jobs, 1, 256) ?? availableParallelism();
   await resolveTarget(values.target); // a bad target is bad input here, not an error in a worker
-  // Refused before any run starts (sim/report-folder.ts): never over a folder leaksim did not write.
+  // Refused before any run starts (sim/report/report-folder.ts): never over a folder leaksim did not write.
   const dir = reportFolder('tune', values.out ?? `reports/tune-${scenario.name}${values.target === 'reference' ? '' : `-${folderPart(values.target)}`}`);
   const input: TuneInput = { scenario, source, targetName: values.target, grid, seeds, days, budgetBytes: budgetMb === undefined ? undefined : Math.round(budgetMb * 1_000_000), marginPercent: margin };
   const tasks = tuneTasks(input);

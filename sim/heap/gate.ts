@@ -11,13 +11,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RetentionSettings } from '../../src/settings.ts';
-import type { Scenario } from '../scenario.ts';
-import { judgedSettings } from '../target-description.ts';
-import { builtInTarget, type NamedTarget } from '../targets.ts';
-import { compareBaselines, measureBaselines, readBaselines, type BaselineCheck, type ScenarioBaseline } from './baselines.ts';
+import type { Scenario } from '../runs/scenario.ts';
+import { judgedSettings } from '../targets/target-description.ts';
+import { builtInTarget, type NamedTarget } from '../targets/targets.ts';
+import { compareBaselines, measureBaselines, readBaselines, type BaselineCheck, type ScenarioBaseline } from '../heap-analysis/baselines.ts';
 import { heapPlanOf, type HeapPlan, type HeapVerdict } from './plan.ts';
 import type { ProbeRequest, ProbeResult } from './probe.ts';
-import { heapLimits, judgeHeap, type HeapJudgement, type HeapLimits } from './rule.ts';
+import { heapLimits, judgeHeap, type HeapJudgement, type HeapLimits } from '../heap-analysis/rule.ts';
 
 export const PROBE_PATH = resolve(import.meta.dirname, 'probe.ts');
 /** Old-space cap of a probe: a heap scenario's snapshots are tens of MB, parsing needs a few times that. */

@@ -3,8 +3,9 @@
  * fills in the defaults, which live here and only here.
  */
 import { FLAW_NAMES } from '../../src/baseline/flaws.ts';
-import type { Scenario } from '../scenario.ts';
-import { DAY_MS, HOUR_MS } from '../traffic.ts';
+import type { Scenario } from '../runs/scenario.ts';
+import { HOUR_MS } from '../engine/traffic.ts';
+import { DEFAULT_CHECKPOINT_EVERY_HOURS, DEFAULT_WARMUP_CHECKPOINTS } from '../heap-analysis/checkpoints.ts';
 
 export type HeapVerdict = 'pass' | 'fail';
 
@@ -17,9 +18,6 @@ export interface HeapPlan {
   /** The heap verdict expected of each target, in check order: reference, baseline, twin, flaws. */
   readonly expect: ReadonlyMap<string, HeapVerdict>;
 }
-
-export const DEFAULT_CHECKPOINT_EVERY_HOURS = 24;
-export const DEFAULT_WARMUP_CHECKPOINTS = 1;
 
 /** The scenario's heap plan, or undefined when it is not marked for heap checks. */
 export function heapPlanOf(scenario: Scenario): HeapPlan | undefined {
@@ -37,13 +35,4 @@ export function heapPlanOf(scenario: Scenario): HeapPlan | undefined {
     historySlackMessages: raw.historySlackMessages ?? scenario.settings.maxActiveSessions,
     expect,
   };
-}
-
-/**
- * Checkpoints fall every `checkpointEveryMs` strictly inside the traffic (the last one before
- * `days` ends): after the traffic the run drains or shuts down, and a leaky target that holds no
- * timer ends its quiet phase early, so a checkpoint there would not happen for every target alike.
- */
-export function checkpointCount(days: number, checkpointEveryMs: number): number {
-  return Math.floor((days * DAY_MS - 1) / checkpointEveryMs);
 }

@@ -16,11 +16,12 @@
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
-import { runScenario } from '../run.ts';
-import { loadScenario } from '../scenario.ts';
-import { resolveTarget } from '../targets.ts';
-import { analyseSnapshots, type SnapshotAnalysis, type SnapshotFile } from './measure.ts';
-import { checkpointCount, heapPlanOf } from './plan.ts';
+import { runScenario } from '../runs/run.ts';
+import { loadScenario } from '../runs/scenario.ts';
+import { resolveTarget } from '../targets/targets.ts';
+import { analyseSnapshots, type SnapshotAnalysis, type SnapshotFile } from '../heap-analysis/measure.ts';
+import { heapPlanOf } from './plan.ts';
+import { checkpointCount } from '../heap-analysis/checkpoints.ts';
 
 export interface ProbeRequest {
   readonly scenarioFile: string;

@@ -7,11 +7,12 @@
  * And the readable lines the command prints. Deterministic except for the probes' wall times,
  * which only the markdown footnote shows.
  */
-import { formatSimTime, xml } from '../report.ts';
-import { writeReportFolder } from '../report-folder.ts';
+import { xml } from '../report/report.ts';
+import { formatSimTime } from '../engine/sim-time.ts';
+import { writeReportFolder } from '../report/report-folder.ts';
 import type { HeapReport, HeapRun } from './gate.ts';
-import { MESSAGE_KIND, type CheckpointMeasure, type KindGrowth } from './measure.ts';
-import { formatBytes } from './rule.ts';
+import { MESSAGE_KIND, type CheckpointMeasure, type KindGrowth } from '../heap-analysis/measure.ts';
+import { formatBytes } from '../heap-analysis/rule.ts';
 
 export const HEAP_REPORT_FORMAT_VERSION = 1;
 /** Grown kinds shown on the command line; the report files list all that were kept. */
@@ -162,7 +163,7 @@ export function heapJunitXml(report: HeapReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes the report folder (see sim/report-folder.ts). */
+/** Writes the report folder (see sim/report/report-folder.ts). */
 export function writeHeapReports(dir: string, report: HeapReport): void {
   writeReportFolder(dir, { 'summary.json': heapSummaryJson(report), 'summary.md': heapSummaryMarkdown(report), 'junit.xml': heapJunitXml(report) }, { command: 'leaksim check --heap', flag: '--out' });
 }

@@ -28,10 +28,9 @@
  */
 import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { HookEvent, HookKind, SessionEvent } from '../events.ts';
+import type { HookEvent, HookKind, SessionEvent } from '../engine/events.ts';
 import { InputError } from '../../src/input-error.ts';
-import type { TrafficHeader } from '../traffic-file/format.ts';
-import { TRAFFIC_FORMAT, TRAFFIC_VERSION } from '../traffic-file/format.ts';
+import { type TrafficHeader, TRAFFIC_FORMAT, TRAFFIC_VERSION } from '../traffic-file/format.ts';
 
 /** Record types Claude Code writes. Only user, assistant and system are read; the rest are ignored. */
 export const KNOWN_RECORD_TYPES = ['user', 'assistant', 'system', 'summary', 'file-history-snapshot', 'queue-operation', 'progress', 'attachment'] as const;

@@ -37,10 +37,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { HookEvent } from '../events.ts';
+import type { HookEvent } from '../engine/events.ts';
 import { InputError } from '../../src/input-error.ts';
-import type { TrafficHeader } from '../traffic-file/format.ts';
-import { TRAFFIC_FORMAT, TRAFFIC_VERSION } from '../traffic-file/format.ts';
+import { type TrafficHeader, TRAFFIC_FORMAT, TRAFFIC_VERSION } from '../traffic-file/format.ts';
 import { createLineFormatter } from '../traffic-file/writer.ts';
 
 /** A body larger than this is still forwarded, but not recorded (it is counted as unrecorded). */

@@ -1,6 +1,6 @@
 /**
  * The traffic file format, version 1: JSON Lines. Line 1 is a header, every later line is one
- * HookEvent (sim/events.ts) with its time as an offset from the header's time origin.
+ * HookEvent (sim/engine/events.ts) with its time as an offset from the header's time origin.
  *
  *   {"format":"leaksim-traffic","version":1,"source":"record","timeOrigin":"2026-01-05T09:00:00.000Z","redaction":"hash"}
  *   {"atMs":0,"kind":"prompt","session":"5c03…","project":"Demo","promptChars":42,"hash":"9f2c…"}
@@ -9,8 +9,7 @@
  * a line must pass, and the upgrade of older versions. Reading bytes is reader.ts; writing and
  * redaction is writer.ts. Everything here is pure: a line in, an event or an InputError out.
  */
-import type { HookEvent, HookKind, SessionEndReason, SessionStartSource } from '../events.ts';
-import { HOOK_KINDS } from '../events.ts';
+import { type HookEvent, type HookKind, type SessionEndReason, type SessionStartSource, HOOK_KINDS } from '../engine/events.ts';
 import { InputError } from '../../src/input-error.ts';
 
 export const TRAFFIC_FORMAT = 'leaksim-traffic';

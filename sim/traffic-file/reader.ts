@@ -9,10 +9,9 @@
  * nothing after it can be trusted). See format.ts for what makes a line bad.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { HookEvent } from '../events.ts';
+import type { HookEvent } from '../engine/events.ts';
 import { InputError } from '../../src/input-error.ts';
-import type { TrafficHeader } from './format.ts';
-import { parseEventLine, parseHeaderLine } from './format.ts';
+import { type TrafficHeader, parseEventLine, parseHeaderLine } from './format.ts';
 
 export const READ_CHUNK_BYTES = 64 * 1024;
 /** A longer line is refused rather than buffered: kept tool responses are large, but not this large. */

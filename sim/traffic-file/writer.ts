@@ -13,7 +13,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import type { HookEvent } from '../events.ts';
+import type { HookEvent } from '../engine/events.ts';
 import type { TrafficHeader } from './format.ts';
 
 /** Lines are gathered into writes of about this size. */
@@ -139,7 +139,7 @@ export function writeTrafficFile(path: string, header: TrafficHeader, events: It
  * that are used for this run and then forgotten. With a random key, hashes can be compared only
  * within one file (the same content gives the same hash there); give a key to compare across
  * files. This is privacy randomness, not simulation randomness: it never affects what is
- * simulated, which is why it may come from node:crypto rather than sim/rng.ts. Called only from
+ * simulated, which is why it may come from node:crypto rather than sim/engine/rng.ts. Called only from
  * the command line edge, so the functions above stay deterministic.
  */
 export function resolveHashKey(flag: string | undefined, env: NodeJS.ProcessEnv): { key: Buffer; given: boolean } {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
-import { compareBaselines, readBaselines, type ScenarioBaseline } from '../../sim/heap/baselines.ts';
+import { compareBaselines, readBaselines, type ScenarioBaseline } from '../../sim/heap-analysis/baselines.ts';
 import { runProbe } from '../../sim/heap/gate.ts';
 
 const OUT = join(mkdtempSync(join(tmpdir(), 'leaksim-heap-')), 'report');

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
-import { readBaselines } from '../../sim/heap/baselines.ts';
+import { readBaselines } from '../../sim/heap-analysis/baselines.ts';
 import { heapPlanOf } from '../../sim/heap/plan.ts';
-import { parseScenario } from '../../sim/scenario.ts';
-import { DAY_MS } from '../../sim/traffic.ts';
+import { parseScenario } from '../../sim/runs/scenario.ts';
+import { DAY_MS } from '../../sim/engine/traffic.ts';
 import { inputErrorOf } from '../helpers/input-error.ts';
 
 function scenarioText(heap: unknown, days = 5): string {

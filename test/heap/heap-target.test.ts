@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { heapCheck } from '../../sim/heap/gate.ts';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
-import { loadScenario, type Scenario } from '../../sim/scenario.ts';
-import { resolveTarget } from '../../sim/targets.ts';
+import { loadScenario, type Scenario } from '../../sim/runs/scenario.ts';
+import { resolveTarget } from '../../sim/targets/targets.ts';
 
 /** One heap seed, to keep the test to two probes. */
 function firstSeedOnly(file: string): Scenario {

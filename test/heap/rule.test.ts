@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../src/settings.ts';
-import type { CheckpointMeasure } from '../../sim/heap/measure.ts';
-import { GROWTH_RULES, heapLimits, judgeHeap, leastSquaresSlope, MIB, trendOf } from '../../sim/heap/rule.ts';
-import { DAY_MS } from '../../sim/traffic.ts';
+import type { CheckpointMeasure } from '../../sim/heap-analysis/measure.ts';
+import { GROWTH_RULES, heapLimits, judgeHeap, leastSquaresSlope, MIB, trendOf } from '../../sim/heap-analysis/rule.ts';
+import { DAY_MS } from '../../sim/engine/traffic.ts';
 
 const settings = { ...DEFAULT_SETTINGS, maxActiveSessions: 10, maxHistoryMessages: 20 };
 const limits = heapLimits(settings);

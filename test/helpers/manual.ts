@@ -7,7 +7,7 @@
 import type { RemovalReason, SynchronousTarget, SynchronousTargetFactory } from '../../src/contract.ts';
 import { PendingStore } from '../../src/pending-store.ts';
 import { DEFAULT_SETTINGS, MINUTE_MS, type RetentionSettings } from '../../src/settings.ts';
-import { ORIGIN_EPOCH_MS } from '../../sim/run.ts';
+import { ORIGIN_EPOCH_MS } from '../../sim/runs/run.ts';
 import { installFakeClock, type FakeClock } from './fake-clock.ts';
 import { ManualAgent, settle, type ManualRun } from './manual-agent.ts';
 

@@ -14,8 +14,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CHECK_HELP } from '../../sim/cli/check.ts';
-import { loadScenario } from '../../sim/scenario.ts';
-import { builtInScenarioNames } from '../../sim/scenario-files.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
+import { builtInScenarioNames } from '../../sim/runs/scenario-files.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const WORKFLOW_FILE = join(REPO, 'examples', 'github-workflow.yml');

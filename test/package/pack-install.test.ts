@@ -68,10 +68,10 @@ beforeAll(() => {
 
 describe('the packed tarball', () => {
   it('holds what users run, and no tests, benchmarks or CI scripts', () => {
-    for (const path of ['package.json', 'README.md', 'bin/leaksim.js', 'src/index.ts', 'src/contract.ts', 'sim/cli/main.ts', 'sim/run-child.ts', 'sim/heap/probe.ts', 'scenarios/steady-week.json', 'scenarios/scenario.schema.json', 'examples/adapter.ts', 'examples/github-workflow.yml', 'dist/types/src/index.d.ts']) {
+    for (const path of ['package.json', 'README.md', 'bin/leaksim.js', 'src/index.ts', 'src/contract.ts', 'sim/cli/main.ts', 'sim/runs/pool/run-child.ts', 'sim/heap/probe.ts', 'scenarios/steady-week.json', 'scenarios/scenario.schema.json', 'examples/adapter.ts', 'examples/github-workflow.yml', 'dist/types/src/index.d.ts']) {
       expect(packedFiles).toContain(path);
     }
-    // reports/ ships only the reference's committed heap measurements: tune's memory model reads them (sim/costs.ts).
+    // reports/ ships only the reference's committed heap measurements: tune's memory model reads them (sim/check/costs.ts).
     expect(packedFiles.filter((path) => /^reports\//.test(path))).toEqual(['reports/baselines/heap.json']);
     expect(packedFiles.filter((path) => /^(test|bench|\.ci|docs)\/|^tsconfig|^vitest/.test(path))).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtInTarget } from '../../sim/targets.ts';
+import { builtInTarget } from '../../sim/targets/targets.ts';
 import { parseTraffic, readAllEvents } from '../../sim/traffic-file/reader.ts';
 import { checkHookTraffic, hookTrafficProperty } from './support/properties.ts';
 import { referenceRuns, timeoutFor } from './support/runs.ts';

@@ -1,6 +1,6 @@
 /**
  * Counterexamples the properties found on the reference in deep runs (LEAKSIM_PROPERTY_RUNS),
- * kept as regression tests. All three were simulator bugs in sim/driver.ts, not reference bugs:
+ * kept as regression tests. All three were simulator bugs in sim/runs/driver.ts, not reference bugs:
  * the leaky twin, written independently, failed each the same way. The driver now stops the clock
  * at every target timer and settles what it started before moving on (in the main loop and in
  * the quiet phase), and settles the old worker's promise work before a restart. Each must pass on
@@ -24,7 +24,7 @@ async function firstViolation(args: readonly string[]): Promise<string | undefin
   return summary.runs[0]!.firstViolation?.invariant ?? undefined;
 }
 
-describe('simulator bugs found by the properties (sim/driver.ts), kept as regressions', () => {
+describe('simulator bugs found by the properties (sim/runs/driver.ts), kept as regressions', () => {
   it("a worker restart at the moment a watchdog aborts a generator: the dead worker's promise callbacks must not run after the restart (they requeued the new worker's in-flight message)", async () => {
     // A sleep freezes the worker past the generator timeout; the restart came right after the
     // clock fired the old worker's watchdog, and its abort's callbacks used to run after it.

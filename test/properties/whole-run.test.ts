@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
-import { builtInTarget } from '../../sim/targets.ts';
+import { builtInTarget } from '../../sim/targets/targets.ts';
 import { referenceRuns, timeoutFor } from './support/runs.ts';
 import { wholeRunProperty, writeScenarioCounterexample, type GeneratedScenario } from './support/whole-run.ts';
 import { InvariantViolation } from './support/world.ts';

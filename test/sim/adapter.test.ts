@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
 import { createTarget } from '../../examples/adapter.ts';
-import { runScenarioIsolated } from '../../sim/isolated/run.ts';
-import { runScenario } from '../../sim/run.ts';
-import { loadScenario } from '../../sim/scenario.ts';
-import { resolveTarget } from '../../sim/targets.ts';
+import { runScenarioIsolated } from '../../sim/runs/isolated/run.ts';
+import { runScenario } from '../../sim/runs/run.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
+import { resolveTarget } from '../../sim/targets/targets.ts';
 
 describe('the example adapter (examples/adapter.ts)', () => {
   it('runs a third-party manager through a scenario from the command line', async () => {

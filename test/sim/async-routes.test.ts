@@ -6,11 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { leakyTarget } from '../../src/baseline/leaky-session-manager.ts';
-import type { TargetFactory } from '../../src/contract.ts';
-import { SessionLimitError } from '../../src/contract.ts';
+import { type TargetFactory, SessionLimitError } from '../../src/contract.ts';
 import { referenceTarget } from '../../src/session-manager.ts';
-import { runScenario } from '../../sim/run.ts';
-import { loadScenario } from '../../sim/scenario.ts';
+import { runScenario } from '../../sim/runs/run.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
 import { withAsyncRoutes } from '../helpers/async-target.ts';
 
 const steadyWeek = loadScenario('scenarios/steady-week.json');

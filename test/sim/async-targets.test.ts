@@ -1,5 +1,5 @@
 /**
- * What claude-mem's own code showed about async targets (sim/claude-mem/): generators started
+ * What claude-mem's own code showed about async targets (sim/targets/claude-mem/): generators started
  * inside the route that creates their session, a start-up that recovers sessions over simulated
  * time, and `AbortSignal.timeout`, which fake-timers leaves on real time.
  */
@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { TargetFactory } from '../../src/contract.ts';
 import type { PendingMessage } from '../../src/pending-store.ts';
 import { referenceTarget } from '../../src/session-manager.ts';
-import { SimClock } from '../../sim/clock.ts';
-import { runScenario } from '../../sim/run.ts';
-import { loadScenario } from '../../sim/scenario.ts';
+import { SimClock } from '../../sim/engine/clock.ts';
+import { runScenario } from '../../sim/runs/run.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
 import { withAsyncRoutes } from '../helpers/async-target.ts';
 
 const steadyWeek = loadScenario('scenarios/steady-week.json');

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/settings.ts';
 import { scenarioFiles } from '../../sim/cli/check.ts';
-import { replayTraffic } from '../../sim/replay.ts';
-import { loadScenario } from '../../sim/scenario.ts';
-import { estimateHookEvents, HOUR_MS, MAX_HOOK_EVENTS } from '../../sim/traffic.ts';
+import { replayTraffic } from '../../sim/runs/replay.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
+import { estimateHookEvents, HOUR_MS, MAX_HOOK_EVENTS } from '../../sim/engine/traffic.ts';
 
 const BOM = '\ufeff';
 const HEADER = '{"format":"leaksim-traffic","version":1,"source":"generate","timeOrigin":"2026-01-05T09:30:00.000Z","redaction":"hash"}';

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectPinnedTraceHashes } from '../helpers/trace-hashes.ts';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
 
@@ -35,6 +36,15 @@ describe('check --target', () => {
     ]);
     expect(code).toBe(0);
   });
+
+  it('holds the waiting adapter to its expect file over every scenario, with the pinned trace hashes', async () => {
+    const output = collectOutput();
+    const out = join(dir, 'waiting-adapter-check');
+    const code = await main(['check', '--target', 'examples/waiting-adapter.ts', '--expect', 'examples/waiting-adapter.expect.json', '--out', out], output);
+    expect(output.stdout.filter((line) => line.startsWith('✗'))).toEqual([]);
+    expect(code).toBe(0);
+    expectPinnedTraceHashes(join(out, 'summary.json'), 'waiting-adapter');
+  }, 300_000);
 
   it('without --expect, every scenario is expected to pass', async () => {
     const output = collectOutput();

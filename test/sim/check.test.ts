@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FLAW_NAMES } from '../../src/baseline/flaws.ts';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
+import { expectPinnedTraceHashes } from '../helpers/trace-hashes.ts';
 
 /** Every file of a report folder, by relative path, with its bytes. */
 function filesOf(dir: string): Record<string, string> {
@@ -34,6 +35,7 @@ describe('leaksim check', () => {
     expect(summary.runs.filter((run: { target: string; verdict: string }) => run.target === 'reference' && run.verdict !== 'pass')).toEqual([]);
     expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toMatch(/<testsuites name="leaksim check" tests="\d+" failures="0">/);
     expect(existsSync(join(out, 'metrics/heavy-month--reference--seed1.csv'))).toBe(true);
+    expectPinnedTraceHashes(join(out, 'summary.json'), 'gate');
     unshardedLines = output.stdout.slice(0, -1);
     unshardedOut = out;
   }, 180_000);

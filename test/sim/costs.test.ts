@@ -5,14 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, MINUTE_MS, type RetentionSettings } from '../../src/settings.ts';
-import { DEFAULT_AGENT } from '../../sim/agent.ts';
-import { memoryModel, MODEL_MESSAGES_PER_SESSION, percentile, retainedBytes, runCosts } from '../../sim/costs.ts';
-import { simulate, type SimulationResult } from '../../sim/driver.ts';
-import type { HookEvent } from '../../sim/events.ts';
-import { metricsCsv, summaryJson, summaryMarkdown } from '../../sim/report.ts';
-import { ORIGIN_EPOCH_MS, runScenario } from '../../sim/run.ts';
-import { loadScenario } from '../../sim/scenario.ts';
-import { builtInTarget } from '../../sim/targets.ts';
+import { DEFAULT_AGENT } from '../../sim/engine/agent.ts';
+import { percentile, retainedBytes, runCosts } from '../../sim/check/costs.ts';
+import { MODEL_MESSAGES_PER_SESSION, memoryModel } from '../../sim/heap-analysis/memory-model.ts';
+import { simulate, type SimulationResult } from '../../sim/runs/driver.ts';
+import type { HookEvent } from '../../sim/engine/events.ts';
+import { metricsCsv, summaryJson, summaryMarkdown } from '../../sim/report/report.ts';
+import { ORIGIN_EPOCH_MS, runScenario } from '../../sim/runs/run.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
+import { builtInTarget } from '../../sim/targets/targets.ts';
 
 const SETTINGS: RetentionSettings = { ...DEFAULT_SETTINGS, ttlMs: 30 * MINUTE_MS, maxActiveSessions: 10 };
 const project = 'leaksim';
@@ -50,14 +51,14 @@ describe('context lost', () => {
     expect(result.totals.expirations).toBe(2); // expired before the resume, and again at the end
     expect(result.totals.coldResumes).toBe(1);
     expect(result.totals.droppedHistoryMessages).toBe(5);
-    expect(runCosts(result).contextLost).toEqual({ coldResumes: 1, droppedHistoryMessages: 5, trimmedMessages: 0, lostMessages: 5 });
+    expect(runCosts(result, memoryModel()).contextLost).toEqual({ coldResumes: 1, droppedHistoryMessages: 5, trimmedMessages: 0, lostMessages: 5 });
   });
 
   it('counts an abandoned session as none, although it expired', async () => {
     const result = await run(turn('abandoned', 0));
     expect(result.totals.expirations).toBe(1);
     expect(result.totals.coldResumes).toBe(0);
-    expect(runCosts(result).contextLost.lostMessages).toBe(0);
+    expect(runCosts(result, memoryModel()).contextLost.lostMessages).toBe(0);
   });
 
   it('counts nothing for a session resumed within its TTL', async () => {
@@ -78,7 +79,7 @@ describe('context lost', () => {
   it('counts trimmed messages as lost, beside dropped ones', async () => {
     const settings = { ...SETTINGS, maxHistoryMessages: 3 };
     const result = await run([...turn('trimmed', 0), ...turn('trimmed', 2 * HOUR)], settings);
-    const costs = runCosts(result).contextLost;
+    const costs = runCosts(result, memoryModel()).contextLost;
     expect(costs.trimmedMessages).toBeGreaterThan(0);
     expect(costs.coldResumes).toBe(1);
     expect(costs.droppedHistoryMessages).toBe(3); // held at its bound when it expired
@@ -101,7 +102,7 @@ describe('work refused', () => {
       { kind: 'prompt', atMs: 2_000, session: 'second', project, promptChars: 100 },
     ];
     const result = await run(busy, settings);
-    expect(runCosts(result).workRefused.refusedSessions).toBe(1);
+    expect(runCosts(result, memoryModel()).workRefused.refusedSessions).toBe(1);
   });
 });
 

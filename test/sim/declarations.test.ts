@@ -12,11 +12,11 @@ import { leakyTarget } from '../../src/baseline/leaky-session-manager.ts';
 import type { TargetDescription, TargetFactory } from '../../src/contract.ts';
 import { InputError } from '../../src/input-error.ts';
 import { referenceTarget } from '../../src/session-manager.ts';
-import { summaryJson, summaryMarkdown } from '../../sim/report.ts';
-import { runScenario, type RunOutcome } from '../../sim/run.ts';
-import { loadScenario, type Scenario } from '../../sim/scenario.ts';
-import { parseDescription } from '../../sim/target-description.ts';
-import { resolveTarget } from '../../sim/targets.ts';
+import { summaryJson, summaryMarkdown } from '../../sim/report/report.ts';
+import { runScenario, type RunOutcome } from '../../sim/runs/run.ts';
+import { loadScenario, type Scenario } from '../../sim/runs/scenario.ts';
+import { parseDescription } from '../../sim/targets/target-description.ts';
+import { resolveTarget } from '../../sim/targets/targets.ts';
 import {
   constantTtl,
   historyAfterGenerator,

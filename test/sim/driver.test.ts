@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TargetFactory } from '../../src/contract.ts';
 import { referenceTarget } from '../../src/session-manager.ts';
-import { metricsCsv, summaryJson } from '../../sim/report.ts';
-import { runScenario, type RunOutcome } from '../../sim/run.ts';
-import { loadScenario } from '../../sim/scenario.ts';
-import { builtInTarget } from '../../sim/targets.ts';
+import { metricsCsv, summaryJson } from '../../sim/report/report.ts';
+import { runScenario, type RunOutcome } from '../../sim/runs/run.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
+import { builtInTarget } from '../../sim/targets/targets.ts';
 import { delegate } from '../helpers/declaring-targets.ts';
 
 const steadyWeek = loadScenario('scenarios/steady-week.json');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
-import type { ToolUseEvent } from '../../sim/events.ts';
+import type { ToolUseEvent } from '../../sim/engine/events.ts';
 import { importClaudeCode } from '../../sim/import/claude-code.ts';
 import { openTrafficFile, readAllEvents } from '../../sim/traffic-file/reader.ts';
 import { writeTrafficFile } from '../../sim/traffic-file/writer.ts';

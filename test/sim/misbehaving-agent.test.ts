@@ -9,11 +9,11 @@ import { leakyTarget } from '../../src/baseline/leaky-session-manager.ts';
 import type { SynchronousTargetFactory, TargetFactory } from '../../src/contract.ts';
 import { referenceTarget } from '../../src/session-manager.ts';
 import { DEFAULT_SETTINGS } from '../../src/settings.ts';
-import { DEFAULT_AGENT } from '../../sim/agent.ts';
-import { simulate, type DriverFaults, type SimulationResult } from '../../sim/driver.ts';
-import type { HookEvent } from '../../sim/events.ts';
-import { ORIGIN_EPOCH_MS, runScenario } from '../../sim/run.ts';
-import { loadScenario } from '../../sim/scenario.ts';
+import { DEFAULT_AGENT } from '../../sim/engine/agent.ts';
+import { simulate, type DriverFaults, type SimulationResult } from '../../sim/runs/driver.ts';
+import type { HookEvent } from '../../sim/engine/events.ts';
+import { ORIGIN_EPOCH_MS, runScenario } from '../../sim/runs/run.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
 
 const EVERY_KNOB: DriverFaults = { crashProbability: 0, hangProbability: 0, duplicateHookProbability: 0, leavesAbortListener: true, runsAfterAbortMs: 2_000, keepsContext: true };
 

@@ -8,11 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
 import { howFar } from '../../sim/cli/shared.ts';
-import { summaryMarkdown } from '../../sim/report.ts';
-import { runScenario } from '../../sim/run.ts';
-import { loadScenario } from '../../sim/scenario.ts';
-import { builtInTarget } from '../../sim/targets.ts';
-import { DAY_MS } from '../../sim/traffic.ts';
+import { summaryMarkdown } from '../../sim/report/report.ts';
+import { runScenario } from '../../sim/runs/run.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
+import { builtInTarget } from '../../sim/targets/targets.ts';
+import { DAY_MS } from '../../sim/engine/traffic.ts';
 import { referenceTarget } from '../../src/session-manager.ts';
 import { delegate } from '../helpers/declaring-targets.ts';
 
@@ -81,6 +81,6 @@ describe('process warnings', () => {
     const outcome = await runScenario(loadScenario('scenarios/misbehaving-agent.json'), { target: builtInTarget('flaw:signal-shared-across-runs')!, seed: 1, stop: 'never' });
     const warning = outcome.result!.warnings.find((candidate) => candidate.kind === 'MaxListenersExceededWarning');
     expect(warning?.count).toBeGreaterThan(10);
-    expect(warning?.firstStackLine).toMatch(/^at AgentRun\.begin \(sim\/agent\.ts:\d+:\d+\)$/);
+    expect(warning?.firstStackLine).toMatch(/^at AgentRun\.begin \(sim\/engine\/agent\.ts:\d+:\d+\)$/);
   });
 });

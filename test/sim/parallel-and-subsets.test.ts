@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FLAW_NAMES } from '../../src/baseline/flaws.ts';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
-import { builtInScenarioNames } from '../../sim/scenario-files.ts';
+import { builtInScenarioNames } from '../../sim/runs/scenario-files.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'leaksim-subsets-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRootOf } from '../../sim/run.ts';
+import { projectRootOf } from '../../sim/runs/run.ts';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
 import { heapJunitXml } from '../../sim/heap/report.ts';

@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionTarget, TargetFactory } from '../../src/contract.ts';
 import { referenceTarget } from '../../src/session-manager.ts';
-import { SHUTDOWN_WAIT_MAX_MS } from '../../sim/driver.ts';
-import { runScenario, type RunOptions } from '../../sim/run.ts';
-import { loadScenario } from '../../sim/scenario.ts';
-import { builtInTarget, resolveTarget, type NamedTarget } from '../../sim/targets.ts';
+import { SHUTDOWN_WAIT_MAX_MS } from '../../sim/runs/driver.ts';
+import { runScenario, type RunOptions } from '../../sim/runs/run.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
+import { builtInTarget, resolveTarget, type NamedTarget } from '../../sim/targets/targets.ts';
 
 function run(scenario: string, target: NamedTarget, options: Partial<RunOptions> = {}) {
   return runScenario(loadScenario(`scenarios/${scenario}.json`), { target, seed: 1, stop: 'never', ...options });

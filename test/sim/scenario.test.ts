@@ -8,8 +8,8 @@ import { scenarioFiles } from '../../sim/cli/check.ts';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
 import { inputErrorOf } from '../helpers/input-error.ts';
-import { INVARIANT_NAMES } from '../../sim/invariants.ts';
-import { loadScenario, parseScenario, schemaEnums } from '../../sim/scenario.ts';
+import { INVARIANT_NAMES } from '../../sim/check/catalogue.ts';
+import { loadScenario, parseScenario, schemaEnums } from '../../sim/runs/scenario.ts';
 
 const valid = {
   name: 'tiny',

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { HookEvent } from '../../sim/events.ts';
-import { main, registerCommand } from '../../sim/cli/main.ts';
+import type { HookEvent } from '../../sim/engine/events.ts';
+import { COMMANDS } from '../../sim/cli/commands.ts';
+import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
 import type { TrafficHeader } from '../../sim/traffic-file/format.ts';
 import { openTrafficFile, parseTraffic, readAllEvents, READ_CHUNK_BYTES } from '../../sim/traffic-file/reader.ts';
@@ -110,13 +111,14 @@ describe('malformed files: one line, naming the line and field', () => {
   });
 
   it('reaches the command line as one line on stderr and exit 2', async () => {
-    registerCommand('test-read-traffic', async () => async (args) => {
+    const readTraffic = async (args: readonly string[]) => {
       readAllEvents(openTrafficFile(args[0]!));
       return 0;
-    });
+    };
+    const commands = new Map([...COMMANDS, ['test-read-traffic', { summary: '', load: async () => readTraffic }]]);
     for (const name of ['truncated.jsonl', 'bad-json.jsonl', 'unknown-kind.jsonl', 'backwards.jsonl', 'newer-version.jsonl']) {
       const output = collectOutput();
-      expect(await main(['test-read-traffic', fixture(name)], output)).toBe(2);
+      expect(await main(['test-read-traffic', fixture(name)], output, commands)).toBe(2);
       expect(output.stderr).toHaveLength(1);
       expect(output.stderr[0]).toMatch(new RegExp(`^leaksim: ${fixture(name).replaceAll('.', '\\.')}:\\d+: `));
     }

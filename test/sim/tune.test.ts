@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadSettings, MINUTE_MS } from '../../src/settings.ts';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
-import { paretoFrontier, recommend, spread, type SettingOutcome } from '../../sim/tune.ts';
+import { paretoFrontier, recommend, spread, type SettingOutcome } from '../../sim/tune/tune.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'leaksim-tune-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

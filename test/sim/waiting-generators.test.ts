@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RemovalReason, TargetFactory } from '../../src/contract.ts';
-import { runScenario, type RunOutcome } from '../../sim/run.ts';
-import { loadScenario, type Scenario } from '../../sim/scenario.ts';
-import { resolveTarget } from '../../sim/targets.ts';
+import { runScenario, type RunOutcome } from '../../sim/runs/run.ts';
+import { loadScenario, type Scenario } from '../../sim/runs/scenario.ts';
+import { resolveTarget } from '../../sim/targets/targets.ts';
 import { waitingTarget } from '../helpers/waiting-target.ts';
 
 const resumeAfterTtl = loadScenario('scenarios/resume-after-ttl.json');

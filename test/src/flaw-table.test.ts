@@ -11,12 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BASELINE_FLAWS, FLAW_NAMES, type FlawName } from '../../src/baseline/flaws.ts';
 import { leakyTarget } from '../../src/baseline/leaky-session-manager.ts';
 import type { SynchronousTargetFactory } from '../../src/contract.ts';
-import { flawCoverage, scenarioFiles, targetsOf } from '../../sim/cli/check.ts';
-import { builtInScenarioDir } from '../../sim/scenario-files.ts';
-import type { FlawCoverage } from '../../sim/report.ts';
-import { runScenario, type RunOutcome } from '../../sim/run.ts';
-import { loadScenario } from '../../sim/scenario.ts';
-import { builtInTarget } from '../../sim/targets.ts';
+import { scenarioFiles, targetsOf } from '../../sim/cli/check.ts';
+import { flawCoverage, type FlawCoverage } from '../../sim/report/report.ts';
+import { builtInScenarioDir } from '../../sim/runs/scenario-files.ts';
+import { runScenario, type RunOutcome } from '../../sim/runs/run.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
+import { builtInTarget } from '../../sim/targets/targets.ts';
 import { RULES } from './rules.ts';
 
 /** The rule each flaw was written against: it must be among the ones the flaw breaks. */

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 // The model-based and race properties call the routes by hand: leaksim's own targets answer at once.
 import type { SynchronousTargetFactory } from '../../../src/contract.ts';
 import { BASELINE_FLAWS, FLAW_NAMES, FLAWS } from '../../../src/baseline/flaws.ts';
-import { builtInTarget, type NamedTarget } from '../../../sim/targets.ts';
+import { builtInTarget, type NamedTarget } from '../../../sim/targets/targets.ts';
 import { checkHookTraffic, HOOK_TRAFFIC, modelBasedProperty, type TrafficFailure } from './properties.ts';
 import { raceProperty } from './races.ts';
 import { DEFAULT_RUN_BUDGET } from './runs.ts';

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import type { SynchronousTargetFactory, TargetFactory } from '../../../src/contract.ts';
-import type { NamedTarget } from '../../../sim/targets.ts';
+import type { NamedTarget } from '../../../sim/targets/targets.ts';
 import { initialModel, modelSettingsArbitrary, sessionCommands } from './session-model.ts';
 import { assertPassed, COUNTEREXAMPLE_DIR, describeCounterexample, simulateCase, trafficCaseArbitrary, writeCounterexample, type TrafficCase, type WrittenCounterexample } from './traffic-case.ts';
 import type { AbortLag } from '../../helpers/manual-agent.ts';

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { SessionLimitError, type SynchronousTargetFactory } from '../../../src/contract.ts';
-import { settleTurn } from '../../../sim/clock.ts';
+import { settleTurn } from '../../../sim/engine/clock.ts';
 import { abortLagArbitrary } from './properties.ts';
 import { modelSettingsArbitrary } from './session-model.ts';
 import { settle, type ManualRun, World } from './world.ts';

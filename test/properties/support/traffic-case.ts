@@ -1,7 +1,7 @@
 /**
  * Traffic-level properties: fast-check generates a short run of hook traffic and the retention
  * settings; the simulator plays it exactly as `leaksim replay` would, with every invariant of
- * sim/invariants.ts checked after every event. What fails here is therefore already a traffic file
+ * sim/check/invariants.ts checked after every event. What fails here is therefore already a traffic file
  * plus a settings file: the counterexample is written as both, with the one command that replays it.
  *
  * Replay runs the simulated agent without faults (no crash or hang; only worker restarts and sleeps,
@@ -15,12 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TargetFactory } from '../../../src/contract.ts';
 import { parseSettings, type RetentionSettings } from '../../../src/settings.ts';
-import { DEFAULT_AGENT } from '../../../sim/agent.ts';
+import { DEFAULT_AGENT } from '../../../sim/engine/agent.ts';
 import { main } from '../../../sim/cli/main.ts';
 import { collectOutput } from '../../../sim/cli/output.ts';
-import { simulate, type SimulationResult } from '../../../sim/driver.ts';
-import type { HookEvent } from '../../../sim/events.ts';
-import { ORIGIN_EPOCH_MS } from '../../../sim/run.ts';
+import { simulate, type SimulationResult } from '../../../sim/runs/driver.ts';
+import type { HookEvent } from '../../../sim/engine/events.ts';
+import { ORIGIN_EPOCH_MS } from '../../../sim/runs/run.ts';
 import { writeTrafficFile } from '../../../sim/traffic-file/writer.ts';
 import { InvariantViolation } from './world.ts';
 

@@ -10,9 +10,9 @@
 import fc from 'fast-check';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runScenario, type RunOutcome } from '../../../sim/run.ts';
-import { parseScenario, type Scenario } from '../../../sim/scenario.ts';
-import type { NamedTarget } from '../../../sim/targets.ts';
+import { runScenario, type RunOutcome } from '../../../sim/runs/run.ts';
+import { parseScenario, type Scenario } from '../../../sim/runs/scenario.ts';
+import type { NamedTarget } from '../../../sim/targets/targets.ts';
 import { COUNTEREXAMPLE_DIR, targetSlug } from './traffic-case.ts';
 import { InvariantViolation } from './world.ts';
 

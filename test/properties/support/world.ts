@@ -3,7 +3,7 @@
  * generators do only what a command tells them, and a fake clock. The model-based run and the
  * race property both drive it; neither generates traffic through the simulator.
  *
- * Ground truth comes from outside the target, as in sim/invariants.ts: busy-ness from the store
+ * Ground truth comes from outside the target, as in sim/check/invariants.ts: busy-ness from the store
  * (pending messages) and the agent (live generators), timers from the fake clock, listeners from
  * Node's own count. `checkInvariants` throws the first violation as an `InvariantViolation`
  * carrying the invariant's stable name, so a failing property names what broke.
@@ -16,7 +16,7 @@
 import type { RemovalReason, SynchronousTarget, SynchronousTargetFactory } from '../../../src/contract.ts';
 import { PendingStore } from '../../../src/pending-store.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
-import { ORIGIN_EPOCH_MS } from '../../../sim/run.ts';
+import { ORIGIN_EPOCH_MS } from '../../../sim/runs/run.ts';
 import { installFakeClock as install, type FakeClock } from '../../helpers/fake-clock.ts';
 import { ManualAgent, settle } from '../../helpers/manual-agent.ts';
 

@@ -1,5 +1,5 @@
 /**
- * claude-mem 13.x, run unmodified (sim/claude-mem/): held to its expected verdicts on every
+ * claude-mem 13.x, run unmodified (sim/targets/claude-mem/): held to its expected verdicts on every
  * scenario, passes the heap gates, and writes nothing outside the folder leaksim made for it.
  * Needs a claude-mem checkout (see support.ts).
  */
@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../sim/cli/main.ts';
 import { collectOutput } from '../../../sim/cli/output.ts';
-import { runScenario } from '../../../sim/run.ts';
-import { loadScenario } from '../../../sim/scenario.ts';
-import { resolveTarget } from '../../../sim/targets.ts';
+import { runScenario } from '../../../sim/runs/run.ts';
+import { loadScenario } from '../../../sim/runs/scenario.ts';
+import { resolveTarget } from '../../../sim/targets/targets.ts';
+import { expectPinnedTraceHashes } from '../../helpers/trace-hashes.ts';
 import { checkoutsOfLayout, describeTitle } from './support.ts';
 
 const found = checkoutsOfLayout('13');
@@ -26,6 +27,7 @@ describe.skipIf(found.length === 0)(describeTitle('13', found), () => {
       expect(output.stderr.filter((line) => line.startsWith('leaksim:'))).toEqual([]);
       if (!checkout.expect) return expect([0, 1]).toContain(code);
       expect(code).toBe(0);
+      if (checkout.version === '8.5.7' || checkout.version === '13.15.3') expectPinnedTraceHashes(`reports/test-claude-mem-${checkout.version}/summary.json`, `claude-mem-${checkout.version}`);
     }, 600_000);
 
     it.skipIf(checkout.version !== '13.15.3')(`${checkout.version}: run to the end, steady-week, worker-restart and misbehaving-agent violate exactly the invariants docs/claude-mem.md explains`, async () => {

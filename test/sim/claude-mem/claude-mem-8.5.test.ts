@@ -1,13 +1,14 @@
 /**
- * claude-mem 8.5.x, run unmodified (sim/claude-mem/): caught on issue #532's leak, and held to its
+ * claude-mem 8.5.x, run unmodified (sim/targets/claude-mem/): caught on issue #532's leak, and held to its
  * expected verdicts on every scenario. Needs a claude-mem checkout (see support.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../sim/cli/main.ts';
 import { collectOutput } from '../../../sim/cli/output.ts';
-import { runScenario } from '../../../sim/run.ts';
-import { loadScenario } from '../../../sim/scenario.ts';
-import { resolveTarget } from '../../../sim/targets.ts';
+import { runScenario } from '../../../sim/runs/run.ts';
+import { loadScenario } from '../../../sim/runs/scenario.ts';
+import { resolveTarget } from '../../../sim/targets/targets.ts';
+import { expectPinnedTraceHashes } from '../../helpers/trace-hashes.ts';
 import { checkoutsOfLayout, describeTitle } from './support.ts';
 
 const found = checkoutsOfLayout('8.5');
@@ -21,6 +22,7 @@ describe.skipIf(found.length === 0)(describeTitle('8.5', found), () => {
       expect(output.stderr.filter((line) => line.startsWith('leaksim:'))).toEqual([]);
       if (!checkout.expect) return expect([0, 1]).toContain(code);
       expect(code).toBe(0);
+      if (checkout.version === '8.5.7' || checkout.version === '13.15.3') expectPinnedTraceHashes(`reports/test-claude-mem-${checkout.version}/summary.json`, `claude-mem-${checkout.version}`);
       const steadyWeek = output.stdout.filter((line) => line.includes('steady-week ·') && line.startsWith('✓'));
       expect(steadyWeek.length).toBeGreaterThan(0);
     }, 600_000);

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LAYOUT_FILES, readCheckout } from '../../../sim/claude-mem/layout.ts';
+import { LAYOUT_FILES, readCheckout } from '../../../sim/targets/claude-mem/layout.ts';
 import { main } from '../../../sim/cli/main.ts';
 import { collectOutput } from '../../../sim/cli/output.ts';
 import { InputError } from '../../../src/input-error.ts';

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCheckout, type LayoutName } from '../../../sim/claude-mem/layout.ts';
+import { readCheckout, type LayoutName } from '../../../sim/targets/claude-mem/layout.ts';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/third-party/claude-mem/', import.meta.url));
 

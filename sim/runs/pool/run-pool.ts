@@ -1,0 +1,211 @@
+/**
+ * The runs of a `check`, spread over all cores: `--jobs N` child processes (default: the machine's
+ * available parallelism), each running one scenario × target × seed at a time.
+ *
+ * Why child processes: a run installs fake timers on its global object and may load a user's
+ * adapter; a process of its own keeps both apart from the parent and from other runs, exactly as
+ * a run alone would see them, and a crash in one is reported, not shared.
+ *
+ * Reports do not depend on N: every run is a pure function of scenario, target and seed; outcomes
+ * are stored at their plan index and handed on in plan order (`onOutcome` waits for the earlier
+ * ones), so the printed lines and the report folder are the same bytes for any N.
+ *
+ * Dispatch is longest-first by a rough cost estimate (hook events a run may simulate), so that the
+ * one long run (the heavy month) starts at once instead of last: on two cores the wall time is then
+ * close to half the sum, or the longest run alone when that is longer.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { formatSimTime } from '../../engine/sim-time.ts';
+import { InputError } from '../../../src/input-error.ts';
+import { runScenarioIsolated } from '../isolated/run.ts';
+import { expectationFor, type RunOutcome } from '../run.ts';
+import type { Scenario, Verdict } from '../scenario.ts';
+import { resolveTarget } from '../../targets/targets.ts';
+
+export const RUN_CHILD_PATH = resolve(import.meta.dirname, 'run-child.ts');
+
+export interface PlannedRun {
+  /** A child reads it again from `scenario.file`: plan scenarios as loaded from their files. */
+  readonly scenario: Scenario;
+  readonly target: string;
+  readonly seed: number;
+  /** The verdict expected of a target the scenario cannot name (an adapter under `check --target --expect`). */
+  readonly expected?: Verdict;
+}
+
+export interface PoolOptions {
+  /** How many runs at once; 1 runs them in this process, one after another. */
+  readonly jobs: number;
+  /** Each outcome in plan order, as soon as it and every earlier one are done. */
+  readonly onOutcome?: (outcome: RunOutcome, index: number) => void;
+  /** Whenever the set of finished or running runs changes: for the one progress line. */
+  readonly onProgress?: (progress: PoolProgress) => void;
+}
+
+export interface PoolProgress {
+  readonly done: number;
+  readonly total: number;
+  /** Labels of the runs in flight (`heavy-month reference seed 1`), with the simulated time of the in-process one when known. */
+  readonly running: readonly string[];
+}
+
+/** What a child is asked: one run. */
+export interface RunRequest {
+  readonly index: number;
+  readonly scenarioFile: string;
+  readonly target: string;
+  readonly seed: number;
+  readonly expected?: Verdict;
+  /** Whether to send progress while it runs (the parent shows it on a terminal only). */
+  readonly progress: boolean;
+}
+
+/** What a child answers: progress now and then, then the outcome (or the error that ended the run). */
+export type RunReply =
+  | { readonly index: number; readonly progress: { readonly nowMs: number; readonly hookEvents: number } }
+  | { readonly index: number; readonly outcome: RunOutcome }
+  | { readonly index: number; readonly error: string }
+  /** Bad input found during the run (a traffic file past a bound, an adapter that fails to load): rethrown as it was. */
+  | { readonly index: number; readonly inputError: { readonly file: string; readonly line: number; readonly field: string; readonly problem: string } };
+
+export function defaultJobs(): number {
+  return availableParallelism();
+}
+
+export function runLabel(run: PlannedRun): string {
+  return `${run.scenario.name} ${run.target} seed ${run.seed}`;
+}
+
+/** Runs every planned run and returns the outcomes in plan order. */
+export async function runPlan(plan: readonly PlannedRun[], options: PoolOptions): Promise<RunOutcome[]> {
+  const outcomes: (RunOutcome | undefined)[] = new Array(plan.length).fill(undefined);
+  let printed = 0;
+  let done = 0;
+  const running = new Map<number, string>();
+  const report = () => options.onProgress?.({ done, total: plan.length, running: [...running.values()] });
+  const progressed = (index: number, nowMs: number, hookEvents: number) => {
+    running.set(index, `${runLabel(plan[index]!)} (${formatSimTime(nowMs).replace(/ \d\d:\d\d:\d\d(\.\d+)?$/, '')}, ${hookEvents.toLocaleString('en-US')} hook events)`);
+    report();
+  };
+  const finished = (index: number, outcome: RunOutcome) => {
+    outcomes[index] = outcome;
+    running.delete(index);
+    done += 1;
+    while (printed < plan.length && outcomes[printed]) {
+      options.onOutcome?.(outcomes[printed]!, printed);
+      printed += 1;
+    }
+    report();
+  };
+  const jobs = Math.max(1, Math.min(options.jobs, plan.length));
+  if (jobs === 1) {
+    for (const [index, run] of plan.entries()) {
+      running.set(index, runLabel(run));
+      report();
+      const outcome = await runScenarioIsolated(run.scenario, {
+        target: await resolveTarget(run.target),
+        seed: run.seed,
+        stop: 'verdict',
+        ...(run.expected ? { expected: run.expected } : {}),
+        ...(options.onProgress ? { onProgress: (nowMs: number, hookEvents: number) => progressed(index, nowMs, hookEvents) } : {}),
+      });
+      finished(index, outcome);
+    }
+  } else {
+    await inChildren(plan, jobs, Boolean(options.onProgress), {
+      started: (index) => {
+        running.set(index, runLabel(plan[index]!));
+        report();
+      },
+      progressed,
+      finished,
+    });
+  }
+  return outcomes as RunOutcome[];
+}
+
+/**
+ * A rough cost for dispatch order only: the hook events the traffic model may produce over the
+ * scenario's days; a run expected to fail stops once its verdict is settled, usually early.
+ */
+export function estimatedCost(run: PlannedRun): number {
+  const { scenario } = run;
+  const traffic = scenario.traffic;
+  const events =
+    traffic.kind === 'model'
+      ? scenario.days * traffic.model.developers * traffic.model.sessionsPerDay * traffic.model.promptsPerSession * (1 + traffic.model.toolUsesPerPrompt)
+      : scenario.days * 1_000;
+  const expected = run.expected ?? expectationFor(scenario, run.target);
+  return expected && 'failsOn' in expected ? events / 10 : events;
+}
+
+interface RunEvents {
+  started(index: number): void;
+  progressed(index: number, nowMs: number, hookEvents: number): void;
+  finished(index: number, outcome: RunOutcome): void;
+}
+
+async function inChildren(plan: readonly PlannedRun[], jobs: number, withProgress: boolean, events: RunEvents): Promise<void> {
+  const queue = plan.map((run, index) => ({ index, cost: estimatedCost(run) })).sort((a, b) => b.cost - a.cost || a.index - b.index);
+  const children: ChildProcess[] = [];
+  /** The plan index each child is running. */
+  const current = new Map<ChildProcess, number>();
+  try {
+    await new Promise<void>((resolvePromise, reject) => {
+      let remaining = plan.length;
+      let failed = false;
+      const fail = (error: Error) => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      const next = (child: ChildProcess) => {
+        const item = queue.shift();
+        if (!item) return;
+        const run = plan[item.index]!;
+        current.set(child, item.index);
+        events.started(item.index);
+        const request: RunRequest = { index: item.index, scenarioFile: run.scenario.file, target: run.target, seed: run.seed, ...(run.expected ? { expected: run.expected } : {}), progress: withProgress };
+        child.send(request);
+      };
+      for (let slot = 0; slot < jobs; slot += 1) {
+        const child = fork(RUN_CHILD_PATH, [], {
+          execArgv: ['--import', import.meta.resolve('tsx')],
+          serialization: 'advanced',
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
+        children.push(child);
+        child.on('message', (reply: RunReply) => {
+          if ('progress' in reply) {
+            events.progressed(reply.index, reply.progress.nowMs, reply.progress.hookEvents);
+            return;
+          }
+          if ('inputError' in reply) {
+            const { file, line, field, problem } = reply.inputError;
+            fail(new InputError(file, line, field, problem));
+            return;
+          }
+          if ('error' in reply) {
+            fail(new Error(`${runLabel(plan[reply.index]!)}: ${reply.error}`));
+            return;
+          }
+          current.delete(child);
+          events.finished(reply.index, reply.outcome);
+          remaining -= 1;
+          if (remaining === 0) resolvePromise();
+          else next(child);
+        });
+        child.on('error', fail);
+        child.on('exit', (code, signal) => {
+          const index = current.get(child);
+          if (index !== undefined) fail(new Error(`the check worker running ${runLabel(plan[index]!)} exited with ${signal ?? `code ${code}`}`));
+        });
+        next(child);
+      }
+    });
+  } finally {
+    for (const child of children) if (child.connected) child.disconnect();
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * claude-mem 8.5.x as a leaksim target: its SessionManager and SessionRoutes, driven as its hooks
+ * drive them (new-hook.ts: `POST /api/sessions/init`, then `POST /sessions/:id/init`; save-hook:
+ * `POST /api/sessions/observations`; summary-hook: `POST /api/sessions/summarize`; the complete
+ * route `POST /sessions/:id/complete`).
+ *
+ * Queue: SQLite `pending_messages`, claimed-and-deleted (`PendingMessageStore.claimAndDelete`):
+ * a claimed message is in leaksim's store as in flight until the agent acknowledges it; a
+ * generator that ends before that, or a worker restart, loses it, as the deleted row is.
+ *
+ * Worker start: claude-mem's `WorkerService.processPendingQueues` (worker-service.ts, which cannot
+ * load under Node: an HTTP server, the MCP SDK) re-creates up to 10 sessions with pending rows,
+ * starting each one's generator 100 ms after the previous; `start` does the same, and its promise
+ * settles when the last one has started.
+ */
+import type { EventEmitter } from 'node:events';
+import type { InitSessionRequest, InitSessionResult, ObservationRequest, QueueResult, RemovalReason, SummarizeRequest, TargetEnvironment } from '../../../src/contract.ts';
+import type { PendingMessage } from '../../../src/pending-store.ts';
+import { ClaudeMemTarget, expectOk, RouteTable, SILENT_BROADCASTER, SILENT_WORKER, type ActiveSession, type ClaudeMemSessionManager, type GeneratorLayout } from './bridge.ts';
+import { ClaudeMemDatabase } from './database.ts';
+
+/** `WorkerService.processPendingQueues(sessionLimit = 10)` and its pause between sessions. */
+export const STARTUP_SESSION_LIMIT = 10;
+export const STARTUP_PAUSE_MS = 100;
+
+type Constructor = new (...args: unknown[]) => unknown;
+
+export interface ClaudeMem8Modules {
+  readonly SessionManager: Constructor;
+  readonly SessionRoutes: Constructor;
+}
+
+interface Manager8 extends ClaudeMemSessionManager {
+  initializeSession(sessionDbId: number, currentUserPrompt?: string, promptNumber?: number): ActiveSession;
+}
+
+export class ClaudeMem8Target extends ClaudeMemTarget {
+  readonly #routes = new RouteTable();
+  readonly #manager: Manager8;
+
+  constructor(modules: ClaudeMem8Modules, environment: TargetEnvironment) {
+    const database = ClaudeMemDatabase.of(environment.store);
+    const manager = new modules.SessionManager(database) as Manager8;
+    const removals: { reasons?: ReadonlyMap<number, RemovalReason> } = {};
+    super(manager, database, environment.agent, layout8(database, (sessionDbId) => removals.reasons?.get(sessionDbId)), environment.observer);
+    removals.reasons = this.sessions.reasons;
+    this.#manager = manager;
+    const routes = new modules.SessionRoutes(manager, database, this.generators, this.generators, this.generators, SILENT_BROADCASTER, SILENT_WORKER) as {
+      setupRoutes(app: unknown): void;
+    };
+    routes.setupRoutes(this.#routes.app);
+  }
+
+  async start(): Promise<void> {
+    // Claimed rows were deleted from SQLite when they were claimed: a dead worker's claims are gone.
+    this.store.forgetAllInFlight();
+    let started = 0;
+    for (const sessionDbId of this.database.getSessionsWithPendingMessages()) {
+      if (started >= STARTUP_SESSION_LIMIT) break;
+      if (this.#manager.getSession(sessionDbId)?.generatorPromise) continue;
+      const session = this.#manager.initializeSession(sessionDbId);
+      // WorkerService.startSessionProcessor: no restart on failure, unlike the routes.
+      session.generatorPromise = this.generators
+        .startSession(session)
+        .catch(() => undefined)
+        .finally(() => {
+          session.generatorPromise = null;
+        });
+      started += 1;
+      await new Promise((resolve) => setTimeout(resolve, STARTUP_PAUSE_MS));
+    }
+  }
+
+  async initializeSession(request: InitSessionRequest): Promise<InitSessionResult> {
+    this.prompts.remember(request.contentSessionId, request.userPrompt);
+    const init = expectOk('POST /api/sessions/init', await this.#routes.call('POST /api/sessions/init', { contentSessionId: request.contentSessionId, project: request.project, prompt: request.userPrompt }));
+    const sessionDbId = init.sessionDbId as number;
+    const promptNumber = init.promptNumber as number;
+    if (init.skipped) return { sessionDbId, promptNumber, created: false };
+    const existed = this.sessions.has(sessionDbId);
+    // new-hook.ts sends the prompt without a leading "/" to the second route.
+    const userPrompt = request.userPrompt.startsWith('/') ? request.userPrompt.slice(1) : request.userPrompt;
+    expectOk('POST /sessions/:sessionDbId/init', await this.#routes.call('POST /sessions/:sessionDbId/init', { userPrompt, promptNumber }, { sessionDbId: String(sessionDbId) }));
+    return { sessionDbId, promptNumber, created: !existed };
+  }
+
+  queueObservation(request: ObservationRequest): Promise<QueueResult> {
+    return this.#queue(request.contentSessionId, request.text, 'POST /api/sessions/observations', {
+      contentSessionId: request.contentSessionId,
+      tool_name: request.toolName,
+      tool_input: {},
+      tool_response: {},
+      cwd: '/leaksim/project',
+    });
+  }
+
+  queueSummarize(request: SummarizeRequest): Promise<QueueResult> {
+    return this.#queue(request.contentSessionId, request.text, 'POST /api/sessions/summarize', { contentSessionId: request.contentSessionId, last_assistant_message: '' });
+  }
+
+  async completeSession(sessionDbId: number): Promise<boolean> {
+    if (!this.sessions.has(sessionDbId)) return false;
+    this.sessions.reasons.set(sessionDbId, 'deleted');
+    expectOk('POST /sessions/:sessionDbId/complete', await this.#routes.call('POST /sessions/:sessionDbId/complete', {}, { sessionDbId: String(sessionDbId) }));
+    return true;
+  }
+
+  /** 8.5.x leaves a deleted session's pending rows in SQLite: they wait for the session to come back. */
+  protected released(): void {}
+
+  protected emitterListeners(): number {
+    const queues = (this.#manager as unknown as { sessionQueues: Map<number, EventEmitter> }).sessionQueues;
+    let listeners = 0;
+    for (const emitter of queues.values()) listeners += emitter.listenerCount('message');
+    return listeners;
+  }
+
+  async #queue(contentSessionId: string, text: string, route: string, body: Record<string, unknown>): Promise<QueueResult> {
+    const record = this.store.lookup(contentSessionId);
+    const existed = record !== undefined && this.sessions.has(record.sessionDbId);
+    const answered = this.database.withText(text, () => this.#routes.call(route, body));
+    const enqueued = this.database.lastEnqueued;
+    const response = expectOk(route, await answered);
+    if (response.status === 'skipped') return { queued: false, reason: response.reason === 'private' ? 'private' : 'skipped' };
+    if (!enqueued) throw new Error(`claude-mem ${route} answered ${JSON.stringify(response)} without queueing a message`);
+    return { queued: true, sessionDbId: enqueued.sessionDbId, message: enqueued, created: !existed };
+  }
+}
+
+/** `removing`: why the bridge is removing a session right now (an explicit delete or a shutdown), if it is. */
+function layout8(database: ClaudeMemDatabase, removing: (sessionDbId: number) => RemovalReason | undefined): GeneratorLayout {
+  const store = database.store;
+  return {
+    messageFor: (yielded) => (yielded as { leaksim: PendingMessage }).leaksim,
+    acknowledge: (_session, message) => {
+      store.ack(message);
+    },
+    runStarting: () => undefined,
+    // What the run had claimed and not processed was deleted from the queue when claimed: dropped
+    // when the delete route aborted the run, lost when the run crashed or the worker shut down.
+    runEnded: (session, unacknowledged) => {
+      if (unacknowledged === 0) return;
+      if (removing(session.sessionDbId) === 'deleted') store.dropInFlight(session.sessionDbId);
+      else store.forgetInFlight(session.sessionDbId);
+    },
+  };
+}
+
