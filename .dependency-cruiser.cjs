@@ -16,6 +16,7 @@ const STAGES = [
   ['report', 'report folders, summaries, series, report.html, merging shards'],
   ['heap', 'the heap gate: probes in child processes, judging them, its report'],
   ['tune', 'leaksim tune: the grid, its worker pool, its reports'],
+  ['history', 'leaksim history: releases of a claude-mem clone, their timeline, bisect, the run cache'],
   ['import', 'Claude Code transcripts to traffic files'],
   ['record', 'the recording proxy'],
   ['cli', 'the command line'],

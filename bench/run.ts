@@ -18,6 +18,8 @@
  *    per event should stay flat. A run stops after TEAM_RUN_BUDGET_MS and reports its rate so far.
  * 5. `leaksim tune` over a 40-setting grid on steady-week (5 TTLs × 4 caps × 2 history bounds,
  *    its 2 seeds: 80 runs) with --jobs 2, in a child process: wall time. Goal: under a minute.
+ * 6. `leaksim history` over a clone of every shared claude-mem release (../shared; skipped without
+ *    it), steady-week, one seed, --jobs 2, no cache, in a child process: wall time. Goal: under 10 minutes.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -60,6 +62,34 @@ function heavyMonth(): void {
 }
 
 const TUNE_GRID = ['--ttl', '5,15,30,60,120', '--max-sessions', '10,25,50,100', '--max-history', '20,50'];
+
+const SHARED_RELEASES = 'third-party/claude-mem';
+
+async function historyOfSharedReleases(): Promise<void> {
+  const { sharedData } = await import('../test/helpers/shared-data.ts');
+  const releases = sharedData(SHARED_RELEASES, 'the leaksim history benchmark');
+  if (!releases.available) return;
+  const { makeReleaseClone, releaseFolders } = await import('../test/helpers/release-clone.ts');
+  const folders = releaseFolders(releases.path);
+  const clone = makeReleaseClone(releases.path, folders.map((folder) => ({ folder })));
+  try {
+    const args = ['bin/leaksim.js', 'history', `claude-mem:${clone}`, '--scenario', 'steady-week', '--seeds', '1', '--jobs', '2', '--no-cache', '--out', 'reports/bench-history', '--json'];
+    const started = process.hrtime.bigint();
+    let stdout: string;
+    try {
+      stdout = execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    } catch (error) {
+      stdout = (error as { stdout: string }).stdout; // exit 1: a regression in the timeline, not a failure of the benchmark
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const summary = JSON.parse(stdout) as { releases: { error: string | null }[] };
+    const errors = summary.releases.filter((release) => release.error !== null).length;
+    console.log(`history of the ${folders.length} shared claude-mem releases (steady-week, seed 1, --jobs 2, no cache): ${summary.releases.length - errors} ran, ${errors} error cells`);
+    console.log(`  wall time   ${seconds.toFixed(1)} s     goal < 600 s            ${seconds < 600 ? 'met' : 'NOT met'}`);
+  } finally {
+    rmSync(clone, { recursive: true, force: true });
+  }
+}
 
 function tuneGrid(): void {
   const args = ['bin/leaksim.js', 'tune', 'scenarios/steady-week.json', ...TUNE_GRID, '--budget-mb', '200', '--jobs', '2', '--out', 'reports/bench-tune', '--json'];
@@ -246,6 +276,7 @@ checkJobs();
 await teamSizes();
 heavyMonth();
 tuneGrid();
+await historyOfSharedReleases();
 
 if (scenario.traffic.kind !== 'model') throw new Error('heavy-month must use generated traffic');
 const model = { ...scenario.traffic.model, days: THROUGHPUT_DAYS };

@@ -69,7 +69,8 @@ export interface ChildRequest {
   readonly runs: readonly { readonly scenarioFile: string; readonly seed: number }[];
 }
 
-export type ChildReply = { readonly runs: readonly RunSummary[] } | { readonly error: string };
+/** `crashed`: the process died or was stopped (set by the parent, never by the child). */
+export type ChildReply = { readonly runs: readonly RunSummary[] } | { readonly error: string; readonly crashed?: true };
 
 export function summarizeOutcome(outcome: RunOutcome): RunSummary {
   const counts = outcome.result?.violationCounts ?? {};
@@ -119,11 +120,20 @@ export async function runRelease(job: ReleaseJob): Promise<ReleaseRuns> {
     const version = packageVersion(job.folder);
     const hash = sessionPathHash(job.folder);
     const planned = job.scenarios.flatMap((scenario) => job.seeds.map((seed) => ({ scenario, seed, key: { sessionPath: hash, scenario: scenarioHash(scenario.file), seed } })));
+    // A release that cannot be loaded fails the same way every time: remembered under its session path alone.
+    const loadKey = { sessionPath: hash, scenario: '(load)', seed: 0 };
+    const loadError = job.cache?.get<string>(loadKey);
+    if (loadError !== undefined) return { version, sessionPathHash: hash, error: loadError, runs: [] };
     const cached = planned.map((run) => job.cache?.get<RunSummary>(run.key));
     const missing = planned.filter((_, index) => cached[index] === undefined);
     if (missing.length === 0) return { version, sessionPathHash: hash, error: null, runs: cached as RunSummary[] };
     const reply = await inChild({ root: job.folder, runs: missing.map((run) => ({ scenarioFile: run.scenario.file, seed: run.seed })) }, job.runSeconds * missing.length);
-    if ('error' in reply) return { version, sessionPathHash: hash, error: oneLine(reply.error, job.folder), runs: [] };
+    if ('error' in reply) {
+      const error = oneLine(reply.error, job.folder);
+      // Not a time-out or a crash: those depend on the machine, and are tried again.
+      if (!('crashed' in reply)) job.cache?.set(loadKey, error);
+      return { version, sessionPathHash: hash, error, runs: [] };
+    }
     const fresh = reply.runs.map((run) => (run.error === null ? run : { ...run, error: oneLine(run.error, job.folder) }));
     // Only finished runs are kept: a run that ended in an error is tried again next time.
     for (const [index, run] of fresh.entries()) if (run.verdict !== 'error') job.cache?.set(missing[index]!.key, run);
@@ -154,7 +164,7 @@ function inChild(request: ChildRequest, limitSeconds: number): Promise<ChildRepl
     child.stderr!.on('data', (chunk: Buffer) => {
       if (stderr.length < MAX_STDERR_CHARS) stderr += chunk.toString();
     });
-    const limit = setTimeout(() => settle({ error: `did not finish within ${limitSeconds} s of wall time (a run that never settles?); stopped (LEAKSIM_HISTORY_RUN_SECONDS sets the limit per run)` }), limitSeconds * 1_000);
+    const limit = setTimeout(() => settle({ error: `did not finish within ${limitSeconds} s of wall time (a run that never settles?); stopped (LEAKSIM_HISTORY_RUN_SECONDS sets the limit per run)`, crashed: true }), limitSeconds * 1_000);
     const settle = (reply: ChildReply) => {
       if (settled) return;
       settled = true;
@@ -164,10 +174,10 @@ function inChild(request: ChildRequest, limitSeconds: number): Promise<ChildRepl
       if (child.exitCode === null) child.kill();
     };
     child.on('message', (reply: ChildReply) => settle(reply));
-    child.on('error', (error) => settle({ error: `the history child could not start: ${error.message}` }));
+    child.on('error', (error) => settle({ error: `the history child could not start: ${error.message}`, crashed: true }));
     child.on('exit', (code, signal) => {
       const last = stderr.trim().split('\n').filter(Boolean).find((line) => /error/i.test(line)) ?? stderr.trim().split('\n')[0];
-      settle({ error: `the run crashed (${signal ?? `exit code ${code}`})${last ? `: ${last}` : ''}` });
+      settle({ error: `the run crashed (${signal ?? `exit code ${code}`})${last ? `: ${last}` : ''}`, crashed: true });
     });
     child.send(request);
   });
