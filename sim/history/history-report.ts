@@ -104,7 +104,7 @@ function heatMapSpec(timeline: Timeline): Record<string, unknown> {
     mark: { type: 'rect', stroke: '#fff' },
     encoding: {
       x: { field: 'release', type: 'ordinal', sort: timeline.releases.map((release) => release.tag), title: 'release', axis: { labelAngle: -60 } },
-      y: { field: 'invariant', type: 'ordinal', sort: [...shown], title: null },
+      y: { field: 'invariant', type: 'ordinal', sort: [...shown], title: null, axis: { labelLimit: 260 } },
       color: { field: 'verdict', type: 'nominal', title: 'verdict', scale: { domain: ['pass', 'fail', 'error'], range: ['#2da44e', '#cf222e', '#8c959f'] } },
     },
   };
@@ -122,7 +122,8 @@ function perReleaseSpec(timeline: Timeline, title: string, yTitle: string, value
     data: { values },
     mark: { type: 'line', point: true, strokeWidth: 1.5 },
     encoding: {
-      x: { field: 'release', type: 'ordinal', sort: timeline.releases.map((release) => release.tag), title: 'release', axis: { labelAngle: -60 } },
+      // Every release on the axis, also those without a point, so that the charts line up with the heat map.
+      x: { field: 'release', type: 'ordinal', scale: { domain: timeline.releases.map((release) => release.tag) }, title: 'release', axis: { labelAngle: -60 } },
       y: { field: 'value', type: 'quantitative', title: yTitle },
     },
   };
@@ -157,7 +158,7 @@ export async function historyReportHtml(timeline: Timeline): Promise<string> {
         timeline.releases.map((release) => [
           release.tag,
           release.version ?? '–',
-          INVARIANT_NAMES.filter((name) => release.cells[name] === 'fail').join(', ') || 'none',
+          INVARIANT_NAMES.filter((name) => release.cells[name] === 'fail').join(', ') || (release.error === null ? 'none' : '–'),
           count(release.peakSessions),
           count(release.peakHistoryMessages),
           mb(release.peakBytes),
