@@ -6,7 +6,7 @@
  * finding the commit where a verdict changes. Bad input is one line and exit 2 before any work.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -170,10 +170,12 @@ describe('leaksim history: bad input is one line and exit 2 before any work', ()
   git(clone, 'add', '--all');
   git(clone, 'commit', '--quiet', '-m', 'no release yet');
   git(clone, 'tag', 'not-a-release');
+  mkdirSync(join(empty, 'plain'));
 
   const cases: [string, string[], RegExp][] = [
     ['a path without claude-mem:', [clone], /expected claude-mem:<path to a git clone of claude-mem>/],
     ['a folder that is not a git clone', [`claude-mem:${tmpdir()}/leaksim-no-such-folder`], /is not a folder: expected a git clone of claude-mem/],
+    ['a folder that is not a git repository', [`claude-mem:${join(empty, 'plain')}`], /is not a git clone \(git rev-parse --git-dir failed there\)/],
     ['an unknown ref', [`claude-mem:${clone}`, '--to', 'v99.0.0'], /--to names no commit in the clone/],
     ['an empty range', [`claude-mem:${clone}`], /holds no release tag \(vX\.Y\.Z\): nothing to run/],
     ['a bad option', [`claude-mem:${clone}`, '--jobs', '0'], /--jobs expected a whole number from 1 to 256/],
