@@ -17,6 +17,6 @@ export const COMMANDS: ReadonlyMap<string, CommandEntry> = new Map<string, Comma
   ['replay', { summary: 'run a recorded or imported traffic file against a target', load: async () => (await import('./replay.ts')).replayCommand }],
   ['import', { summary: 'turn Claude Code transcripts into a traffic file', load: async () => (await import('./import.ts')).importCommand }],
   ['record', { summary: 'record the hook traffic a claude-mem worker receives, through a proxy', load: async () => (await import('./record.ts')).recordCommand }],
-  ['history', { summary: 'the leaks of every claude-mem release in a git clone, as a timeline; --bisect finds the commit that changed one', load: async () => (await import('./history.ts')).historyCommand }],
   ['tune', { summary: 'compare retention settings: what each TTL and cap costs in memory and in lost context', load: async () => (await import('./tune.ts')).tuneCommand }],
+  ['history', { summary: 'the leaks of every claude-mem release in a git clone, as a timeline; --bisect finds the commit that changed one', load: async () => (await import('./history.ts')).historyCommand }],
 ]);

@@ -134,7 +134,7 @@ describe('the command line front door', () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
     const commands = help.stdout.join('\n').split('\n').filter((line) => /^ {2}\w/.test(line));
-    expect(commands.map((line) => line.trim().split(/\s+/)[0])).toEqual(['run', 'check', 'merge', 'replay', 'import', 'record', 'tune']);
+    expect(commands.map((line) => line.trim().split(/\s+/)[0])).toEqual(['run', 'check', 'merge', 'replay', 'import', 'record', 'tune', 'history']);
     for (const line of commands) expect(line.trim().split(/\s{2,}/)[1]?.length).toBeGreaterThan(20);
     const version = await cli('--version');
     expect(version).toEqual({ code: 0, stdout: [JSON.parse(readFileSync('package.json', 'utf8')).version], stderr: [] });
