@@ -9,8 +9,13 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../../src/input-error.ts';
 
-/** What git is asked for a clone: no optional locks, no pager, no terminal prompt. */
-const GIT_ENV = { ...process.env, GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C' };
+/**
+ * What git is asked for a clone: no optional locks, no pager, no terminal prompt; and none of the
+ * variables that would point git at another repository than the one named (set inside a git hook).
+ */
+const GIT_ENV = Object.fromEntries(
+  Object.entries({ ...process.env, GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C' }).filter(([name]) => !['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY'].includes(name)),
+);
 /** A listing larger than this is not a claude-mem history (it has a few hundred tags). */
 const MAX_GIT_OUTPUT_BYTES = 64 * 2 ** 20;
 /** The paths of a commit the claude-mem target reads (sim/targets/claude-mem/layout.ts). */
