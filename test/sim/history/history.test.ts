@@ -15,6 +15,9 @@ import { collectOutput } from '../../../sim/cli/output.ts';
 import { browserUnavailable, inspectReport, launchBrowser } from '../../helpers/browser.ts';
 import { git, makeReleaseClone } from '../../helpers/release-clone.ts';
 import { sharedData } from '../../helpers/shared-data.ts';
+import { HistoryCache } from '../../../sim/history/cache.ts';
+import { HISTORY_RUN_SECONDS, runRelease } from '../../../sim/history/release-runs.ts';
+import { loadScenario } from '../../../sim/runs/scenario.ts';
 
 const releases = sharedData('third-party/claude-mem', 'the leaksim history tests over claude-mem releases');
 const OUT = 'reports/test-history';
@@ -146,6 +149,22 @@ describe.skipIf(!releases.available)('leaksim history over the shared releases',
     // 12.7.5 runs once the bridge can load it; until then it is skipped and the answer is a span.
     if (summary.steps.find((step: { commit: string }) => step.commit === middle).verdict === 'error') expect(summary).toMatchObject({ outcome: 'skipped', first: middle });
     else expect(summary.outcome).toBe('changed');
+  });
+
+  it('a run past the wall-time limit is stopped as an error cell, and not cached: the next history runs it', async () => {
+    const single = makeReleaseClone(releases.path, [{ folder: '8.5.7' }]);
+    made.push(single);
+    const commit = git(single, 'rev-parse', 'HEAD').trim();
+    const own = HistoryCache.open(tempCache());
+    const scenario = loadScenario('scenarios/steady-week.json');
+    const work = mkdtempSync(join(tmpdir(), 'leaksim-history-limit-'));
+    made.push(work);
+    // One second: not even enough to start the child and load claude-mem, so the limit always acts.
+    const stopped = await runRelease({ clone: single, commit, scenarios: [scenario], seeds: [1], cache: own, folder: join(work, 'a'), runSeconds: 1 });
+    expect(stopped).toMatchObject({ error: expect.stringMatching(/^did not finish within 1 s of wall time/), runs: [] });
+    const ran = await runRelease({ clone: single, commit, scenarios: [scenario], seeds: [1], cache: own, folder: join(work, 'b'), runSeconds: HISTORY_RUN_SECONDS });
+    expect(ran.error).toBeNull();
+    expect(ran.runs[0]!.violated).toContain('one-generator-per-session');
   });
 
   const unavailable = browserUnavailable();
