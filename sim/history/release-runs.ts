@@ -70,7 +70,7 @@ export interface ChildRequest {
 }
 
 /** `crashed`: the process died or was stopped (set by the parent, never by the child). */
-export type ChildReply = { readonly runs: readonly RunSummary[] } | { readonly error: string; readonly crashed?: true };
+export type ChildReply = { readonly runs: readonly RunSummary[] } | { readonly error: string; readonly crashed?: true; readonly timedOut?: true };
 
 export function summarizeOutcome(outcome: RunOutcome): RunSummary {
   const counts = outcome.result?.violationCounts ?? {};
@@ -122,7 +122,9 @@ export async function runRelease(job: ReleaseJob): Promise<ReleaseRuns> {
     const planned = job.scenarios.flatMap((scenario) => job.seeds.map((seed) => ({ scenario, seed, key: { sessionPath: hash, scenario: scenarioHash(scenario.file), seed } })));
     // A release that cannot be loaded fails the same way every time: remembered under its session path alone.
     const loadKey = { sessionPath: hash, scenario: '(load)', seed: 0 };
-    const loadError = job.cache?.get<string>(loadKey);
+    // So is one whose runs did not finish within the limit, under that limit only (a larger one tries again).
+    const timeOutKey = { sessionPath: hash, scenario: `(time-out) ${planned.map((run) => `${run.key.scenario}:${run.seed}`).join(',')}`, seed: job.runSeconds };
+    const loadError = job.cache?.get<string>(loadKey) ?? job.cache?.get<string>(timeOutKey);
     if (loadError !== undefined) return { version, sessionPathHash: hash, error: loadError, runs: [] };
     const cached = planned.map((run) => job.cache?.get<RunSummary>(run.key));
     const missing = planned.filter((_, index) => cached[index] === undefined);
@@ -130,8 +132,9 @@ export async function runRelease(job: ReleaseJob): Promise<ReleaseRuns> {
     const reply = await inChild({ root: job.folder, runs: missing.map((run) => ({ scenarioFile: run.scenario.file, seed: run.seed })) }, job.runSeconds * missing.length);
     if ('error' in reply) {
       const error = oneLine(reply.error, job.folder);
-      // Not a time-out or a crash: those depend on the machine, and are tried again.
-      if (!('crashed' in reply)) job.cache?.set(loadKey, error);
+      // A crashed process is tried again next time; a time-out is kept under its limit.
+      if ('timedOut' in reply) job.cache?.set(timeOutKey, error);
+      else if (!('crashed' in reply)) job.cache?.set(loadKey, error);
       return { version, sessionPathHash: hash, error, runs: [] };
     }
     const fresh = reply.runs.map((run) => (run.error === null ? run : { ...run, error: oneLine(run.error, job.folder) }));
@@ -164,7 +167,7 @@ function inChild(request: ChildRequest, limitSeconds: number): Promise<ChildRepl
     child.stderr!.on('data', (chunk: Buffer) => {
       if (stderr.length < MAX_STDERR_CHARS) stderr += chunk.toString();
     });
-    const limit = setTimeout(() => settle({ error: `did not finish within ${limitSeconds} s of wall time (a run that never settles?); stopped (LEAKSIM_HISTORY_RUN_SECONDS sets the limit per run)`, crashed: true }), limitSeconds * 1_000);
+    const limit = setTimeout(() => settle({ error: `did not finish within ${limitSeconds} s of wall time (a run that never settles?); stopped (LEAKSIM_HISTORY_RUN_SECONDS sets the limit per run)`, crashed: true, timedOut: true }), limitSeconds * 1_000);
     const settle = (reply: ChildReply) => {
       if (settled) return;
       settled = true;

@@ -6,7 +6,7 @@
  * finding the commit where a verdict changes. Bad input is one line and exit 2 before any work.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -151,7 +151,7 @@ describe.skipIf(!releases.available)('leaksim history over the shared releases',
     else expect(summary.outcome).toBe('changed');
   });
 
-  it('a run past the wall-time limit is stopped as an error cell, and not cached: the next history runs it', async () => {
+  it('a run past the wall-time limit is stopped as an error cell, cached under that limit only: a larger limit runs it', async () => {
     const single = makeReleaseClone(releases.path, [{ folder: '8.5.7' }]);
     made.push(single);
     const commit = git(single, 'rev-parse', 'HEAD').trim();
@@ -162,6 +162,9 @@ describe.skipIf(!releases.available)('leaksim history over the shared releases',
     // One second: not even enough to start the child and load claude-mem, so the limit always acts.
     const stopped = await runRelease({ clone: single, commit, scenarios: [scenario], seeds: [1], cache: own, folder: join(work, 'a'), runSeconds: 1 });
     expect(stopped).toMatchObject({ error: expect.stringMatching(/^did not finish within 1 s of wall time/), runs: [] });
+    // Stored under that limit: one entry in the cache, which the same limit reads back.
+    expect(readdirSync(own.dir).filter((name) => name.endsWith('.json'))).toHaveLength(1);
+    expect(await runRelease({ clone: single, commit, scenarios: [scenario], seeds: [1], cache: own, folder: join(work, 'a2'), runSeconds: 1 })).toEqual(stopped);
     const ran = await runRelease({ clone: single, commit, scenarios: [scenario], seeds: [1], cache: own, folder: join(work, 'b'), runSeconds: HISTORY_RUN_SECONDS });
     expect(ran.error).toBeNull();
     expect(ran.runs[0]!.violated).toContain('one-generator-per-session');
