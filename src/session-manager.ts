@@ -16,8 +16,11 @@
  *   deadlines. Shutdown does that for all: after it, no session, timer or listener remains.
  * - History is bounded on every append (see history.ts).
  *
- * Cost: every operation is O(1) amortized, and the manager holds at most one timer, whatever the
- * number of sessions. Deadlines come in three queues: idle expiry (idle since + TTL), hung
+ * Cost: every operation is O(1) amortized, and the manager holds at most one timer and at most one
+ * listener, whatever the number of sessions. The listener is on the worker's lifetime signal, held
+ * while any session is: it aborts every session's generator at shutdown. One listener per session
+ * (8.5.7's way) would make create and delete O(sessions held), because Node's EventTarget walks
+ * its whole listener list on every add (to refuse a duplicate) and remove. Deadlines come in three queues: idle expiry (idle since + TTL), hung
  * generator (last activity + idle timeout) and crash restart (crash time + delay). Each queue's
  * delay is constant and time only moves forward, so insertion order is deadline order: an
  * insertion-ordered Map is a priority queue with O(1) insert, O(1) cancel (delete) and the earliest
@@ -25,7 +28,7 @@
  * a deadline earlier than the armed one appears, and otherwise fires early at worst, finds nothing
  * due, and re-arms. Per-session timers (the analysis's sketch) would cost a timer per session.
  */
-import { getEventListeners, setMaxListeners } from 'node:events';
+import { getEventListeners } from 'node:events';
 import type {
   Agent,
   GeneratorContext,
@@ -127,15 +130,12 @@ class ActiveSession {
   idleSinceMs = 0;
   /** When its generator crashed; meaningful while it is in the restart queue. */
   crashedAtMs = 0;
-  /** Aborts this session's generator when the manager shuts down; registered on the lifetime signal. */
-  readonly onShutdown: () => void;
 
   constructor(
     readonly record: SessionRecord,
     settings: RetentionSettings,
   ) {
     this.history = new ConversationHistory(settings);
-    this.onShutdown = () => this.controller.abort(new Error('worker shutting down'));
   }
 
   get sessionDbId(): number {
@@ -153,8 +153,13 @@ export class SessionManager implements SessionTarget {
   readonly #idle = new Map<number, ActiveSession>();
   readonly #running = new Map<number, ActiveSession>();
   readonly #restarts = new Map<number, ActiveSession>();
-  /** Aborted at shutdown; each session holds one listener on it while it exists. */
+  /** Aborted at shutdown; the manager holds one listener on it while it holds any session. */
   readonly #lifetime = new AbortController();
+  /** That one listener: aborts every held session's generator, in the order the sessions were created. */
+  readonly #onShutdown = (): void => {
+    const reason = this.#lifetime.signal.reason;
+    for (const session of this.#sessions.values()) session.controller.abort(reason);
+  };
   readonly #runEffects: RunEffects;
   #wakeup: ReturnType<typeof setTimeout> | undefined;
   #wakeupAtMs = Infinity;
@@ -178,9 +183,6 @@ export class SessionManager implements SessionTarget {
     };
     this.#agent = environment.agent;
     this.#observer = environment.observer;
-    // One listener per session is by design, and the cap bounds it: tell Node so, and it will
-    // still warn if the count ever passes the cap.
-    setMaxListeners(this.#settings.maxActiveSessions + 1, this.#lifetime.signal);
   }
 
   start(): void {
@@ -304,7 +306,7 @@ export class SessionManager implements SessionTarget {
     this.#historyMessages += 1;
     this.#historyChars += session.history.chars;
     this.#sessions.set(record.sessionDbId, session);
-    this.#lifetime.signal.addEventListener('abort', session.onShutdown);
+    if (this.#sessions.size === 1) this.#lifetime.signal.addEventListener('abort', this.#onShutdown);
     return session;
   }
 
@@ -397,7 +399,7 @@ export class SessionManager implements SessionTarget {
     this.#idle.delete(id);
     this.#running.delete(id);
     this.#restarts.delete(id);
-    this.#lifetime.signal.removeEventListener('abort', session.onShutdown);
+    if (this.#sessions.size === 0) this.#lifetime.signal.removeEventListener('abort', this.#onShutdown);
     this.#historyMessages -= session.history.length;
     this.#historyChars -= session.history.chars;
     if (reason === 'expired') this.#expirations += 1;
