@@ -15,7 +15,7 @@ export class QueueLink<T> {
   /** The queue this link is in, if any: a link is in at most one queue. */
   queue: LinkedQueue<T> | undefined = undefined;
 
-  constructor(readonly value: T) {}
+  constructor(public value: T) {}
 }
 
 export class LinkedQueue<T> {
@@ -61,6 +61,11 @@ export class LinkedQueue<T> {
     link.queue = undefined;
     this.#size -= 1;
     return true;
+  }
+
+  /** Takes every link out: O(size). */
+  clear(): void {
+    while (this.#head) this.delete(this.#head);
   }
 
   /** Moves the link to the back (appends it when it was not in). */
