@@ -16,16 +16,23 @@
  *   deadlines. Shutdown does that for all: after it, no session, timer or listener remains.
  * - History is bounded on every append (see history.ts).
  *
- * Cost: every operation is O(1) amortized, and the manager holds at most one timer, whatever the
- * number of sessions. Deadlines come in three queues: idle expiry (idle since + TTL), hung
- * generator (last activity + idle timeout) and crash restart (crash time + delay). Each queue's
- * delay is constant and time only moves forward, so insertion order is deadline order: an
- * insertion-ordered Map is a priority queue with O(1) insert, O(1) cancel (delete) and the earliest
- * deadline at its head. One wake-up timer is armed for the earliest head; it is re-armed only when
- * a deadline earlier than the armed one appears, and otherwise fires early at worst, finds nothing
- * due, and re-arms. Per-session timers (the analysis's sketch) would cost a timer per session.
+ * Cost: every operation is O(1) amortized, and the manager holds at most one timer and at most one
+ * listener, whatever the number of sessions. The listener is on the worker's lifetime signal, held
+ * while any session is: it aborts every session's generator at shutdown. One listener per session
+ * (8.5.7's way) would make create and delete O(sessions held), because Node's EventTarget walks
+ * its whole listener list on every add (to refuse a duplicate) and remove.
+ *
+ * Deadlines come in three queues: idle expiry (idle since + TTL), hung generator (last activity +
+ * idle timeout) and crash restart (crash time + delay). Each queue's delay is constant and time
+ * only moves forward, so insertion order is deadline order: an insertion-ordered queue is a
+ * priority queue with O(1) insert, O(1) cancel and the earliest deadline at its head. The queues
+ * are linked lists (linked-queue.ts), not insertion-ordered Maps: V8 leaves a deleted Map entry as
+ * a hole that iteration steps over, so the head of a Map served from the front costs O(holes).
+ * One wake-up timer is armed for the earliest head; it is re-armed only when a deadline earlier
+ * than the armed one appears, and otherwise fires early at worst, finds nothing due, and re-arms.
+ * Per-session timers (the analysis's sketch) would cost a timer per session.
  */
-import { getEventListeners, setMaxListeners } from 'node:events';
+import { getEventListeners } from 'node:events';
 import type {
   Agent,
   GeneratorContext,
@@ -44,6 +51,7 @@ import type {
 } from './contract.ts';
 import { SessionLimitError } from './contract.ts';
 import { ConversationHistory, type ConversationMessage } from './history.ts';
+import { LinkedQueue, QueueLink } from './linked-queue.ts';
 import type { MessageKind, PendingMessage, PendingStore, SessionRecord } from './pending-store.ts';
 import type { RetentionSettings } from './settings.ts';
 
@@ -127,15 +135,16 @@ class ActiveSession {
   idleSinceMs = 0;
   /** When its generator crashed; meaningful while it is in the restart queue. */
   crashedAtMs = 0;
-  /** Aborts this session's generator when the manager shuts down; registered on the lifetime signal. */
-  readonly onShutdown: () => void;
+  /** Its places in the manager's three deadline queues (see the file comment). */
+  readonly idleLink = new QueueLink<ActiveSession>(this);
+  readonly runningLink = new QueueLink<ActiveSession>(this);
+  readonly restartLink = new QueueLink<ActiveSession>(this);
 
   constructor(
     readonly record: SessionRecord,
     settings: RetentionSettings,
   ) {
     this.history = new ConversationHistory(settings);
-    this.onShutdown = () => this.controller.abort(new Error('worker shutting down'));
   }
 
   get sessionDbId(): number {
@@ -150,11 +159,16 @@ export class SessionManager implements SessionTarget {
   readonly #observer: SessionObserver | undefined;
   readonly #sessions = new Map<number, ActiveSession>();
   /** Deadline queues, each in deadline order (see the file comment). */
-  readonly #idle = new Map<number, ActiveSession>();
-  readonly #running = new Map<number, ActiveSession>();
-  readonly #restarts = new Map<number, ActiveSession>();
-  /** Aborted at shutdown; each session holds one listener on it while it exists. */
+  readonly #idle = new LinkedQueue<ActiveSession>();
+  readonly #running = new LinkedQueue<ActiveSession>();
+  readonly #restarts = new LinkedQueue<ActiveSession>();
+  /** Aborted at shutdown; the manager holds one listener on it while it holds any session. */
   readonly #lifetime = new AbortController();
+  /** That one listener: aborts every held session's generator, in the order the sessions were created. */
+  readonly #onShutdown = (): void => {
+    const reason = this.#lifetime.signal.reason;
+    for (const session of this.#sessions.values()) session.controller.abort(reason);
+  };
   readonly #runEffects: RunEffects;
   #wakeup: ReturnType<typeof setTimeout> | undefined;
   #wakeupAtMs = Infinity;
@@ -178,9 +192,6 @@ export class SessionManager implements SessionTarget {
     };
     this.#agent = environment.agent;
     this.#observer = environment.observer;
-    // One listener per session is by design, and the cap bounds it: tell Node so, and it will
-    // still warn if the count ever passes the cap.
-    setMaxListeners(this.#settings.maxActiveSessions + 1, this.#lifetime.signal);
   }
 
   start(): void {
@@ -293,7 +304,7 @@ export class SessionManager implements SessionTarget {
     }
     const message = this.#store.enqueue(record.sessionDbId, kind, text, toolName);
     this.#markBusy(session);
-    if (!session.generator && !this.#restarts.has(session.sessionDbId)) this.#startGenerator(session);
+    if (!session.generator && !this.#restarts.has(session.restartLink)) this.#startGenerator(session);
     return { queued: true, sessionDbId: record.sessionDbId, message, created };
   }
 
@@ -304,14 +315,14 @@ export class SessionManager implements SessionTarget {
     this.#historyMessages += 1;
     this.#historyChars += session.history.chars;
     this.#sessions.set(record.sessionDbId, session);
-    this.#lifetime.signal.addEventListener('abort', session.onShutdown);
+    if (this.#sessions.size === 1) this.#lifetime.signal.addEventListener('abort', this.#onShutdown);
     return session;
   }
 
   /** Evicts the least recently active idle session when at the cap, or refuses. */
   #makeRoom(): void {
     if (this.#sessions.size < this.#settings.maxActiveSessions) return;
-    const idlest = firstValue(this.#idle);
+    const idlest = this.#idle.first();
     if (!idlest) {
       this.#refused += 1;
       throw new SessionLimitError(this.#settings.maxActiveSessions);
@@ -326,8 +337,8 @@ export class SessionManager implements SessionTarget {
     const run = new GeneratorRun(session.controller, performance.now());
     session.generator = run;
     this.#generatorsLive += 1;
-    this.#restarts.delete(session.sessionDbId);
-    this.#running.set(session.sessionDbId, session);
+    this.#restarts.delete(session.restartLink);
+    this.#running.append(session.runningLink);
     const context = new RunContext(session, run, this.#runEffects);
     let outcome: Promise<void>;
     try {
@@ -347,15 +358,14 @@ export class SessionManager implements SessionTarget {
     if (nowMs === run.lastActivityMs) return; // already at the back of the queue
     run.lastActivityMs = nowMs;
     // Moving the session to the back keeps the hung-generator queue in deadline order.
-    this.#running.delete(session.sessionDbId);
-    this.#running.set(session.sessionDbId, session);
+    this.#running.moveToBack(session.runningLink);
   }
 
   #generatorEnded(session: ActiveSession, run: GeneratorRun, crashed: boolean): void {
     this.#generatorsLive -= 1;
     if (session.generator !== run) return;
     session.generator = undefined;
-    this.#running.delete(session.sessionDbId);
+    this.#running.delete(session.runningLink);
     const aborted = run.controller.signal.aborted;
     if (this.#sessions.get(session.sessionDbId) !== session) return; // deleted meanwhile: its queue is gone
     this.#store.requeueInFlight(session.sessionDbId);
@@ -366,7 +376,7 @@ export class SessionManager implements SessionTarget {
       // forever: treat it like a crash and restart after the delay.
       if (this.#closed) return;
       session.crashedAtMs = performance.now();
-      this.#restarts.set(session.sessionDbId, session);
+      this.#restarts.append(session.restartLink);
     } else {
       this.#startGenerator(session);
     }
@@ -382,22 +392,21 @@ export class SessionManager implements SessionTarget {
   }
 
   #markBusy(session: ActiveSession): void {
-    this.#idle.delete(session.sessionDbId); // cancels the scheduled cleanup
+    this.#idle.delete(session.idleLink); // cancels the scheduled cleanup
   }
 
   #markIdle(session: ActiveSession): void {
     session.idleSinceMs = performance.now();
-    this.#idle.delete(session.sessionDbId);
-    this.#idle.set(session.sessionDbId, session);
+    this.#idle.moveToBack(session.idleLink);
   }
 
   #remove(session: ActiveSession, reason: RemovalReason): void {
     const id = session.sessionDbId;
     this.#sessions.delete(id);
-    this.#idle.delete(id);
-    this.#running.delete(id);
-    this.#restarts.delete(id);
-    this.#lifetime.signal.removeEventListener('abort', session.onShutdown);
+    this.#idle.delete(session.idleLink);
+    this.#running.delete(session.runningLink);
+    this.#restarts.delete(session.restartLink);
+    if (this.#sessions.size === 0) this.#lifetime.signal.removeEventListener('abort', this.#onShutdown);
     this.#historyMessages -= session.history.length;
     this.#historyChars -= session.history.chars;
     if (reason === 'expired') this.#expirations += 1;
@@ -430,9 +439,9 @@ export class SessionManager implements SessionTarget {
 
   #nextDeadline(): number {
     const { ttlMs, generatorIdleTimeoutMs, generatorRestartDelayMs } = this.#settings;
-    const idle = firstValue(this.#idle);
-    const running = firstValue(this.#running);
-    const restart = firstValue(this.#restarts);
+    const idle = this.#idle.first();
+    const running = this.#running.first();
+    const restart = this.#restarts.first();
     return Math.min(
       idle ? idle.idleSinceMs + ttlMs : Infinity,
       running?.generator ? running.generator.lastActivityMs + generatorIdleTimeoutMs : Infinity,
@@ -448,16 +457,16 @@ export class SessionManager implements SessionTarget {
     if (this.#closed) return;
     const nowMs = performance.now();
     const { ttlMs, generatorIdleTimeoutMs, generatorRestartDelayMs } = this.#settings;
-    for (let session = firstValue(this.#restarts); session && session.crashedAtMs + generatorRestartDelayMs <= nowMs; session = firstValue(this.#restarts)) {
-      this.#restarts.delete(session.sessionDbId);
+    for (let session = this.#restarts.first(); session && session.crashedAtMs + generatorRestartDelayMs <= nowMs; session = this.#restarts.first()) {
+      this.#restarts.delete(session.restartLink);
       if (!session.generator) this.#startGenerator(session);
     }
-    for (let session = firstValue(this.#running); session?.generator && session.generator.lastActivityMs + generatorIdleTimeoutMs <= nowMs; session = firstValue(this.#running)) {
+    for (let session = this.#running.first(); session?.generator && session.generator.lastActivityMs + generatorIdleTimeoutMs <= nowMs; session = this.#running.first()) {
       // Hung: abort it. Its end puts claimed work back and schedules a restart.
-      this.#running.delete(session.sessionDbId);
+      this.#running.delete(session.runningLink);
       session.generator.controller.abort(new Error('generator idle too long'));
     }
-    for (let session = firstValue(this.#idle); session && session.idleSinceMs + ttlMs <= nowMs; session = firstValue(this.#idle)) {
+    for (let session = this.#idle.first(); session && session.idleSinceMs + ttlMs <= nowMs; session = this.#idle.first()) {
       this.#remove(session, 'expired');
     }
     this.#arm();
@@ -466,11 +475,6 @@ export class SessionManager implements SessionTarget {
   #assertOpen(): void {
     if (this.#closed) throw new Error('the session manager has been shut down');
   }
-}
-
-function firstValue<V>(map: Map<number, V>): V | undefined {
-  for (const value of map.values()) return value;
-  return undefined;
 }
 
 /** The reference as a target factory, for the simulator and for tests. */

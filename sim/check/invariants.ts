@@ -21,6 +21,7 @@ import type { RemovalReason, SessionTarget, TargetDescription, TargetStats } fro
 import type { PendingMessage, PendingStore } from '../../src/pending-store.ts';
 import type { RetentionSettings } from '../../src/settings.ts';
 import type { RunEnd } from '../engine/agent.ts';
+import { LinkedQueue, QueueLink } from '../../src/linked-queue.ts';
 import { RuleInvariants } from './rule-invariants.ts';
 import { INVARIANT_NAMES, type InvariantName } from './catalogue.ts';
 import { formatMs } from '../engine/sim-time.ts';
@@ -64,6 +65,9 @@ interface TrackedSession {
   orphanReported: boolean;
   /** Examines at which this session's history could have been read for an orphan reply. */
   orphanChances: number;
+  /** Its places in the checker's two idle queues. */
+  readonly idleLink: QueueLink<TrackedSession>;
+  readonly idleOrderLink: QueueLink<TrackedSession>;
 }
 
 
@@ -80,10 +84,14 @@ export class Checker {
   readonly #invariantsOff: ReadonlySet<string>;
   readonly #listenersPerSession: number;
   readonly #sessions = new Map<number, TrackedSession>();
-  /** Idle sessions, longest idle first (a session is moved to the back whenever it becomes idle). */
-  readonly #idle = new Map<number, TrackedSession>();
+  /**
+   * Idle sessions, longest idle first (a session is moved to the back whenever it becomes idle).
+   * Linked lists, not insertion-ordered Maps: a session moved to the back leaves a hole in a Map
+   * that reading its head steps over, O(sessions) per event at 10,000 developers (see src/linked-queue.ts).
+   */
+  readonly #idle = new LinkedQueue<TrackedSession>();
   /** The same order for eviction-order: unlike #idle, a session reported overdue stays in it. */
-  readonly #idleOrder = new Map<number, TrackedSession>();
+  readonly #idleOrder = new LinkedQueue<TrackedSession>();
   /** Generators, shutdown and counters: sim/check/rule-invariants.ts. */
   readonly #rules: RuleInvariants;
   readonly #touched = new Set<number>();
@@ -145,7 +153,9 @@ export class Checker {
     const existing = this.#sessions.get(sessionDbId);
     if (existing) this.#fail('removals-reported', nowMs, `session ${sessionDbId} was created again without its removal being reported`, sessionDbId);
     const live = this.#liveRuns(sessionDbId);
-    this.#sessions.set(sessionDbId, { sessionDbId, pinned, idleSinceMs: nowMs, live, everRan: existing?.everRan ?? live.runs > 0, orphanReported: false, orphanChances: 0 });
+    // A session created again takes over the old one's places in the idle queues, as a Map keyed
+    // by session id would keep them, until it is next examined.
+    this.#sessions.set(sessionDbId, trackedSession(sessionDbId, pinned, nowMs, live, existing?.everRan ?? live.runs > 0, existing));
     // Generators started inside the route that created the session were counted before it was known.
     if (live.runs > 1) this.#fail('one-generator-per-session', nowMs, `${live.runs} generators running for session ${sessionDbId}`, sessionDbId);
     this.#touched.add(sessionDbId);
@@ -269,24 +279,24 @@ export class Checker {
       } else if (reason === 'evicted') {
         this.#checkEvictionOrder(session, nowMs);
       } else if (reason === 'expired') {
-        const idleMs = this.#idle.has(sessionDbId) ? nowMs - session.idleSinceMs : 0;
+        const idleMs = this.#idle.has(session.idleLink) ? nowMs - session.idleSinceMs : 0;
         if (idleMs < this.#settings.ttlMs) {
           this.#fail('expiry-not-early', nowMs, `session ${sessionDbId} expired after ${formatMs(idleMs)} idle, before the TTL of ${this.#ttlText()}`, sessionDbId);
         }
       }
     }
     this.#sessions.delete(sessionDbId);
-    this.#idle.delete(sessionDbId);
-    this.#idleOrder.delete(sessionDbId);
+    this.#idle.delete(session.idleLink);
+    this.#idleOrder.delete(session.idleOrderLink);
     this.#touched.delete(sessionDbId);
     this.#release(sessionDbId, session.live);
   }
 
   /** The head of #idleOrder went idle first; an evicted session idle since later had an idler one beside it. */
   #checkEvictionOrder(session: TrackedSession, nowMs: number): void {
-    const idlest = firstValue(this.#idleOrder);
+    const idlest = this.#idleOrder.first();
     if (!idlest || idlest === session) return;
-    const evictedIdleSinceMs = this.#idleOrder.has(session.sessionDbId) ? session.idleSinceMs : nowMs;
+    const evictedIdleSinceMs = this.#idleOrder.has(session.idleOrderLink) ? session.idleSinceMs : nowMs;
     if (idlest.idleSinceMs < evictedIdleSinceMs) {
       this.#fail(
         'eviction-order',
@@ -418,12 +428,14 @@ export class Checker {
     // A generator that waits for work with nothing to do is not busy; one processing a message is.
     const live = session.live;
     const busy = live.runs > live.waitingRuns || live.processing > 0 || this.#store.pendingCount(sessionDbId) > 0;
-    this.#idle.delete(sessionDbId);
-    this.#idleOrder.delete(sessionDbId);
+    this.#idle.delete(session.idleLink);
+    this.#idleOrder.delete(session.idleOrderLink);
     if (!busy) {
       session.idleSinceMs = nowMs;
-      this.#idle.set(sessionDbId, session);
-      this.#idleOrder.set(sessionDbId, session);
+      session.idleLink.value = session;
+      session.idleOrderLink.value = session;
+      this.#idle.append(session.idleLink);
+      this.#idleOrder.append(session.idleOrderLink);
     }
   }
 
@@ -441,19 +453,18 @@ export class Checker {
   }
 
   #checkIdleHead(nowMs: number): void {
-    for (const session of this.#idle.values()) {
-      const idleMs = nowMs - session.idleSinceMs;
-      if (idleMs > this.#settings.ttlMs + EXPIRY_GRANULARITY_MS) {
-        this.#fail(
-          'idle-expired-in-time',
-          nowMs,
-          `session ${session.sessionDbId} still in memory ${formatMs(idleMs - this.#settings.ttlMs)} after its TTL of ${this.#ttlText()} ran out`,
-          session.sessionDbId,
-        );
-        // Report each session once: it stays idle, so it would fail every event from here on.
-        this.#idle.delete(session.sessionDbId);
-      }
-      return;
+    const session = this.#idle.first();
+    if (!session) return;
+    const idleMs = nowMs - session.idleSinceMs;
+    if (idleMs > this.#settings.ttlMs + EXPIRY_GRANULARITY_MS) {
+      this.#fail(
+        'idle-expired-in-time',
+        nowMs,
+        `session ${session.sessionDbId} still in memory ${formatMs(idleMs - this.#settings.ttlMs)} after its TTL of ${this.#ttlText()} ran out`,
+        session.sessionDbId,
+      );
+      // Report each session once: it stays idle, so it would fail every event from here on.
+      this.#idle.delete(session.idleLink);
     }
   }
 
@@ -509,7 +520,9 @@ export function declarationText(field: keyof TargetDescription, value: unknown):
   return `declared ${field}: ${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)}`;
 }
 
-function firstValue<V>(map: Map<number, V>): V | undefined {
-  for (const value of map.values()) return value;
-  return undefined;
+function trackedSession(sessionDbId: number, pinned: string, idleSinceMs: number, live: LiveRuns, everRan: boolean, replaced: TrackedSession | undefined): TrackedSession {
+  const session = { sessionDbId, pinned, idleSinceMs, live, everRan, orphanReported: false, orphanChances: 0 } as TrackedSession & { idleLink: QueueLink<TrackedSession>; idleOrderLink: QueueLink<TrackedSession> };
+  session.idleLink = replaced?.idleLink ?? new QueueLink<TrackedSession>(session);
+  session.idleOrderLink = replaced?.idleOrderLink ?? new QueueLink<TrackedSession>(session);
+  return session;
 }

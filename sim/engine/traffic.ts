@@ -13,6 +13,7 @@
  * same session id comes back after hours or days), or cleared (/clear: SessionEnd, then a new
  * session at once).
  */
+import FlatQueue from 'flatqueue';
 import TinyQueue from 'tinyqueue';
 import type { SessionEndReason, SessionEvent } from './events.ts';
 import { Rng } from './rng.ts';
@@ -179,8 +180,54 @@ interface StreamHead {
   readonly stream: Iterator<SessionEvent>;
 }
 
-/** The whole team's traffic, merged into one time-ordered stream (ties broken by developer). */
+/**
+ * The whole team's traffic, merged into one time-ordered stream (ties broken by developer).
+ *
+ * A binary heap of one head per developer, kept in flat typed arrays (flatqueue): the key is
+ * `atMs × slots + developer`, an exact integer below 2^53, so keys are unique and order by time,
+ * then developer. At 100,000 developers a heap of objects compared through two pointers each cost
+ * more per event than the rest of the traffic model (cache misses, and an object per event to
+ * collect); the flat heap keeps the merge's cost close to flat in team size. Past what the key can
+ * hold exactly (over 262,144 developers, or years of traffic) the object heap takes over.
+ */
 export function* teamTraffic(model: TrafficModel, seed: number): Generator<SessionEvent> {
+  const slots = 2 ** Math.ceil(Math.log2(model.developers + 1));
+  const lastMs = (model.days + 2) * DAY_MS; // a day's last sessions may run past midnight
+  if (lastMs * slots >= Number.MAX_SAFE_INTEGER) {
+    yield* teamTrafficByObjects(model, seed);
+    return;
+  }
+  const streams: Iterator<SessionEvent>[] = [];
+  const heads: (SessionEvent | undefined)[] = [];
+  const queue = new FlatQueue<number>();
+  for (let developer = 1; developer <= model.developers; developer += 1) {
+    const stream = developerTraffic(model, seed, developer);
+    streams[developer] = stream;
+    const first = stream.next();
+    if (first.done) continue;
+    heads[developer] = first.value;
+    queue.push(developer, keyOf(first.value.atMs, slots, developer, lastMs));
+  }
+  while (queue.length > 0) {
+    const developer = queue.pop()!;
+    yield heads[developer]!;
+    const next = streams[developer]!.next();
+    if (next.done) {
+      heads[developer] = undefined;
+      continue;
+    }
+    heads[developer] = next.value;
+    queue.push(developer, keyOf(next.value.atMs, slots, developer, lastMs));
+  }
+}
+
+function keyOf(atMs: number, slots: number, developer: number, lastMs: number): number {
+  if (!Number.isInteger(atMs) || atMs < 0 || atMs >= lastMs) throw new Error(`traffic event at ${atMs} ms: outside the run or not whole milliseconds`);
+  return atMs * slots + developer;
+}
+
+/** The merge with a heap of objects: for teams or runs too large for teamTraffic's exact integer keys. */
+export function* teamTrafficByObjects(model: TrafficModel, seed: number): Generator<SessionEvent> {
   const heads = new TinyQueue<StreamHead>([], (a, b) => a.event.atMs - b.event.atMs || a.developer - b.developer);
   for (let developer = 1; developer <= model.developers; developer += 1) {
     const stream = developerTraffic(model, seed, developer);

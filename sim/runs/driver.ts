@@ -38,8 +38,8 @@ export interface DriverFaults extends AgentFaults {
 
 export interface Checkpoint {
   readonly everyMs: number;
-  /** Called at each checkpoint with the live target; the run waits for it. */
-  readonly onCheckpoint: (nowMs: number, target: SessionTarget) => void | Promise<void>;
+  /** Called at each checkpoint with the live target and the hook events dispatched so far; the run waits for it. */
+  readonly onCheckpoint: (nowMs: number, target: SessionTarget, hookEvents: number) => void | Promise<void>;
 }
 
 export interface SimulationInput {
@@ -352,7 +352,7 @@ class Simulation {
         this.#nextSampleMs += this.#input.sampleEveryMs;
       }
       if (stopMs === this.#nextCheckpointMs) {
-        await this.#input.checkpoint!.onCheckpoint(stopMs, this.#target);
+        await this.#input.checkpoint!.onCheckpoint(stopMs, this.#target, this.#hookTotal);
         this.#nextCheckpointMs += this.#input.checkpoint!.everyMs;
       }
     }

@@ -6,6 +6,7 @@
  * A check throws an AssertionError saying what it saw; it returns normally when the rule held.
  */
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { SessionLimitError, type SynchronousTargetFactory } from '../../src/contract.ts';
 import { estimateTokens } from '../../src/history.ts';
 import { inWorld, settle, type World } from '../helpers/manual.ts';
@@ -19,6 +20,8 @@ export interface RuleCheck {
 
 const MINUTE = 60_000;
 const TTL = 10 * MINUTE;
+/** Sessions held at once by one-listener-whatever-the-sessions: the size of a large organisation's shared worker. */
+const LISTENER_RULE_SESSIONS = 100_000;
 
 function assertAccounted(world: World): void {
   const accounting = world.store.accounting();
@@ -435,14 +438,36 @@ export const COST_RULES: readonly RuleCheck[] = [
       }),
   },
   {
-    name: 'one-listener-per-session',
-    rule: "Each session holds exactly one listener on the worker's lifetime signal, released with it.",
+    name: 'one-listener-whatever-the-sessions',
+    rule: "The manager holds at most one listener on the worker's lifetime signal, however many sessions it holds, and it still aborts every generator at shutdown.",
     check: (factory) =>
-      inWorld(factory, { maxActiveSessions: 20 }, async (world) => {
-        for (let index = 0; index < 20; index += 1) world.prompt(`s-${index}`);
-        assert.equal(world.target.countListeners(), 20);
-        await world.target.deleteSession(1);
-        assert.equal(world.target.countListeners(), 19);
+      inWorld(factory, { maxActiveSessions: LISTENER_RULE_SESSIONS }, async (world) => {
+        // Ground truth from outside the target too: Node warns (MaxListenersExceededWarning) once a
+        // signal passes 10 listeners of a kind, unless the target raised the limit.
+        const warnings: string[] = [];
+        const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+        process.on('warning', onWarning);
+        try {
+          // Counted at every power of ten, so that a target that registers per session fails early.
+          for (let sessions = 1; sessions <= LISTENER_RULE_SESSIONS; sessions += 1) {
+            world.prompt(`s-${sessions}`);
+            if (10 ** Math.round(Math.log10(sessions)) !== sessions) continue;
+            const held = world.target.countListeners();
+            assert.ok(held <= 1, `${held.toLocaleString('en-US')} listeners held for ${sessions.toLocaleString('en-US')} sessions`);
+          }
+          assert.equal(world.target.sessionCount(), LISTENER_RULE_SESSIONS);
+          const run = world.run(1);
+          assert.equal(getEventListeners(run.context.signal, 'abort').length, 1, "a generator's signal holds more than the agent's own listener");
+          await world.target.deleteSession(1);
+          assert.ok(world.target.countListeners() <= 1, `${world.target.countListeners()} listeners after one delete`);
+          await settle();
+          assert.deepEqual(warnings.filter((text) => text.startsWith('MaxListenersExceededWarning')), []);
+          await world.target.shutdown();
+          assert.equal(world.agent.live.size, 0, `${world.agent.live.size} generators still run after shutdown`);
+          assert.equal(world.target.countListeners(), 0, 'a listener is left after shutdown');
+        } finally {
+          process.off('warning', onWarning);
+        }
       }),
   },
 ];

@@ -25,8 +25,7 @@ export { ManualAgent, ManualRun, REPLY_CHARS, settle } from '../../helpers/manua
 /**
  * Timers and listeners a target may hold beyond one per session, in unit-level runs. Tighter than
  * the simulator's RESOURCE_SLACK (4), because these runs are short: the reference holds one
- * wake-up timer in all and one listener per session; the leaky twin one timer and one listener per
- * session. Two leaked handles are then already a failure.
+ * wake-up timer and one listener in all; the leaky twin one timer and one listener per session. Two leaked handles are then already a failure.
  */
 export const MODEL_RESOURCE_SLACK = 1;
 
