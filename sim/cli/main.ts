@@ -4,7 +4,9 @@
  * Exit codes: 0 all as expected, 1 a gate failed, 2 bad input (one line on stderr, no stack).
  */
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { InputError } from '../../src/input-error.ts';
+import { InterruptedError } from '../runs/pool/interrupted.ts';
 import { type Command, type Output, processOutput } from './output.ts';
 import { COMMANDS, type CommandEntry } from './commands.ts';
 
@@ -49,6 +51,10 @@ export async function main(argv: readonly string[], output: Output = processOutp
     if (error instanceof InputError) {
       output.err(errorLine(error.message));
       return 2;
+    }
+    if (error instanceof InterruptedError) {
+      output.err(`leaksim ${name}: ${error.message}; every check worker was stopped, no report was written and the previous report folder is kept`);
+      return 128 + (constants.signals[error.signal] ?? 0);
     }
     throw error;
   }

@@ -140,7 +140,8 @@ function declarationsJson(outcome: RunOutcome): Record<string, unknown> {
 /** Every violated invariant with its count and first occurrence, in the order they first happened. */
 export function violatedInvariants(outcome: RunOutcome): { invariant: string; count: number; first: Violation }[] {
   const result = outcome.result;
-  if (!result) return [];
+  // A run its target stopped (a target fault, see sim/runs/run.ts) has no result, only its one violation.
+  if (!result) return outcome.firstViolation ? [{ invariant: outcome.firstViolation.invariant, count: 1, first: outcome.firstViolation }] : [];
   const firsts = new Map<string, Violation>();
   for (const violation of result.violations) if (!firsts.has(violation.invariant)) firsts.set(violation.invariant, violation);
   return [...firsts].map(([invariant, first]) => ({ invariant, count: (result.violationCounts as Record<string, number>)[invariant] ?? 0, first }));
@@ -218,7 +219,8 @@ function violationText(violation: Violation): string {
 /** The first violation of each invariant the scenario expects this target to fail on, that was seen. */
 export function expectedViolations(outcome: RunOutcome): Violation[] {
   const expected = outcome.expected;
-  if (!expected || !('failsOn' in expected) || !outcome.result) return [];
+  if (!expected || !('failsOn' in expected)) return [];
+  if (!outcome.result) return outcome.firstViolation && expected.failsOn.includes(outcome.firstViolation.invariant) ? [outcome.firstViolation] : [];
   return expected.failsOn.flatMap((invariant) => outcome.result!.violations.find((violation) => violation.invariant === invariant) ?? []);
 }
 
