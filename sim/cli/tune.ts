@@ -9,7 +9,7 @@ import { folderPart, writeReportFolder } from '../report/report-folder.ts';
 import { scenarioPath } from '../runs/scenario-files.ts';
 import { recordingSpanMs } from '../runs/replay.ts';
 import { loadScenario, type Scenario } from '../runs/scenario.ts';
-import { resolveTarget } from '../targets/targets.ts';
+import { resolveTargetToRunIsolated as resolveTarget } from '../targets/targets.ts';
 import { DAY_MS } from '../engine/traffic.ts';
 import { DEFAULT_MARGIN_PERCENT, judgeGrid, tuneTasks, type Dimension, type Grid, type TuneInput, type TuneResult } from '../tune/tune.ts';
 import { runTasks } from '../tune/tune-pool.ts';

@@ -139,13 +139,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     if (guard) return fault('target-responds', `threw ${errorText(error)} outside a route (in a timer callback or a promise it started)`);
     throw error;
   }
+  stoppedAtMs = result.endMs;
   const failure = guard?.failureDetail;
   if (failure) return guardFailure(failure);
   // A promise still pending at the run's end outlived the quiet phase (a simulated-time limit: the
   // TTL, the idle timeout and an hour past the last event) or the shutdown that follows it.
   const unsettled = result.stoppedEarly ? undefined : guard?.unsettled();
   if (unsettled) {
-    stoppedAtMs = result.endMs;
     return fault(unsettled.startsWith('shutdown(') ? 'clean-shutdown' : 'target-responds', `${unsettled} never settled: still pending when the run ended at ${formatSimTime(result.endMs)}`);
   }
   const firstViolation = result.violations[0];

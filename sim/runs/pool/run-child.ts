@@ -7,7 +7,7 @@ import { InputError } from '../../../src/input-error.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
 import type { RunReply, RunRequest } from './run-pool.ts';
 import { loadScenario, type Scenario } from '../scenario.ts';
-import { resolveTarget } from '../../targets/targets.ts';
+import { resolveTargetToRunIsolated as resolveTarget } from '../../targets/targets.ts';
 
 const scenarios = new Map<string, Scenario>();
 

@@ -22,7 +22,7 @@ import { InputError } from '../../../src/input-error.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
 import { expectationFor, reproduceCommand, targetFault, type RunOutcome } from '../run.ts';
 import type { Scenario, Verdict } from '../scenario.ts';
-import { resolveTarget } from '../../targets/targets.ts';
+import { resolveTargetToRunIsolated as resolveTarget } from '../../targets/targets.ts';
 import { InterruptedError } from './interrupted.ts';
 
 export { InterruptedError };
