@@ -21,12 +21,16 @@ export type ProbeReply =
 
 const probed = new Map<string, Promise<TargetDescription>>();
 
-/** The adapter's description, or an InputError (one line, exit 2) when the module cannot be used. Each path is probed once per process. */
+/**
+ * The adapter's description, or an InputError (one line, exit 2) when the module cannot be used.
+ * A module is probed once per process for the same environment (what it reads at import may differ).
+ */
 export function probeAdapter(path: string, name: string, limitSeconds = importSeconds()): Promise<TargetDescription> {
-  let result = probed.get(path);
+  const key = `${path}\0${JSON.stringify(Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+  let result = probed.get(key);
   if (!result) {
     result = probe(path, name, limitSeconds);
-    probed.set(path, result);
+    probed.set(key, result);
   }
   return result;
 }
@@ -57,7 +61,7 @@ function probe(path: string, name: string, limitSeconds: number): Promise<Target
 }
 
 /** LEAKSIM_IMPORT_SECONDS, when set, replaces ADAPTER_IMPORT_SECONDS. */
-function importSeconds(env: NodeJS.ProcessEnv = process.env): number {
+export function importSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const given = env.LEAKSIM_IMPORT_SECONDS;
   if (given === undefined || given === '') return ADAPTER_IMPORT_SECONDS;
   const seconds = Number(given);

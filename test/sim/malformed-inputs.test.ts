@@ -51,6 +51,12 @@ interface Case {
   readonly env?: Readonly<Record<string, string>>;
   /** Set up beyond files (symlinks, folders). */
   readonly setup?: (dir: string) => void;
+  /**
+   * 2 (default): bad input, one line on stderr. 1: a verdict (a target fault once the run has
+   * started): nothing on stderr, one ✗ line on stdout matching `mentions`, and a report folder at
+   * @/out, the only thing in the case's folder that changed.
+   */
+  readonly code?: 1 | 2;
 }
 
 const scenario = (change: Record<string, unknown>) => JSON.stringify({ ...SCENARIO, ...change }, null, 2);
@@ -163,21 +169,58 @@ const broken = (how: string, ...mentions: (string | RegExp)[]): Case => ({
   mentions: ['leaksim run', 'broken.ts', '(seed 1); reproduce: npx leaksim run', '--target test/fixtures/adapters/broken.ts --seed 1', ...mentions],
 });
 
+/** A target fault once the run has started: a verdict under a named invariant, a ✗ row, a report, exit 1. */
+const fault = (how: string, invariant: string, ...mentions: (string | RegExp)[]): Case => ({
+  name: `fault: ${how}`,
+  files: withScenario,
+  env: { LEAKSIM_BROKEN: how },
+  args: run('--target', BROKEN_ADAPTER),
+  code: 1,
+  mentions: [/^✗ tiny · \S*broken\.ts · seed 1: /, `${invariant} at day 0 `, '(seed 1)', ...mentions],
+});
+
+/** An adapter that cannot be used, decided before any run: one line, exit 2. */
+const unusable = (how: string, ...mentions: (string | RegExp)[]): Case => ({
+  name: `adapter: ${how}`,
+  files: withScenario,
+  env: { LEAKSIM_BROKEN: how, LEAKSIM_IMPORT_SECONDS: '3' },
+  args: run('--target', BROKEN_ADAPTER),
+  mentions: ['broken.ts', ...mentions],
+});
+
 const ADAPTER_CASES: Case[] = [
   { name: 'adapter: missing module', files: withScenario, args: run('--target', '@/nope.ts'), mentions: ['--target', 'nope.ts does not exist'] },
   { name: 'adapter: throws at import', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/throws-at-import.ts')), mentions: ['throws-at-import.ts', 'throws while it loads', 'configuration file missing'] },
   { name: 'adapter: syntax error', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/syntax-error.js')), mentions: ['syntax-error.js:3:', 'has a syntax error'] },
   { name: 'adapter: no createTarget', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/no-create-target.ts')), mentions: ['no-create-target.ts', 'createTarget must be exported'] },
+  { name: 'adapter: a top-level await that never settles', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/never-settles.mjs')), mentions: ['never-settles.mjs', 'ended while it loads', 'top-level await'] },
+  { name: 'adapter: check over one that never finishes loading', files: withScenario, env: { LEAKSIM_BROKEN: 'import-loop', LEAKSIM_IMPORT_SECONDS: '2' }, args: ['check', '@/s.json', '--target', BROKEN_ADAPTER, '--out', '@/out'], mentions: ['broken.ts', 'did not finish loading within 2 s'] },
+  unusable('import-exit0', 'ended while it loads (exit code 0)', 'process.exit()'),
+  unusable('import-loop', 'did not finish loading within 3 s', 'endless loop at import'),
+  unusable('import-throws-unprintable', 'throws while it loads', 'cannot be turned into text'),
+  { ...unusable('import-exit0 under check', 'ended while it loads (exit code 0)'), env: { LEAKSIM_BROKEN: 'import-exit0' }, args: ['check', '@/s.json', '--target', BROKEN_ADAPTER, '--out', '@/out'] },
   broken('create-throws', 'createTarget threw Error: cannot connect to the database'),
   broken('not-a-target', 'createTarget returned number'),
-  broken('route-throws', 'queueObservation({ contentSessionId: "dev01-s0001", … }) threw TypeError: boom'),
-  broken('route-rejects', /completeSession\(\d+\) rejected with Error: complete failed/),
-  broken('shutdown-rejects', 'shutdown() rejected with Error: shutdown failed'),
-  broken('shutdown-never-settles', 'shutdown() never settled'),
-  broken('complete-never-settles', /completeSession\(\d+\) never settled: still pending when the run ended at day 0/),
-  broken('view-throws', 'stats() threw RangeError: stats exploded'),
-  { ...broken('endless-loop', 'queueObservation() did not return within 1 s'), env: { LEAKSIM_BROKEN: 'endless-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
-  { ...broken('timer-loop', "the adapter's code outside a route (a timer callback?) did not return within 3 s"), env: { LEAKSIM_BROKEN: 'timer-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
+  { ...broken('a bad watchdog setting'), env: { LEAKSIM_WATCHDOG_SECONDS: '0' }, mentions: ['LEAKSIM_WATCHDOG_SECONDS', '"0"'] },
+  { ...broken('a bad import time limit'), env: { LEAKSIM_IMPORT_SECONDS: 'never' }, mentions: ['LEAKSIM_IMPORT_SECONDS', '"never"'] },
+];
+
+const FAULT_CASES: Case[] = [
+  fault('route-throws', 'target-responds', 'queueObservation({ contentSessionId: "dev01-s0001", … }) threw TypeError: boom'),
+  fault('route-rejects', 'target-responds', /completeSession\(\d+\) rejected with Error: complete failed/),
+  fault('shutdown-rejects', 'clean-shutdown', 'shutdown() rejected with Error: shutdown failed'),
+  fault('shutdown-never-settles', 'clean-shutdown', 'shutdown() never settled'),
+  fault('complete-never-settles', 'target-responds', /completeSession\(\d+\) never settled: still pending when the run ended at day 0/),
+  fault('view-throws', 'target-responds', 'stats() threw RangeError: stats exploded'),
+  fault('shutdown-rejects-unprintable', 'clean-shutdown', 'shutdown() rejected with a non-error value that cannot be turned into text (object without a prototype)'),
+  fault('complete-rejects-unprintable', 'target-responds', /completeSession\(\d+\) rejected with a non-error value that cannot be turned into text/),
+  fault('route-throws-unprintable', 'target-responds', 'queueObservation({ contentSessionId: "dev01-s0001", … }) threw a non-error value that cannot be turned into text'),
+  fault('route-throws-null', 'target-responds', 'threw a non-error value null'),
+  fault('exit-during-run', 'target-responds', "the adapter ended the run's thread (exit code 0)"),
+  fault('exit1-during-run', 'target-responds', "the adapter ended the run's thread (exit code 1)"),
+  fault('restart-storm', 'no-restart-storm', 'runaway timers'),
+  { ...fault('endless-loop', 'target-responds', 'queueObservation() did not return within 1 s'), env: { LEAKSIM_BROKEN: 'endless-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
+  { ...fault('timer-loop', 'target-responds', "the adapter's code outside a route (a timer callback?) did not return within 3 s"), env: { LEAKSIM_BROKEN: 'timer-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
 ];
 
 const DESTINATION_CASES: Case[] = [
@@ -201,7 +244,7 @@ const DESTINATION_CASES: Case[] = [
   { name: 'out: record into a missing folder', args: ['record', '--out', '@/no/r.jsonl', '--listen', '127.0.0.1:0'], mentions: ['leaksim record', '--out', 'does not exist'] },
 ];
 
-const CASES = [...SCENARIO_CASES, ...SETTINGS_CASES, ...TRAFFIC_CASES, ...CLI_CASES, ...ADAPTER_CASES, ...DESTINATION_CASES];
+const CASES = [...SCENARIO_CASES, ...SETTINGS_CASES, ...TRAFFIC_CASES, ...CLI_CASES, ...ADAPTER_CASES, ...FAULT_CASES, ...DESTINATION_CASES];
 
 /** Cases also run as a real child process (bin/leaksim.js). */
 const IN_CHILD_PROCESS = new Set([
@@ -211,8 +254,12 @@ const IN_CHILD_PROCESS = new Set([
   'traffic: atMs past a year',
   'cli: --days -1',
   'adapter: syntax error',
-  'adapter: shutdown-rejects',
-  'adapter: endless-loop',
+  'fault: shutdown-rejects',
+  'fault: shutdown-rejects-unprintable',
+  'fault: exit-during-run',
+  'fault: endless-loop',
+  'adapter: import-exit0 under check',
+  'adapter: a top-level await that never settles',
   "out: a folder holding a user's file",
   'out: ..',
 ]);
@@ -236,6 +283,12 @@ function snapshot(dir: string): Record<string, string> {
   return entries;
 }
 
+/** A verdict writes its report folder at @/out: everything else must be as it was. */
+function outsideReport(entries: Record<string, string>, testCase: Case): Record<string, string> {
+  if (testCase.code !== 1) return entries;
+  return Object.fromEntries(Object.entries(entries).filter(([key]) => key !== 'out' && !key.startsWith('out/')));
+}
+
 function prepare(testCase: Case): { dir: string; args: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'leaksim-malformed-'));
   for (const [name, content] of Object.entries(testCase.files ?? {})) {
@@ -246,7 +299,20 @@ function prepare(testCase: Case): { dir: string; args: string[] } {
   return { dir, args: testCase.args.map((arg) => arg.replace(/^@\//, `${dir}/`)) };
 }
 
-function expectOneLine(stderr: readonly string[], testCase: Case): void {
+/** Exit 2: one line on stderr. A verdict (exit 1): stderr empty, the one ✗ line on stdout. */
+function expectOneLine(stderr: readonly string[], testCase: Case, stdout: readonly string[] = []): void {
+  if (testCase.code === 1) {
+    expect(stderr, `stderr of "${testCase.name}"`).toEqual([]);
+    const rows = stdout.filter((line) => /^[✓✗] /.test(line));
+    expect(rows, `rows of "${testCase.name}"`).toHaveLength(1);
+    expect(stdout.join('\n')).not.toMatch(/^\s+at |\.ts:\d+:\d+\)$/m);
+    for (const mention of testCase.mentions) {
+      if (typeof mention === 'string') expect(rows[0]).toContain(mention);
+      else expect(rows[0]).toMatch(mention);
+    }
+    expect(stdout.some((line) => line.startsWith('    reproduce: npx leaksim run '))).toBe(true);
+    return;
+  }
   expect(stderr, `stderr of "${testCase.name}"`).toHaveLength(1);
   const line = stderr[0]!;
   expect(line).not.toMatch(/\n|^\s+at |\.ts:\d+:\d+\)$/);
@@ -260,26 +326,28 @@ describe('the malformed-input catalogue', () => {
   const clearEnv = () => {
     delete process.env.LEAKSIM_BROKEN;
     delete process.env.LEAKSIM_WATCHDOG_SECONDS;
+    delete process.env.LEAKSIM_IMPORT_SECONDS;
   };
   beforeEach(clearEnv);
   afterEach(clearEnv);
 
-  it('holds at least 60 cases over every kind of input', () => {
-    expect(CASES.length).toBeGreaterThanOrEqual(60);
-    for (const kind of ['scenario', 'settings', 'traffic', 'cli', 'adapter', 'out']) expect(CASES.some((testCase) => testCase.name.startsWith(`${kind}:`))).toBe(true);
+  it('holds at least 120 cases over every kind of input and fault', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(120);
+    for (const kind of ['scenario', 'settings', 'traffic', 'cli', 'adapter', 'fault', 'out']) expect(CASES.some((testCase) => testCase.name.startsWith(`${kind}:`))).toBe(true);
     expect(new Set(CASES.map((testCase) => testCase.name)).size).toBe(CASES.length);
   });
 
-  it.each(CASES.map((testCase) => [testCase.name, testCase] as const))('%s: exit 2, one line, nothing changed', async (_name, testCase) => {
+  it.each(CASES.map((testCase) => [testCase.name, testCase] as const))('%s: its exit code, one line, nothing changed outside the report', async (_name, testCase) => {
     const { dir, args } = prepare(testCase);
     Object.assign(process.env, testCase.env ?? {});
     const before = snapshot(dir);
     const reportsBefore = snapshot(join(ROOT, 'reports'));
     const output = collectOutput();
     const code = await main(args, output);
-    expectOneLine(output.stderr, testCase);
-    expect(code).toBe(2);
-    expect(snapshot(dir)).toEqual(before);
+    expectOneLine(output.stderr, testCase, output.stdout);
+    expect(code).toBe(testCase.code ?? 2);
+    expect(outsideReport(snapshot(dir), testCase)).toEqual(before);
+    if (testCase.code === 1) expect(existsSync(join(dir, 'out', 'summary.json'))).toBe(true);
     expect(Object.keys(snapshot(join(ROOT, 'reports'))).filter((key) => !key.startsWith('test-') && key !== 'vitest-results.json')).toEqual(
       Object.keys(reportsBefore).filter((key) => !key.startsWith('test-') && key !== 'vitest-results.json'),
     );
@@ -296,12 +364,24 @@ describe('the malformed-input catalogue', () => {
         env: { ...process.env, ...testCase.env },
         timeout: CASE_BUDGET_MS,
       });
-      expectOneLine(child.stderr.split('\n').filter((line) => line !== ''), testCase);
-      expect(child.status).toBe(2);
-      expect(snapshot(dir)).toEqual(before);
+      expectOneLine(child.stderr.split('\n').filter((line) => line !== ''), testCase, child.stdout.split('\n'));
+      expect(child.status).toBe(testCase.code ?? 2);
+      expect(outsideReport(snapshot(dir), testCase)).toEqual(before);
     },
     CASE_BUDGET_MS,
   );
+});
+
+describe('an adapter that holds the event loop open at import', () => {
+  it('cannot keep leaksim alive after the report: the process ends, exit 0', () => {
+    const { dir, args } = prepare({ name: 'interval', files: withScenario, args: run('--target', BROKEN_ADAPTER), mentions: [] });
+    const child = spawnSync(process.execPath, [join(ROOT, 'bin/leaksim.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LEAKSIM_BROKEN: 'import-interval' }, timeout: CASE_BUDGET_MS });
+    expect(child.signal).toBeNull(); // not killed by the timeout: it ended by itself
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toMatch(/^✓ tiny · \S*broken\.ts · seed 1: pass$/m);
+    expect(child.status).toBe(0);
+    expect(existsSync(join(dir, 'out', 'summary.json'))).toBe(true);
+  }, CASE_BUDGET_MS);
 });
 
 describe('report destinations', () => {

@@ -19,6 +19,7 @@ import { InputError } from '../../../src/input-error.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
 import { reproduceCommand, runScenario, targetFault, type RunOptions, type RunOutcome } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
+import { importSeconds } from '../../targets/adapter-probe.ts';
 import { TARGET_METHODS, WATCH_CALL, WATCH_PROGRESS, WATCH_SLOTS } from '../../targets/target-guard.ts';
 
 /** How long one call into the adapter may run before the watchdog ends the run. */
@@ -107,8 +108,16 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
         reachedMs,
         message,
       );
+    // Until the worker has loaded the adapter (it was probed, but it may behave differently on a
+    // second import), the import time limit applies.
+    const importLimitMs = importSeconds() * 1_000;
+    let loadingPolls = 0;
     const poll = setInterval(() => {
-      if (!armed) return;
+      if (!armed) {
+        loadingPolls += 1;
+        if (loadingPolls * POLL_MS >= importLimitMs) finish(() => resolve(failed(`the adapter did not finish loading within ${importLimitMs / 1_000} s in the run's thread (an endless loop at import?); the run was stopped`)));
+        return;
+      }
       const progress = Atomics.load(watch, WATCH_PROGRESS);
       if (progress !== lastProgress) {
         lastProgress = progress;
