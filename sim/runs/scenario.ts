@@ -18,7 +18,7 @@ import type { InvariantName } from '../check/catalogue.ts';
 import { recordingStats } from './replay.ts';
 import { DEFAULT_WARMUP_CHECKPOINTS, DEFAULT_CHECKPOINT_EVERY_HOURS, checkpointCount } from '../heap-analysis/checkpoints.ts';
 import { JUDGED_CHECKPOINTS_MIN } from '../heap-analysis/rule.ts';
-import { DEFAULT_TRAFFIC, estimateHookEvents, HOUR_MS, MAX_HOOK_EVENTS, type TrafficModel } from '../engine/traffic.ts';
+import { DEFAULT_TRAFFIC, estimateHookEvents, hookEventCounts, HOUR_MS, MAX_HOOK_EVENTS, type TrafficModel } from '../engine/traffic.ts';
 
 export const SCENARIO_SCHEMA_PATH = join(PACKAGE_ROOT, 'scenarios', 'scenario.schema.json');
 
@@ -117,11 +117,12 @@ export function checkScenarioSize(scenario: Scenario, days: number, where: { fil
   const model = scenario.traffic.model;
   const events = estimateHookEvents(model, days);
   if (events <= MAX_HOOK_EVENTS) return;
+  const most = hookEventCounts(model);
   throw new InputError(
     where.file,
     where.line,
     where.field,
-    `makes about ${events.toLocaleString('en-US')} hook events (${model.developers} developers × ${days} days × ${model.sessionsPerDay} sessions × (2 + ${model.promptsPerSession} prompts × (2 + ${model.toolUsesPerPrompt} tool uses))), more than the ${MAX_HOOK_EVENTS.toLocaleString('en-US')} one run may play (MAX_HOOK_EVENTS): fewer developers, days, sessions, prompts or tool uses`,
+    `makes up to ${events.toLocaleString('en-US')} hook events (${model.developers} developers × ${days} days × ${most.sessionsPerDay} sessions × (2 + ${most.promptsPerSession} prompts × (2 + ${most.toolUsesPerPrompt} tool uses)), at most 1.5 × each mean and at least 1 session and 1 prompt), more than the ${MAX_HOOK_EVENTS.toLocaleString('en-US')} one run may play (MAX_HOOK_EVENTS): fewer developers, days, sessions, prompts or tool uses`,
   );
 }
 

@@ -11,7 +11,7 @@ import { loadSettings } from '../../src/settings.ts';
 import { scenarioFiles } from '../../sim/cli/check.ts';
 import { replayTraffic } from '../../sim/runs/replay.ts';
 import { loadScenario } from '../../sim/runs/scenario.ts';
-import { estimateHookEvents, HOUR_MS, MAX_HOOK_EVENTS } from '../../sim/engine/traffic.ts';
+import { DEFAULT_TRAFFIC, estimateHookEvents, HOUR_MS, MAX_HOOK_EVENTS, teamTraffic } from '../../sim/engine/traffic.ts';
 
 const BOM = '\ufeff';
 const HEADER = '{"format":"leaksim-traffic","version":1,"source":"generate","timeOrigin":"2026-01-05T09:30:00.000Z","redaction":"hash"}';
@@ -41,11 +41,20 @@ describe('input bounds', () => {
     expect(scenario).toMatchObject({ description: '', days: 7, seeds: [1], expect: { reference: { pass: true }, flaws: {} } });
   });
 
-  it('keeps every shipped scenario under the hook-event ceiling', () => {
+  it('keeps every shipped scenario under the hook-event ceiling (an upper bound, about 3.4 × the average)', () => {
     for (const file of scenarioFiles('scenarios')) {
       const scenario = loadScenario(file);
-      if (scenario.traffic.kind === 'model') expect(estimateHookEvents(scenario.traffic.model, scenario.days)).toBeLessThan(MAX_HOOK_EVENTS / 5);
+      if (scenario.traffic.kind === 'model') expect(estimateHookEvents(scenario.traffic.model, scenario.days)).toBeLessThan(MAX_HOOK_EVENTS / 3);
     }
+  });
+
+  it('bounds the events of a skewed model from above: a day of 0.001 sessions still gets one session', () => {
+    const skewed = { developers: 1, sessionsPerDay: 0.001, promptsPerSession: 10_000, toolUsesPerPrompt: 100_000 };
+    // The old average (developers × days × sessions × …) said about 1,000,000 for a year; a run makes ~1e9.
+    expect(estimateHookEvents(skewed, 366)).toBeGreaterThan(MAX_HOOK_EVENTS);
+    const played = [...teamTraffic({ ...DEFAULT_TRAFFIC, developers: 1, sessionsPerDay: 0.001, promptsPerSession: 3, toolUsesPerPrompt: 5, days: 7 }, 1)].length;
+    expect(played).toBeLessThanOrEqual(estimateHookEvents({ developers: 1, sessionsPerDay: 0.001, promptsPerSession: 3, toolUsesPerPrompt: 5 }, 7));
+    expect(played).toBeGreaterThan(0);
   });
 
   it("replays a recording from its own time of day, and each copy a day later at the same time", () => {
