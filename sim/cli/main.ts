@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { InputError } from '../../src/input-error.ts';
 import { InterruptedError } from '../runs/pool/interrupted.ts';
+import { releaseReportLocks } from '../report/report-folder.ts';
 import { type Command, type Output, processOutput } from './output.ts';
 import { COMMANDS, type CommandEntry } from './commands.ts';
 
@@ -45,8 +46,16 @@ export async function main(argv: readonly string[], output: Output = processOutp
     return 2;
   }
   try {
-    const command = await load();
-    return await command(rest, output);
+    return await handled(name, async () => (await load())(rest, output), output);
+  } finally {
+    // A report folder's lock lasts as long as its command (sim/report/report-folder.ts).
+    releaseReportLocks();
+  }
+}
+
+async function handled(name: string, run: () => Promise<number>, output: Output): Promise<number> {
+  try {
+    return await run();
   } catch (error) {
     if (error instanceof InputError) {
       output.err(errorLine(error.message));

@@ -15,7 +15,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { checkReportFolder, lockReportFolder, releaseReportLocks } from '../../sim/report/report-folder.ts';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -412,6 +413,62 @@ describe('report destinations', () => {
     mkdirSync(join(dir, 'empty'));
     expect(await main(['run', join(dir, 's.json'), '--out', join(dir, 'empty')], collectOutput())).toBe(0);
     expect(existsSync(join(dir, 'empty', 'summary.md'))).toBe(true);
+  });
+
+  it('a kill between the two renames (old report aside, new one not yet in place) is recovered by the next run; staging leftovers are removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    const out = join(dir, 'report');
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    const first = readFileSync(join(out, 'summary.json'), 'utf8');
+    // What SIGKILL at the worst instant leaves: the old report moved aside, a half-written staging folder.
+    renameSync(out, join(dir, '.report.old-AbC123'));
+    mkdirSync(join(dir, '.report.partial-XyZ789'));
+    writeFileSync(join(dir, '.report.partial-XyZ789', '.leaksim-report'), readFileSync(join(dir, '.report.old-AbC123', '.leaksim-report')));
+    // Before any new report: the pre-flight already brings the old one back and clears the staging leftover.
+    checkReportFolder(out, { command: 'leaksim run', flag: '--out' });
+    expect(readFileSync(join(out, 'summary.json'), 'utf8')).toBe(first);
+    expect(readdirSync(dir).sort()).toEqual(['report', 's.json']);
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['report', 's.json']);
+  });
+
+  it("refuses to replace a report folder holding a file leaksim did not write, and keeps the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    const out = join(dir, 'report');
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    writeFileSync(join(out, 'notes.md'), 'my analysis');
+    const output = collectOutput();
+    expect(await main(['run', join(dir, 's.json'), '--out', out], output)).toBe(2);
+    expect(output.stderr).toEqual([expect.stringMatching(/^leaksim run: --out ".*report" holds a file leaksim did not write \(notes\.md\): move it out/)]);
+    expect(readFileSync(join(out, 'notes.md'), 'utf8')).toBe('my analysis');
+  });
+
+  it('one run per report folder: a second run into a locked --out refuses in one line; a dead owner\'s lock is taken over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    const out = join(dir, 'report');
+    const where = { command: 'leaksim run', flag: '--out' };
+    // A live owner: this process's parent stands in for another leaksim run.
+    const lock = join(tmpdir(), `leaksim-report-lock-${createHash('sha256').update(out).digest('hex').slice(0, 24)}`);
+    writeFileSync(lock, `${process.ppid}\n`);
+    try {
+      const output = collectOutput();
+      expect(await main(['run', join(dir, 's.json'), '--out', out], output)).toBe(2);
+      expect(output.stderr).toEqual([expect.stringMatching(new RegExp(`is being written by another leaksim run \\(process ${process.ppid}\\)`))]);
+      expect(existsSync(out)).toBe(false);
+      // An owner that is gone: taken over.
+      writeFileSync(lock, '999999999\n');
+      expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+      expect(existsSync(lock)).toBe(false); // released when the command ended
+      // Within one process, the same folder twice at once is refused too.
+      lockReportFolder(out, where);
+      expect(() => lockReportFolder(out, where)).toThrow(/another command in this process/);
+    } finally {
+      releaseReportLocks();
+      rmSync(lock, { force: true });
+    }
   });
 
   it('import --force replaces a finished file, and leaves no temporary file when refused', async () => {
