@@ -17,7 +17,7 @@
  * The marker lists the files leaksim wrote; a file in the folder that it does not list is a user's,
  * and the folder is then refused, never replaced with the file in it.
  */
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -183,6 +183,8 @@ export function writeReportFolder(dir: string, files: Readonly<Record<string, st
   const staging = mkdtempSync(join(parent, `.${basename(path)}.partial-`));
   let aside: string | undefined;
   try {
+    // mkdtemp makes the folder private (0700); a report is for reading, as any folder mkdir makes (umask applies).
+    chmodSync(staging, 0o777 & ~process.umask());
     // The marker first: a staging folder killed half-way is recognisably leaksim's, and removed by the next run.
     writeFileSync(join(staging, REPORT_MARKER_FILE), markerText(Object.keys(files)));
     for (const [name, text] of Object.entries(files)) {
