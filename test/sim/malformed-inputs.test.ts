@@ -13,7 +13,7 @@
  * Most cases call main() directly (fast); a representative subset runs bin/leaksim.js as a real
  * child process, where a stack trace or a crash would show as it does for a user.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { checkReportFolder, lockReportFolder, releaseReportLocks } from '../../sim/report/report-folder.ts';
@@ -116,7 +116,7 @@ const SETTINGS_CASES: Case[] = [
 const TRAFFIC_CASES: Case[] = [
   { name: 'traffic: missing file', args: ['replay', '@/nope.jsonl', '--out', '@/out'], mentions: ['nope.jsonl', 'cannot be read (ENOENT)'] },
   { name: 'traffic: a folder', setup: (dir) => mkdirSync(join(dir, 't.jsonl')), args: replay(), mentions: ['t.jsonl', 'is a folder'] },
-  { name: 'traffic: a device that never ends', args: ['replay', '/dev/zero', '--out', '@/out'], mentions: ['/dev/zero:1', 'longer than'] },
+  { name: 'traffic: a device that never ends', args: ['replay', '/dev/zero', '--out', '@/out'], mentions: ['/dev/zero', 'not a regular file (a device)'] },
   { name: 'traffic: empty file', files: { 't.jsonl': '' }, args: replay(), mentions: ['t.jsonl:1', 'is empty'] },
   { name: 'traffic: not a leaksim file', files: { 't.jsonl': '{"format":"other"}\n' }, args: replay(), mentions: ['t.jsonl:1', 'format', '"other"'] },
   { name: 'traffic: newer version', files: { 't.jsonl': `${HEADER.replace('"version":1', '"version":2')}\n` }, args: replay(), mentions: ['t.jsonl:1', 'version', 'newer'] },
@@ -245,7 +245,47 @@ const DESTINATION_CASES: Case[] = [
   { name: 'out: record into a missing folder', args: ['record', '--out', '@/no/r.jsonl', '--listen', '127.0.0.1:0'], mentions: ['leaksim record', '--out', 'does not exist'] },
 ];
 
-const CASES = [...SCENARIO_CASES, ...SETTINGS_CASES, ...TRAFFIC_CASES, ...CLI_CASES, ...ADAPTER_CASES, ...FAULT_CASES, ...DESTINATION_CASES];
+const fifo = (name: string) => (dir: string) => void execFileSync('mkfifo', [join(dir, name)]);
+const SIX_YEARS_MS = 6 * 366 * 24 * 3_600_000;
+
+/** Issue 21's cases: bounds that could be bypassed, messages that pointed elsewhere, outputs that could be lost. */
+const ISSUE_21_CASES: Case[] = [
+  { name: 'bounds: replay a FIFO', setup: fifo('t.jsonl'), args: replay(), mentions: ['t.jsonl', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: import a FIFO', setup: fifo('x.jsonl'), args: ['import', 'claude-code', '@/x.jsonl', '--out', '@/o.jsonl'], mentions: ['x.jsonl', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: import /dev/zero', args: ['import', 'claude-code', '/dev/zero', '--out', '@/o.jsonl'], mentions: ['/dev/zero', 'not a regular file (a device)'] },
+  { name: 'bounds: a scenario that is a FIFO', setup: fifo('s.json'), args: run(), mentions: ['s.json', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: settings that are a FIFO', files: withScenario, setup: fifo('settings.json'), args: run('--settings', '@/settings.json'), mentions: ['settings.json', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: an expect file that is a FIFO', files: withScenario, setup: fifo('e.json'), args: ['check', '@/s.json', '--target', 'examples/adapter.ts', '--expect', '@/e.json', '--out', '@/out'], mentions: ['e.json', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: --baselines a FIFO', files: { 's.json': scenario({ days: 3, heap: { checkpointEveryHours: 6, expect: { reference: 'pass' } } }) }, setup: fifo('b.json'), args: ['check', '@/s.json', '--heap', '--baselines', '@/b.json', '--out', '@/out'], mentions: ['b.json', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: --baselines /dev/zero', files: { 's.json': scenario({ days: 3, heap: { checkpointEveryHours: 6, expect: { reference: 'pass' } } }) }, args: ['check', '@/s.json', '--heap', '--baselines', '/dev/zero', '--out', '@/out'], mentions: ['/dev/zero', 'not a regular file (a device)'] },
+  { name: 'bounds: --baselines past MAX_JSON_FILE_BYTES', files: { 's.json': scenario({ days: 3, heap: { checkpointEveryHours: 6, expect: { reference: 'pass' } } }), 'b.json': `{"x":"${'a'.repeat(5 * 1024 * 1024)}"}` }, args: ['check', '@/s.json', '--heap', '--baselines', '@/b.json', '--out', '@/out'], mentions: ['b.json', 'MAX_JSON_FILE_BYTES'] },
+  { name: 'bounds: a skewed model whose average hides a billion events', files: { 's.json': scenario({ days: 366, traffic: { developers: 1, sessionsPerDay: 0.001, promptsPerSession: 10_000, toolUsesPerPrompt: 100_000 } }) }, args: run(), mentions: ['s.json:7', 'traffic makes up to', 'MAX_HOOK_EVENTS'] },
+  { name: 'bounds: tune --days past MAX_HOOK_EVENTS', files: { 's.json': scenario({ traffic: { developers: 1_000, sessionsPerDay: 6, promptsPerSession: 8, toolUsesPerPrompt: 12 } }) }, args: ['tune', '@/s.json', '--days', '366', '--out', '@/out'], mentions: ['leaksim tune', '--days', 'MAX_HOOK_EVENTS'] },
+  { name: 'out: /proc/x/y cannot be written', files: withScenario, args: run('--out', '/proc/x/y'), mentions: ['leaksim run', '--out "/proc/x/y"', 'cannot be written'] },
+  { name: 'out: a 300-character name', files: withScenario, args: run('--out', `@/${'b'.repeat(300)}`), mentions: ['leaksim run', '--out', 'longer than the 200', 'MAX_FOLDER_NAME_BYTES'] },
+  { name: 'scenario: a 300-character name', files: { 's.json': scenario({ name: 'a'.repeat(300) }) }, args: run(), mentions: ['s.json:2', 'name must NOT have more than 100 characters'] },
+  { name: 'out: import over its own input, even with --force', files: { 'mine.jsonl': TRANSCRIPT_NOT }, args: ['import', 'claude-code', '@/mine.jsonl', '--force', '--out', '@/mine.jsonl'], mentions: ['leaksim import', '--out', 'one of the transcripts it reads'] },
+  { name: 'out: import into a folder it reads', files: { 'in/x.jsonl': TRANSCRIPT_NOT }, args: ['import', 'claude-code', '@/in', '--out', '@/in/o.jsonl'], mentions: ['leaksim import', '--out', 'a folder it reads'] },
+  { name: 'cli: record --upstream equal to --listen', args: ['record', '--listen', '127.0.0.1:37791', '--upstream', '127.0.0.1:37791', '--out', '@/r.jsonl'], mentions: ['leaksim record', '--upstream', 'where the recorder itself listens'] },
+  { name: 'cli: record --upstream localhost equal to --listen 127.0.0.1', args: ['record', '--listen', '127.0.0.1:37792', '--upstream', 'localhost:37792', '--out', '@/r.jsonl'], mentions: ['leaksim record', '--upstream', 'where the recorder itself listens'] },
+  { name: 'scenario: a duplicate key points at the second one', files: { 's.json': '{\n  "name": "tiny",\n  "days": 1,\n  "traffic": { "developers": 1 },\n  "days": 400\n}' }, args: run(), mentions: ['s.json:5', 'days is given twice (first on line 3, again here as 400)'] },
+  { name: 'scenario: a nested duplicate key', files: { 's.json': '{\n  "name": "tiny",\n  "traffic": {\n    "developers": 1,\n    "developers": 0\n  }\n}' }, args: run(), mentions: ['s.json:5', 'traffic.developers is given twice'] },
+  { name: 'scenario: 1e309 shown as such', files: { 's.json': '{\n  "name": "tiny",\n  "days": 1e309,\n  "traffic": { "developers": 1 }\n}' }, args: run(), mentions: ['s.json:3', 'days is 1e309, out of the range of a number'] },
+  { name: 'scenario: -1e309 in traffic', files: { 's.json': '{\n  "name": "tiny",\n  "traffic": {\n    "developers": -1e309\n  }\n}' }, args: run(), mentions: ['s.json:4', 'traffic.developers is -1e309'] },
+  { name: 'scenario: endings weights all 0', files: { 's.json': scenario({ traffic: { developers: 1, endings: { proper: 0, cleared: 0, resumed: 0, abandoned: 0 } } }) }, args: run(), mentions: ['s.json:', 'traffic.endings weights are all 0'] },
+  { name: 'scenario: a TTL that rounds to a millisecond', files: { 's.json': scenario({ settings: { ttlMinutes: 0.00001 } }) }, args: run(), mentions: ['s.json:', 'settings.ttlMinutes is 0.00001', 'below the 1-second floor'] },
+  { name: 'scenario: an idle timeout under a second', files: { 's.json': scenario({ settings: { generatorIdleTimeoutMinutes: 0.01 } }) }, args: run(), mentions: ['settings.generatorIdleTimeoutMinutes is 0.01', 'below the 1-second floor'] },
+  { name: 'scenario: a restart delay under a second', files: { 's.json': scenario({ settings: { generatorRestartDelayMs: 5 } }) }, args: run(), mentions: ['settings.generatorRestartDelayMs is 5', 'below the 1-second floor'] },
+  { name: 'settings: a misspelt key gets a did-you-mean', files: { ...withScenario, 'settings.json': '{\n  "CLAUDE_MEM_MODEL": "x",\n  "CLAUDE_MEM_SESION_TTL_MINUTES": "30"\n}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:3', 'CLAUDE_MEM_SESION_TTL_MINUTES is not a setting leaksim reads: did you mean CLAUDE_MEM_SESSION_TTL_MINUTES?'] },
+  { name: 'settings: another misspelling', files: { ...withScenario, 'settings.json': '{"CLAUDE_MEM_MAX_ACTIVE_SESSION": "5"}' }, args: run('--settings', '@/settings.json'), mentions: ['did you mean CLAUDE_MEM_MAX_ACTIVE_SESSIONS?'] },
+  { name: 'settings: 1e309 shown as such', files: { ...withScenario, 'settings.json': '{\n"CLAUDE_MEM_MAX_ACTIVE_SESSIONS": 1e309\n}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:2', 'got 1e309 (out of the range of a number)'] },
+  { name: 'traffic: an impossible date (2026-02-30)', files: { 't.jsonl': `${HEADER.replace('2026-01-05', '2026-02-30')}\n${START}\n` }, args: replay(), mentions: ['t.jsonl:1', 'timeOrigin', 'a date that does not exist'] },
+  { name: 'traffic: an impossible hour', files: { 't.jsonl': `${HEADER.replace('T09:', 'T25:')}\n${START}\n` }, args: replay(), mentions: ['t.jsonl:1', 'timeOrigin'] },
+  { name: 'traffic: events six years apart', files: { 't.jsonl': traffic(START, PROMPT.replace('"atMs":1200', `"atMs":${SIX_YEARS_MS}`)) }, args: replay(), mentions: ['t.jsonl:3', 'atMs', 'MAX_TRAFFIC_SPAN_MS'] },
+  { name: 'traffic: a 2,000-character session id', files: { 't.jsonl': traffic(START.replace('"s-1"', JSON.stringify('s'.repeat(2_000)))) }, args: replay(), mentions: ['t.jsonl:2', 'session is 2000 characters long', 'MAX_NAME_CHARS'] },
+];
+
+const CASES = [...SCENARIO_CASES, ...SETTINGS_CASES, ...TRAFFIC_CASES, ...CLI_CASES, ...ADAPTER_CASES, ...FAULT_CASES, ...DESTINATION_CASES, ...ISSUE_21_CASES];
 
 /** Cases also run as a real child process (bin/leaksim.js). */
 const IN_CHILD_PROCESS = new Set([
@@ -334,7 +374,7 @@ describe('the malformed-input catalogue', () => {
 
   it('holds at least 120 cases over every kind of input and fault', () => {
     expect(CASES.length).toBeGreaterThanOrEqual(120);
-    for (const kind of ['scenario', 'settings', 'traffic', 'cli', 'adapter', 'fault', 'out']) expect(CASES.some((testCase) => testCase.name.startsWith(`${kind}:`))).toBe(true);
+    for (const kind of ['scenario', 'settings', 'traffic', 'cli', 'adapter', 'fault', 'out', 'bounds']) expect(CASES.some((testCase) => testCase.name.startsWith(`${kind}:`))).toBe(true);
     expect(new Set(CASES.map((testCase) => testCase.name)).size).toBe(CASES.length);
   });
 
