@@ -381,10 +381,39 @@ export const METRIC_COLUMNS: readonly (keyof MetricSample)[] = [
   'coldResumes',
 ];
 
-/** The sampled metrics, with the modelled retained bytes of each sample as the last column. */
+/**
+ * Rows one metrics file may hold: a year sampled every 15 minutes is 35,136; with many seeds the
+ * report would run to hundreds of MB. Past it, samples are thinned as the charts are (series.ts).
+ */
+export const MAX_METRIC_ROWS = 10_000;
+
+/**
+ * At most `maxRows` samples: each the maximum, column by column, of a bucket of consecutive
+ * samples, at the bucket's last time, so a peak is never smoothed away and a counter keeps its
+ * latest value. Deterministic; a series already within the limit is returned as it is (so a merge
+ * that reads thinned files back writes the same bytes).
+ */
+export function thinSamples(samples: readonly MetricSample[], maxRows = MAX_METRIC_ROWS): readonly MetricSample[] {
+  if (samples.length <= maxRows) return samples;
+  const bucket = Math.ceil(samples.length / maxRows);
+  const thinned: MetricSample[] = [];
+  for (let start = 0; start < samples.length; start += bucket) {
+    const end = Math.min(samples.length, start + bucket);
+    const row: Record<string, number> = { atMs: samples[end - 1]!.atMs };
+    for (const column of METRIC_COLUMNS) {
+      let most = -Infinity;
+      for (let index = start; index < end; index += 1) most = Math.max(most, samples[index]![column]);
+      row[column] = most;
+    }
+    thinned.push(row as unknown as MetricSample);
+  }
+  return thinned;
+}
+
+/** The sampled metrics (thinned past MAX_METRIC_ROWS), with the modelled retained bytes of each sample as the last column. */
 export function metricsCsv(samples: readonly MetricSample[], model: MemoryModel = memoryModel()): string {
   const rows = [['at', ...METRIC_COLUMNS, 'retainedBytes'].join(',')];
-  for (const sample of samples) {
+  for (const sample of thinSamples(samples)) {
     rows.push([formatSimTime(sample.atMs), ...METRIC_COLUMNS.map((column) => String(sample[column])), String(retainedBytes(model, sample.activeSessions, sample.historyMessages))].join(','));
   }
   return `${rows.join('\n')}\n`;

@@ -6,6 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { METRIC_COLUMNS, MAX_METRIC_ROWS, metricsCsv, thinSamples } from '../../sim/report/report.ts';
 import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/settings.ts';
 import { scenarioFiles } from '../../sim/cli/check.ts';
@@ -66,5 +67,24 @@ describe('input bounds', () => {
   it('refuses a scenario whose recording has a bad line when it is loaded, before any run', () => {
     const dir = scratch({ 't.jsonl': `${HEADER}\n${START}\n{"atMs":5,"kind":"stop"}\n`, 's.json': '{ "name": "recorded", "traffic": { "file": "t.jsonl" } }' });
     expect(() => loadScenario(join(dir, 's.json'))).toThrow(/t\.jsonl:3: session is missing/);
+  });
+});
+
+describe('report size', () => {
+  const sample = (index: number) => ({ atMs: index * 15 * 60_000, activeSessions: index === 20_000 ? 999 : index % 7, generatorsRunning: 0, historyMessages: index % 11, historyChars: 0, pending: 0, timers: 0, listeners: 0, refusedSessions: Math.floor(index / 100), evictions: 0, expirations: 0, trimmedMessages: 0, coldResumes: 0 });
+
+  it('thins a year of 15-minute samples to MAX_METRIC_ROWS rows, keeping every peak and the counters\' latest values', () => {
+    const year = Array.from({ length: 366 * 96 }, (_, index) => sample(index));
+    const lines = metricsCsv(year).trimEnd().split('\n');
+    expect(lines.length - 1).toBeLessThanOrEqual(MAX_METRIC_ROWS);
+    expect(lines.some((line) => line.split(',')[METRIC_COLUMNS.indexOf('activeSessions') + 1] === '999')).toBe(true); // the one burst survives
+    expect(lines.at(-1)!.split(',')[METRIC_COLUMNS.indexOf('refusedSessions') + 1]).toBe(String(Math.floor((year.length - 1) / 100)));
+    // The full-length series (a broken twin with no thinning) would be 35,136 rows.
+    expect(year.length).toBeGreaterThan(MAX_METRIC_ROWS);
+  });
+
+  it('leaves a series within the limit as it is (so a merge writes the same bytes)', () => {
+    const week = Array.from({ length: 7 * 96 }, (_, index) => sample(index));
+    expect(thinSamples(week)).toBe(week);
   });
 });
