@@ -413,6 +413,37 @@ describe('the malformed-input catalogue', () => {
   );
 });
 
+describe('target faults under check', () => {
+  const clear = () => {
+    delete process.env.LEAKSIM_BROKEN;
+  };
+  afterEach(clear);
+
+  it('an expect file may name a fault invariant: then the ✗ becomes ✓ (as expected), exit 0, with the report', async () => {
+    const { dir } = prepare({ name: 'expected-fault', files: { ...withScenario, 'e.json': '{"tiny": {"failsOn": ["clean-shutdown"], "why": "shutdown is not ours"}}' }, args: [], mentions: [] });
+    process.env.LEAKSIM_BROKEN = 'shutdown-rejects';
+    const output = collectOutput();
+    const code = await main(['check', join(dir, 's.json'), '--target', BROKEN_ADAPTER, '--expect', join(dir, 'e.json'), '--jobs', '1', '--out', join(dir, 'out')], output);
+    expect(output.stdout[0]).toMatch(/^✓ tiny · \S*broken\.ts · seed 1: clean-shutdown at day 0 .*shutdown\(\) rejected with Error: shutdown failed \(seed 1\) \(as expected\)$/);
+    expect(code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')).runs[0]).toMatchObject({ verdict: 'fail', asExpected: true, firstViolation: { invariant: 'clean-shutdown' } });
+  }, CASE_BUDGET_MS);
+
+  it('a check worker process that dies under a run (the adapter kills its own process) fails that run, and the check still writes its report: never a green', async () => {
+    const { dir } = prepare({ name: 'abort', files: { 's.json': scenario({ seeds: [1, 2] }) }, args: [], mentions: [] });
+    process.env.LEAKSIM_BROKEN = 'abort-during-run';
+    const output = collectOutput();
+    const code = await main(['check', join(dir, 's.json'), '--target', BROKEN_ADAPTER, '--jobs', '2', '--out', join(dir, 'out')], output);
+    const rows = output.stdout.filter((line) => /^[✓✗] /.test(line));
+    expect(rows).toEqual([
+      expect.stringMatching(/^✗ tiny · \S*broken\.ts · seed 1: target-responds at day 0 .*the check worker running it exited with SIGKILL before the run finished/),
+      expect.stringMatching(/^✗ tiny · \S*broken\.ts · seed 2: target-responds at day 0 .*the check worker running it exited with SIGKILL before the run finished/),
+    ]);
+    expect(code).toBe(1);
+    expect(existsSync(join(dir, 'out', 'summary.json'))).toBe(true);
+  }, CASE_BUDGET_MS);
+});
+
 describe('an adapter that holds the event loop open at import', () => {
   it('cannot keep leaksim alive after the report: the process ends, exit 0', () => {
     const { dir, args } = prepare({ name: 'interval', files: withScenario, args: run('--target', BROKEN_ADAPTER), mentions: [] });
