@@ -119,4 +119,6 @@ if (process.argv[1] && import.meta.filename === process.argv[1]) {
     process.exit(1);
   }
   writeFileSync(request.resultFile, `${JSON.stringify(result)}\n`);
+  // The result is on disk: a timer the adapter left (a setInterval at import) must not keep the probe alive.
+  process.exit(0);
 }
