@@ -504,6 +504,14 @@ describe('report destinations', () => {
     expect(readdirSync(dir).sort()).toEqual(['report', 's.json']);
   });
 
+  it('makes report folders readable like any folder (not private: mkdtemp makes 0700)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    const out = join(dir, 'report');
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o777 & ~process.umask());
+  });
+
   it("refuses to replace a report folder holding a file leaksim did not write, and keeps the file", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
     writeFileSync(join(dir, 's.json'), scenario({}));
