@@ -31,22 +31,43 @@ export const createTarget: TargetFactory = ({ settings, store, agent, observer }
   let expirations = 0;
   const manager: ClaudeMemLikeSessionManager = new ClaudeMemLikeSessionManager(
     {
-      runGenerator: (sessionDbId, signal) =>
-        agent.run({
+      runGenerator: (sessionDbId, signal) => {
+        // An agent may keep the context after its run ended: from then on it can do nothing.
+        let ended = false;
+        const live = () => !ended && !signal.aborted;
+        return agent.run({
           sessionDbId,
           signal,
-          claim: () => (signal.aborted ? undefined : store.claim(sessionDbId)),
+          claim: () => {
+            if (!live()) return undefined;
+            const message = store.claim(sessionDbId);
+            manager.generatorActivity(sessionDbId, message !== undefined);
+            return message;
+          },
           append: (message) => {
-            if (!signal.aborted) manager.appendToHistory(sessionDbId, message);
+            if (!live()) return;
+            manager.generatorActivity(sessionDbId);
+            manager.appendToHistory(sessionDbId, message);
           },
           ack: (message) => {
-            if (!signal.aborted) store.ack(message);
+            if (!live()) return;
+            manager.generatorActivity(sessionDbId);
+            store.ack(message);
           },
-        }).catch((error: unknown) => {
-          // A crashed or aborted generator's claimed work goes back to the queue.
-          store.requeueInFlight(sessionDbId);
-          throw error;
-        }),
+        }).then(
+          // Work a generator claimed and did not finish goes back to the queue, however it ended
+          // (an aborted generator may return quietly), unless the session was deleted with its queue.
+          () => {
+            ended = true;
+            if (manager.sessions.has(sessionDbId)) store.requeueInFlight(sessionDbId);
+          },
+          (error: unknown) => {
+            ended = true;
+            store.requeueInFlight(sessionDbId);
+            throw error;
+          },
+        );
+      },
       onDeleted: (sessionDbId, reason) => {
         if (reason === 'idle') expirations += 1;
         observer?.onRemoved(sessionDbId, reason === 'idle' ? 'expired' : reason);

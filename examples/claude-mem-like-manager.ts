@@ -4,6 +4,7 @@
  * idle session, `shutdownAll`. It is here only so that examples/adapter.ts has something real to
  * adapt; it knows nothing of leaksim's contract.
  */
+import { getEventListeners } from 'node:events';
 import { ConversationHistory, type ConversationMessage } from '../src/history.ts';
 
 export interface QueuedWork {
@@ -22,7 +23,10 @@ interface Session {
   readonly history: ConversationHistory;
   controller: AbortController;
   generatorPromise: Promise<void> | null;
-  /** The idle cleanup, or the restart of a crashed generator: a session waits for one thing at a time. */
+  /**
+   * The one thing a session waits for: the idle cleanup, the restart of a crashed generator, or,
+   * while its generator runs, the watchdog that aborts a generator silent for the idle timeout.
+   */
   cleanupTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -32,12 +36,28 @@ export class ClaudeMemLikeSessionManager {
   readonly #ttlMs: number;
   readonly #limits: { maxHistoryMessages: number; maxHistoryTokens: number };
   readonly #restartDelayMs: number;
+  readonly #idleTimeoutMs: number;
+  /** Messages each running generator has claimed: one that ended without claiming any is not restarted at once. Kept beside the session, not on it. */
+  readonly #claims = new WeakMap<Session, number>();
 
-  constructor(hooks: SessionHooks, options: { ttlMs: number; maxHistoryMessages: number; maxHistoryTokens: number; generatorRestartDelayMs?: number }) {
+  constructor(hooks: SessionHooks, options: { ttlMs: number; maxHistoryMessages: number; maxHistoryTokens: number; generatorRestartDelayMs?: number; generatorIdleTimeoutMs?: number }) {
     this.#hooks = hooks;
     this.#ttlMs = options.ttlMs;
     this.#limits = options;
     this.#restartDelayMs = options.generatorRestartDelayMs ?? 1_000;
+    this.#idleTimeoutMs = options.generatorIdleTimeoutMs ?? 5 * 60_000;
+  }
+
+  /**
+   * The generator of a session did something (claimed, appended, acknowledged): its watchdog starts
+   * over. A provider call that hangs leaves the generator silent; after the idle timeout it is
+   * aborted, its claimed work goes back to the queue, and it is restarted after the delay.
+   */
+  generatorActivity(sessionDbId: number, claimed = false): void {
+    const session = this.sessions.get(sessionDbId);
+    if (!session?.generatorPromise) return;
+    if (claimed) this.#claims.set(session, (this.#claims.get(session) ?? 0) + 1);
+    this.#armWatchdog(session);
   }
 
   initializeSession(sessionDbId: number, userPrompt: string): Session {
@@ -49,7 +69,8 @@ export class ClaudeMemLikeSessionManager {
     } else {
       session.history.append({ role: 'user', content: userPrompt });
     }
-    this.#cancelCleanup(session);
+    // New work cancels the idle cleanup; a running generator's watchdog keeps going.
+    if (!session.generatorPromise) this.#cancelCleanup(session);
     return session;
   }
 
@@ -66,7 +87,10 @@ export class ClaudeMemLikeSessionManager {
     const session = this.sessions.get(sessionDbId);
     if (!session || session.generatorPromise) return;
     this.#cancelCleanup(session);
-    if (session.controller.signal.aborted) session.controller = new AbortController();
+    // A fresh controller when the old one is aborted, or when an agent left its abort listener on
+    // it (some SDKs do): a listener per generator run would pile up on a long-lived signal.
+    if (session.controller.signal.aborted || getEventListeners(session.controller.signal, 'abort').length > 0) session.controller = new AbortController();
+    this.#claims.set(session, 0);
     const promise: Promise<void> = this.#hooks
       .runGenerator(sessionDbId, session.controller.signal)
       .then(
@@ -76,11 +100,16 @@ export class ClaudeMemLikeSessionManager {
       .then((crashed) => {
         if (session.generatorPromise !== promise || this.sessions.get(sessionDbId) !== session) return;
         session.generatorPromise = null;
+        this.#cancelCleanup(session);
+        const aborted = session.controller.signal.aborted;
         if (this.#hooks.pendingCount(sessionDbId) === 0) this.#scheduleCleanup(sessionDbId, session);
-        else if (crashed) this.#scheduleRestart(sessionDbId, session);
+        // Restarted at once only when it made progress; a generator that crashed, was aborted, or
+        // ended without claiming any of the pending work would be restarted again and again.
+        else if (crashed || aborted || this.#claims.get(session) === 0) this.#scheduleRestart(sessionDbId, session);
         else this.ensureGenerator(sessionDbId);
       });
     session.generatorPromise = promise;
+    this.#armWatchdog(session);
   }
 
   async deleteSession(sessionDbId: number, reason: 'idle' | 'deleted' | 'shutdown' = 'deleted'): Promise<void> {
@@ -111,6 +140,14 @@ export class ClaudeMemLikeSessionManager {
       session.cleanupTimer = undefined;
       this.ensureGenerator(sessionDbId);
     }, this.#restartDelayMs);
+  }
+
+  #armWatchdog(session: Session): void {
+    this.#cancelCleanup(session);
+    session.cleanupTimer = setTimeout(() => {
+      session.cleanupTimer = undefined;
+      if (session.generatorPromise) session.controller.abort();
+    }, this.#idleTimeoutMs);
   }
 
   #cancelCleanup(session: Session): void {

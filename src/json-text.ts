@@ -8,7 +8,7 @@
  * Traffic files are JSON Lines with flat records and are bounded per line by their reader
  * (sim/traffic-file/reader.ts, format.ts).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readBoundedText } from './bounded-read.ts';
 import { InputError, lineOfOffset } from './input-error.ts';
 
 /** Scenario, settings and baselines files are a few kilobytes; this is a thousand times that. */
@@ -18,20 +18,8 @@ export const MAX_JSON_DEPTH = 64;
 
 /** Reads a JSON file's text: size-checked, BOM dropped, depth-checked. */
 export function readJsonText(file: string): string {
-  let text: string;
-  try {
-    const stat = statSync(file);
-    if (stat.isDirectory()) throw new InputError(file, 0, '', 'is a folder, expected a JSON file');
-    // A device or a pipe could be read forever (/dev/zero): only regular files.
-    if (!stat.isFile()) throw new InputError(file, 0, '', 'is not a regular file, expected a JSON file');
-    const bytes = stat.size;
-    if (bytes > MAX_JSON_FILE_BYTES) throw new InputError(file, 0, '', `is ${bytes} bytes, larger than the ${MAX_JSON_FILE_BYTES}-byte limit for a JSON file (MAX_JSON_FILE_BYTES)`);
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return checkedJsonText(text, file);
+  // A device or a pipe could be read for ever (/dev/zero): only regular files, counted while read.
+  return checkedJsonText(readBoundedText(file, MAX_JSON_FILE_BYTES, 'MAX_JSON_FILE_BYTES', 'a JSON file'), file);
 }
 
 /** Text already in memory, checked the same way. */

@@ -72,6 +72,13 @@ export function parseSettings(text: string, file = '<settings>', base: Retention
     throw new InputError(file, 1, '', 'must be a JSON object of string values');
   }
   const record = parsed as Record<string, unknown>;
+  // claude-mem's file holds many settings leaksim does not read; one a typo away from a key it
+  // reads (CLAUDE_MEM_SESION_TTL_MINUTES) would be silently ignored, so it is refused.
+  for (const key of Object.keys(record)) {
+    if (SETTING_KEYS.some((spec) => spec.key === key)) continue;
+    const nearest = SETTING_KEYS.map((spec) => ({ key: spec.key, distance: editDistance(key, spec.key) })).sort((a, b) => a.distance - b.distance)[0]!;
+    if (nearest.distance <= 3) throw new InputError(file, lineOfOffset(text, text.indexOf(`"${key}"`)), key, `is not a setting leaksim reads: did you mean ${nearest.key}?`);
+  }
   const result: Record<string, number> = { ...base };
   for (const spec of SETTING_KEYS) {
     if (!(spec.key in record)) continue;
@@ -82,7 +89,7 @@ export function parseSettings(text: string, file = '<settings>', base: Retention
 
 function parseSettingValue(spec: SettingKey, raw: unknown, file: string, text: string): number {
   const line = lineOfOffset(text, text.indexOf(`"${spec.key}"`));
-  const shown = JSON.stringify(raw);
+  const shown = typeof raw === 'number' && !Number.isFinite(raw) ? `${text.slice(text.indexOf(':', text.indexOf(`"${spec.key}"`)) + 1).trim().split(/[,}\s]/)[0]} (out of the range of a number)` : JSON.stringify(raw);
   // claude-mem writes every value as a string; a bare number is accepted as the same thing.
   const asText = typeof raw === 'number' ? String(raw) : raw;
   if (typeof asText !== 'string' || !/^\s*\d+\s*$/.test(asText)) {
@@ -93,6 +100,17 @@ function parseSettingValue(spec: SettingKey, raw: unknown, file: string, text: s
     throw new InputError(file, line, spec.key, `expected a whole number of ${spec.unit} from ${spec.min} to ${spec.max}, got ${shown}`);
   }
   return value * spec.scale;
+}
+
+/** Levenshtein distance, for "did you mean": two rows, O(a × b) on key-sized strings. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 export function loadSettings(file: string, base: RetentionSettings = DEFAULT_SETTINGS): RetentionSettings {

@@ -25,6 +25,9 @@ export const INVARIANTS = {
   'no-orphan-reply': 'after the pinned prompt, a history never starts with a reply (a reply whose prompt was trimmed)',
   'stats-agree': 'the counters in stats() agree with what the driver saw: sessions, live generators, history totals, refusals, evictions, expirations',
   'shutdown-waits': 'shutdown resolves only once every generator has ended, and leaves no message in flight',
+  // What a target does to the run itself (sim/runs/run.ts, "target faults"): verdicts, not bad input.
+  'target-responds': "every call into the target returns or settles, with a value or a SessionLimitError: it never throws or rejects, spins, never settles, exits the process or crashes the thread it runs in",
+  'no-restart-storm': 'the target never restarts generators (or fires zero-delay timers) without bound between two events: a crashing generator is restarted after a delay',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;

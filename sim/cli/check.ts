@@ -14,7 +14,7 @@ import { defaultJobs, runPlan, type PlannedRun, type PoolProgress } from '../run
 import { folderPart } from '../report/report-folder.ts';
 import { loadScenario, type Scenario, type Verdict } from '../runs/scenario.ts';
 import { builtInScenarioDir, scenarioFileNames, scenarioPath } from '../runs/scenario-files.ts';
-import { resolveTarget, type NamedTarget } from '../targets/targets.ts';
+import { resolveTargetToRunIsolated as resolveTarget, type NamedTarget } from '../targets/targets.ts';
 import { loadExpectations, type Expectations } from '../runs/expect-file.ts';
 import { DEFAULT_BASELINES_FILE } from '../heap-analysis/baselines.ts';
 import { DEFAULT_KEPT_SNAPSHOT_DIR, HEAP_PROBES_PARALLEL_MAX } from '../heap/gate.ts';

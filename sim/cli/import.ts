@@ -3,7 +3,8 @@
  * traffic file. A thin shell over sim/import/claude-code.ts and the traffic writer.
  */
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { InputError } from '../../src/input-error.ts';
 import { importClaudeCode } from '../import/claude-code.ts';
 import { checkOutputFile } from '../report/report-folder.ts';
@@ -47,6 +48,7 @@ export async function importCommand(args: readonly string[], output: Output): Pr
   if (paths.length === 0) throw new InputError(WHERE, 0, '', 'needs at least one transcript file or directory');
   if (values.out === undefined) throw new InputError(WHERE, 0, '--out', 'is required');
   checkOutputFile(values.out, values.force, { command: WHERE, flag: '--out' });
+  refuseOutputAmongInputs(values.out, paths.map(expandHome));
 
   const keepContent = values['keep-content'];
   const result = importClaudeCode(paths.map(expandHome), { strict: !values['skip-bad'], keepContent });
@@ -56,8 +58,10 @@ export async function importCommand(args: readonly string[], output: Output): Pr
   }
   const hashKey = resolveHashKey(values['hash-key'], process.env);
   try {
-    writeTrafficFile(values.out, result.header, result.events, { hashKey: hashKey.key });
+    // Every line checked by replay's own line reader as it is written: what import writes, replay reads.
+    writeTrafficFile(values.out, result.header, result.events, { hashKey: hashKey.key, validateAs: `${values.out} (as import would write it)` });
   } catch (error) {
+    if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code) throw new InputError(WHERE, 0, '--out', `${JSON.stringify(values.out)} could not be written (${code}); nothing was replaced`);
     throw error;
@@ -71,6 +75,25 @@ export async function importCommand(args: readonly string[], output: Output): Pr
     `imported ${result.events.length} events from ${result.files.length} transcripts into ${values.out} (${counts}; ${result.skipped} bad lines skipped; ${privacy})`,
   );
   return 0;
+}
+
+/** --out that is one of the transcripts read (or inside a folder read) would overwrite an input: refused, whatever --force says. */
+function refuseOutputAmongInputs(out: string, inputs: readonly string[]): void {
+  const target = realOrResolved(out);
+  for (const input of inputs) {
+    const source = realOrResolved(input);
+    if (target === source || target.startsWith(`${source}${sep}`)) {
+      throw new InputError(WHERE, 0, '--out', `${JSON.stringify(out)} is ${target === source ? 'one of the transcripts it reads' : `inside ${JSON.stringify(input)}, a folder it reads`}: give an output file apart from the inputs`);
+    }
+  }
+}
+
+function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 /** `~/x` as typed inside quotes, where the shell did not expand it. */

@@ -4,7 +4,10 @@
  * Exit codes: 0 all as expected, 1 a gate failed, 2 bad input (one line on stderr, no stack).
  */
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { InputError } from '../../src/input-error.ts';
+import { InterruptedError } from '../runs/pool/interrupted.ts';
+import { releaseReportLocks } from '../report/report-folder.ts';
 import { type Command, type Output, processOutput } from './output.ts';
 import { COMMANDS, type CommandEntry } from './commands.ts';
 
@@ -43,12 +46,24 @@ export async function main(argv: readonly string[], output: Output = processOutp
     return 2;
   }
   try {
-    const command = await load();
-    return await command(rest, output);
+    return await handled(name, async () => (await load())(rest, output), output);
+  } finally {
+    // A report folder's lock lasts as long as its command (sim/report/report-folder.ts).
+    releaseReportLocks();
+  }
+}
+
+async function handled(name: string, run: () => Promise<number>, output: Output): Promise<number> {
+  try {
+    return await run();
   } catch (error) {
     if (error instanceof InputError) {
       output.err(errorLine(error.message));
       return 2;
+    }
+    if (error instanceof InterruptedError) {
+      output.err(`leaksim ${name}: ${error.message}; every check worker was stopped, no report was written and the previous report folder is kept`);
+      return 128 + (constants.signals[error.signal] ?? 0);
     }
     throw error;
   }

@@ -57,16 +57,30 @@ export async function record(args: readonly string[], output: Output, waitForSto
   checkOutputFile(values.out, values.force, { command: where, flag: '--out' });
   const listen = parseHostPort(values.listen, '--listen', where);
   const upstream = parseHostPort(values.upstream, '--upstream', where);
+  if (sameEndpoint(listen, upstream)) throw new InputError(where, 0, '--upstream', `${values.upstream} is where the recorder itself listens (--listen ${values.listen}): every call would be forwarded to itself; give the real worker's address`);
   const hashKey = resolveHashKey(values['hash-key'], process.env);
 
-  const recorder = await startRecorder({ listen, upstream, outPath: values.out, keepContent: values['keep-content'], hashKey: hashKey.key, force: values.force, onUpstreamDown: (message) => output.err(`leaksim record: ${message}`) });
+  let writeFailed: (message: string) => void = () => {};
+  const failedWrite = new Promise<string>((resolve) => (writeFailed = resolve));
+  const recorder = await startRecorder({ listen, upstream, outPath: values.out, keepContent: values['keep-content'], hashKey: hashKey.key, force: values.force, onUpstreamDown: (message) => output.err(`leaksim record: ${message}`), onWriteFailed: (message) => writeFailed(message) });
   output.out(`leaksim record: listening on ${recorder.url}, forwarding to http://${values.upstream}, recording into ${values.out}.partial (Ctrl-C to stop)`);
-  await waitForStop();
+  const failure = await Promise.race([waitForStop().then(() => undefined), failedWrite]);
   const summary = await recorder.stop();
+  if (failure !== undefined || summary.writeError !== undefined) {
+    output.err(`leaksim record: ${failure ?? `writing ${summary.outPath} failed (${summary.writeError})`}`);
+    return 1;
+  }
   const counts = (['prompt', 'tool-use', 'stop', 'session-end'] as const).map((kind) => `${summary.counts[kind]} ${kind}`).join(', ');
   const privacy = values['keep-content'] ? 'content kept' : hashKey.given ? 'content hashed with the given key' : 'content hashed with a random key';
   output.out(`recorded ${summary.events} events into ${summary.outPath} (${counts}; ${summary.unrecorded} calls not recordable; ${privacy})`);
   return 0;
+}
+
+/** The same address: equal ports on the same host, or on two loopback spellings (127.0.0.1, localhost, ::1). */
+function sameEndpoint(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  if (a.port !== b.port || a.port === 0) return false;
+  const loopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+  return a.host === b.host || (loopback(a.host) && loopback(b.host));
 }
 
 /** Resolves on the first SIGINT or SIGTERM. Until then the default (kill) behaviour is replaced. */

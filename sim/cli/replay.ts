@@ -9,7 +9,7 @@ import { runScenarioIsolated } from '../runs/isolated/run.ts';
 import { folderPart } from '../report/report-folder.ts';
 import { pathFromRoot, shellQuote, targetFromRoot } from '../runs/run.ts';
 import type { Scenario } from '../runs/scenario.ts';
-import { resolveTarget } from '../targets/targets.ts';
+import { resolveTargetToRunIsolated as resolveTarget } from '../targets/targets.ts';
 import { MAX_HOOK_EVENTS, MAX_SIMULATED_DAYS } from '../engine/traffic.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, positiveNumber, printOutcome, progressFor, reportFolder, settingsOption, stopOnTargetCodeError, wholeNumber } from './shared.ts';

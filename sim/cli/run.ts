@@ -5,7 +5,7 @@ import { runScenarioIsolated } from '../runs/isolated/run.ts';
 import { folderPart } from '../report/report-folder.ts';
 import { checkScenarioSize, loadScenario } from '../runs/scenario.ts';
 import { scenarioPath } from '../runs/scenario-files.ts';
-import { resolveTarget } from '../targets/targets.ts';
+import { resolveTargetToRunIsolated as resolveTarget } from '../targets/targets.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, printOutcome, progressFor, reportFolder, settingsOption, stopOnTargetCodeError, wholeNumber } from './shared.ts';
 

@@ -4,7 +4,7 @@ import { InputError } from '../../src/input-error.ts';
 import { loadSettings, type RetentionSettings } from '../../src/settings.ts';
 import { describeOutcome, expectationNote, outcomePassed, reportPassed, summaryJson, writeReports, type Report } from '../report/report.ts';
 import { formatSimTime } from '../engine/sim-time.ts';
-import { checkReportFolder } from '../report/report-folder.ts';
+import { checkReportFolder, lockReportFolder } from '../report/report-folder.ts';
 import { runReportHtml } from '../report/html/run-page.ts';
 import type { RunOutcome } from '../runs/run.ts';
 import { DAY_MS } from '../engine/traffic.ts';
@@ -88,6 +88,7 @@ export function stopOnTargetCodeError(command: string, outcome: RunOutcome): voi
 /** The pre-flight for a report folder: refused before any work starts (sim/report/report-folder.ts). */
 export function reportFolder(command: string, dir: string): string {
   checkReportFolder(dir, { command: `leaksim ${command}`, flag: '--out' });
+  lockReportFolder(dir, { command: `leaksim ${command}`, flag: '--out' });
   return dir;
 }
 

@@ -8,8 +8,8 @@ import { tuneReportHtml } from '../tune/tune-page.ts';
 import { folderPart, writeReportFolder } from '../report/report-folder.ts';
 import { scenarioPath } from '../runs/scenario-files.ts';
 import { recordingSpanMs } from '../runs/replay.ts';
-import { loadScenario, type Scenario } from '../runs/scenario.ts';
-import { resolveTarget } from '../targets/targets.ts';
+import { checkScenarioSize, loadScenario, type Scenario } from '../runs/scenario.ts';
+import { resolveTargetToRunIsolated as resolveTarget } from '../targets/targets.ts';
 import { DAY_MS } from '../engine/traffic.ts';
 import { DEFAULT_MARGIN_PERCENT, judgeGrid, tuneTasks, type Dimension, type Grid, type TuneInput, type TuneResult } from '../tune/tune.ts';
 import { runTasks } from '../tune/tune-pool.ts';
@@ -83,6 +83,8 @@ export async function tuneCommand(args: readonly string[], output: Output): Prom
   ) as unknown as Grid;
   const seeds = listOption('seeds', values.seeds, undefined) ?? [...scenario.seeds];
   const days = wholeNumber('tune', '--days', values.days, 1, 366) ?? scenario.days;
+  // Checked as run checks it: a --days that lengthens the scenario past MAX_HOOK_EVENTS is refused before any point runs.
+  if (values.days !== undefined) checkScenarioSize(scenario, days, { file: 'leaksim tune', line: 0, field: '--days' });
   const budgetMb = positiveNumber('tune', '--budget-mb', values['budget-mb'], 1_000_000);
   const margin = values.margin === undefined ? DEFAULT_MARGIN_PERCENT : wholeNumber('tune', '--margin', values.margin, 0, 1_000)!;
   const jobs = wholeNumber('tune', '--jobs', values.jobs, 1, 256) ?? availableParallelism();

@@ -72,7 +72,22 @@ export const MAX_HOOK_EVENTS = 20_000_000;
  * a Stop.
  */
 export function estimateHookEvents(model: Pick<TrafficModel, 'developers' | 'sessionsPerDay' | 'promptsPerSession' | 'toolUsesPerPrompt'>, days: number): number {
-  return Math.ceil(model.developers * days * model.sessionsPerDay * (2 + model.promptsPerSession * (2 + model.toolUsesPerPrompt)));
+  const most = hookEventCounts(model);
+  return model.developers * days * most.sessionsPerDay * (2 + most.promptsPerSession * (2 + most.toolUsesPerPrompt));
+}
+
+/**
+ * The most sessions a day, prompts a session and tool uses a prompt the model can draw: Rng.around
+ * draws at most round(1.5 × mean), and sessions and prompts at least 1 (a day of 0.001 sessions
+ * still gets one). So estimateHookEvents is an upper bound for every model the schema accepts, not
+ * an average that a skewed scenario could pass a thousand times over.
+ */
+export function hookEventCounts(model: Pick<TrafficModel, 'sessionsPerDay' | 'promptsPerSession' | 'toolUsesPerPrompt'>): { sessionsPerDay: number; promptsPerSession: number; toolUsesPerPrompt: number } {
+  return {
+    sessionsPerDay: Math.max(1, Math.round(model.sessionsPerDay * 1.5)),
+    promptsPerSession: Math.max(1, Math.round(model.promptsPerSession * 1.5)),
+    toolUsesPerPrompt: Math.max(0, Math.round(model.toolUsesPerPrompt * 1.5)),
+  };
 }
 
 export const DEFAULT_TRAFFIC: TrafficModel = Object.freeze({

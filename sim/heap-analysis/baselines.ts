@@ -11,9 +11,10 @@
  * runs here gave 50,657–50,738 B per session and 2,415–2,419 B per message on heap-idle-sessions
  * (a spread of 0.16%); the 25% margin is far from that noise and is for real regressions.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readBoundedText } from '../../src/bounded-read.ts';
 import { dirname } from 'node:path';
-import { checkedJsonText } from '../../src/json-text.ts';
+import { checkedJsonText, MAX_JSON_FILE_BYTES } from '../../src/json-text.ts';
 import { InputError } from '../../src/input-error.ts';
 import type { SnapshotAnalysis } from './measure.ts';
 
@@ -88,13 +89,9 @@ export function measureBaselines(results: readonly MeasuredRun[], warmupOf: (sce
 }
 
 export function readBaselines(file: string): HeapBaselines | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new InputError(file, 0, '', `cannot be read (${(error as Error).message})`);
-  }
+  if (!existsSync(file)) return undefined;
+  // The bounded reader: a FIFO or /dev/zero is refused by type, a huge file by counting.
+  const text = readBoundedText(file, MAX_JSON_FILE_BYTES, 'MAX_JSON_FILE_BYTES', 'a heap baselines file (JSON)');
   let raw: any;
   try {
     raw = JSON.parse(checkedJsonText(text, file));

@@ -16,7 +16,7 @@ import { judgedSettings } from '../targets/target-description.ts';
 import { builtInTarget, type NamedTarget } from '../targets/targets.ts';
 import { compareBaselines, measureBaselines, readBaselines, type BaselineCheck, type ScenarioBaseline } from '../heap-analysis/baselines.ts';
 import { heapPlanOf, type HeapPlan, type HeapVerdict } from './plan.ts';
-import type { ProbeRequest, ProbeResult } from './probe.ts';
+import { PROBE_FAILURE_PREFIX, type ProbeRequest, type ProbeResult } from './probe.ts';
 import { heapLimits, judgeHeap, type HeapJudgement, type HeapLimits } from '../heap-analysis/rule.ts';
 
 export const PROBE_PATH = resolve(import.meta.dirname, 'probe.ts');
@@ -161,7 +161,14 @@ export function runProbe(request: ProbeRequest, execArgv: readonly string[] = ['
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code !== 0) {
-        const last = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+        const lines = stderr.trim().split('\n').filter(Boolean);
+        // The probe's own one-line cause when it gave one ("only 9 of 11 checkpoints were reached (…)"); else the last lines it printed.
+        const cause = [...lines].reverse().find((line) => line.startsWith(PROBE_FAILURE_PREFIX));
+        if (cause) {
+          reject(new Error(`heap probe ${request.target} seed ${request.seed}: ${cause.slice(PROBE_FAILURE_PREFIX.length)}`));
+          return;
+        }
+        const last = lines.slice(-3).join(' | ');
         reject(new Error(`heap probe ${request.target} seed ${request.seed} exited with ${signal ?? `code ${code}`}${last ? `: ${last}` : ''}`));
         return;
       }

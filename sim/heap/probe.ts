@@ -79,7 +79,10 @@ export async function probe(request: ProbeRequest): Promise<ProbeResult> {
     },
   });
   const simulatedMs = process.hrtime.bigint();
-  if (snapshots.length < checkpoints) throw new Error(`only ${snapshots.length} of ${checkpoints} checkpoints were reached (${outcome.error ?? 'the run ended early'})`);
+  if (snapshots.length < checkpoints) {
+    const why = outcome.error ?? (outcome.result ? 'the run ended early' : `${outcome.firstViolation?.invariant}: ${outcome.firstViolation?.detail}`);
+    throw new Error(`only ${snapshots.length} of ${checkpoints} checkpoints were reached (${why})`);
+  }
   try {
     const analysis = await analyseSnapshots(snapshots, plan.warmupCheckpoints, matchers);
     return {
@@ -98,12 +101,24 @@ export async function probe(request: ProbeRequest): Promise<ProbeResult> {
   }
 }
 
+/** The line a probe that failed writes last on stderr: its cause, which the gate shows as the run's error. */
+export const PROBE_FAILURE_PREFIX = 'heap probe failed: ';
+
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
   const request = JSON.parse(process.argv[2] ?? '{}') as ProbeRequest;
   if (typeof globalThis.gc !== 'function') {
     process.stderr.write('heap probe: gc is not exposed; start node with --expose-gc\n');
     process.exit(EXIT_NO_GC);
   }
-  const result = await probe(request);
+  let result: ProbeResult;
+  try {
+    result = await probe(request);
+  } catch (error) {
+    // The cause, on one line the gate reports as it is (PROBE_FAILURE_PREFIX), not a stack trace.
+    process.stderr.write(`${PROBE_FAILURE_PREFIX}${error instanceof Error ? error.message.split('\n')[0] : String(error)}\n`);
+    process.exit(1);
+  }
   writeFileSync(request.resultFile, `${JSON.stringify(result)}\n`);
+  // The result is on disk: a timer the adapter left (a setInterval at import) must not keep the probe alive.
+  process.exit(0);
 }

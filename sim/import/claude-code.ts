@@ -26,7 +26,8 @@
  * without a valid timestamp or session id throws an InputError naming file and line. With
  * `strict: false` such lines are skipped and counted. Nothing here reads the clock or randomness.
  */
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { readBoundedText } from '../../src/bounded-read.ts';
 import { basename, dirname, join } from 'node:path';
 import type { HookEvent, HookKind, SessionEvent } from '../engine/events.ts';
 import { InputError } from '../../src/input-error.ts';
@@ -182,15 +183,8 @@ export const MAX_TRANSCRIPT_BYTES = 512 * 1024 * 1024;
 export const MAX_IMPORT_TOTAL_BYTES = 2 * 1024 * 1024 * 1024;
 
 function readTranscript(file: string, fileIndex: number, collected: Collected, seenUuids: Set<string>, report: (problem: InputError) => void): void {
-  let text: string;
-  try {
-    const bytes = statSync(file).size;
-    if (bytes > MAX_TRANSCRIPT_BYTES) throw new InputError(file, 0, '', `is ${bytes} bytes, larger than the ${MAX_TRANSCRIPT_BYTES}-byte limit for one transcript (MAX_TRANSCRIPT_BYTES)`);
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
+  // The bounded reader: a FIFO or a device refused by type, the size counted while reading.
+  let text = readBoundedText(file, MAX_TRANSCRIPT_BYTES, 'MAX_TRANSCRIPT_BYTES', 'a Claude Code transcript (.jsonl)');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark is accepted
   const lines = text.split('\n');
   for (let index = 0; index < lines.length; index += 1) {

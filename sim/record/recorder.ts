@@ -65,10 +65,14 @@ export interface RecorderOptions {
   readonly force?: boolean;
   /** Told once each time the upstream worker stops answering (and again after it answered in between). */
   readonly onUpstreamDown?: (message: string) => void;
+  /** Told once when a write to the recording fails (a full disk): the recording stops there. */
+  readonly onWriteFailed?: (message: string) => void;
 }
 
 export interface RecordingSummary {
   readonly outPath: string;
+  /** Set when a write failed (ENOSPC…): `outPath` is then the .partial file, kept as written. */
+  readonly writeError?: string;
   readonly events: number;
   readonly counts: Readonly<Record<'prompt' | 'tool-use' | 'stop' | 'session-end', number>>;
   /** Calls on recorded routes that could not be recorded: a body that is not the documented JSON, too large, or an end for an unknown sessionDbId. */
@@ -120,11 +124,32 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
     timeOrigin: new Date().toISOString(),
     redaction: options.keepContent ? 'content' : 'hash',
   };
-  const formatter = createLineFormatter(header, { hashKey: options.hashKey });
-  writeSync(fd, `${formatter.header()}\n`);
+  // Checked with replay's own line reader: a call replay would refuse (a 2,000-character session id) is not recorded, and counted.
+  const formatter = createLineFormatter(header, { hashKey: options.hashKey, validateAs: partialPath });
+  // Every write checked: a short write (a full disk) is retried for the rest, an error (ENOSPC, EIO)
+  // stops the recording, keeps the partial file as it is, and is reported once.
+  let writeError: string | undefined;
+  const writeLine = (text: string): boolean => {
+    if (writeError !== undefined) return false;
+    const bytes = Buffer.from(text);
+    let written = 0;
+    try {
+      while (written < bytes.length) {
+        const count = writeSync(fd, bytes, written, bytes.length - written);
+        if (count <= 0) throw Object.assign(new Error('no bytes written'), { code: 'EIO' });
+        written += count;
+      }
+      return true;
+    } catch (error) {
+      writeError = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      options.onWriteFailed?.(`writing ${partialPath} failed (${writeError}) after ${counts.prompt + counts['tool-use'] + counts.stop + counts['session-end']} events: the recording stopped there; ${partialPath} is kept as written so far`);
+      return false;
+    }
+  };
+  const counts = { prompt: 0, 'tool-use': 0, stop: 0, 'session-end': 0 };
+  writeLine(`${formatter.header()}\n`);
 
   let finalPath = options.outPath;
-  const counts = { prompt: 0, 'tool-use': 0, stop: 0, 'session-end': 0 };
   let unrecorded = 0;
   const sessions = new SessionTable();
   const nowMs = (): number => Math.floor(performance.now() - startPerfMs);
@@ -135,11 +160,21 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
       unrecorded += 1;
       return;
     }
-    writeSync(fd, `${formatter.event(event)}\n`); // one write per line: a signal never splits one
-    counts[event.kind] += 1;
+    let line: string;
+    try {
+      line = formatter.event(event);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      unrecorded += 1;
+      return;
+    }
+    // One write per line: a signal never splits one.
+    if (writeLine(`${line}\n`)) counts[event.kind] += 1;
+    else unrecorded += 1;
   };
   const summary = (): RecordingSummary => ({
     outPath: finalPath,
+    ...(writeError !== undefined ? { writeError } : {}),
     events: counts.prompt + counts['tool-use'] + counts.stop + counts['session-end'],
     counts: { ...counts },
     unrecorded,
@@ -191,9 +226,18 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
       server.closeAllConnections();
       await closed;
       agent.destroy();
-      fsyncSync(fd);
+      try {
+        fsyncSync(fd);
+      } catch (error) {
+        writeError ??= (error as NodeJS.ErrnoException).code ?? 'EIO';
+      }
       closeSync(fd);
       fileClosed = true;
+      // A recording cut short by a failed write stays in its .partial file, named in the summary.
+      if (writeError !== undefined) {
+        finalPath = partialPath;
+        return summary();
+      }
       // A file that appeared at --out while recording is not replaced (unless --force): the
       // recording stays in its .partial file, and the summary says where.
       if (existsSync(options.outPath) && !options.force) {
@@ -246,7 +290,16 @@ function proxy(
   sessions: SessionTable,
   health: UpstreamHealth,
 ): void {
-  const matched = routeOf(request.method, request.url);
+  let matched: ReturnType<typeof routeOf>;
+  try {
+    matched = routeOf(request.method, request.url);
+  } catch {
+    // A path that does not decode (DELETE /sessions/%E0%A4%A): answered 400, the recorder goes on.
+    request.resume();
+    response.writeHead(400, { 'content-type': 'text/plain' });
+    response.end('leaksim record: the request path is not valid percent-encoding\n');
+    return;
+  }
   // Recorded when the request body has arrived; resolves to the call's session (for the init answer).
   const recorded = matched ? new Promise<string | undefined>((resolve) => collect(request, (body) => resolve(onCall({ ...matched, body })))) : undefined;
   const upstreamRequest = http.request(

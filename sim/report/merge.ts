@@ -9,7 +9,10 @@
  * order, so the plan order is restored by taking one run from each shard in turn. Flaw coverage
  * is recomputed over all runs, judged as the unsharded check would judge it.
  */
-import { readFileSync } from 'node:fs';
+import { readBoundedText } from '../../src/bounded-read.ts';
+
+/** A shard's summary.json or metrics file: what one run may write, with room to spare. */
+export const MAX_REPORT_FILE_BYTES = 256 * 1024 * 1024;
 import { join } from 'node:path';
 import { FLAW_NAMES, type FlawName } from '../../src/baseline/flaws.ts';
 import { InputError } from '../../src/input-error.ts';
@@ -109,9 +112,10 @@ function readShard(dir: string): ShardSummary {
   const file = join(dir, 'summary.json');
   let body: Record<string, any>;
   try {
-    body = JSON.parse(readFileSync(file, 'utf8'));
+    body = JSON.parse(readBoundedText(file, MAX_REPORT_FILE_BYTES, 'MAX_REPORT_FILE_BYTES', "a shard's summary.json"));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof InputError && !/cannot be read \(ENOENT\)/.test(error.problem)) throw error;
+    const code = error instanceof InputError ? 'ENOENT' : (error as NodeJS.ErrnoException).code;
     throw new InputError(file, 0, '', code ? `cannot be read (${code}): expected the report folder of a check --shard run` : `is not valid JSON (${(error as Error).message})`);
   }
   if (body.leaksimReport !== REPORT_FORMAT_VERSION) throw new InputError(file, 0, 'leaksimReport', `is ${JSON.stringify(body.leaksimReport)}; this leaksim merges format ${REPORT_FORMAT_VERSION}`);
@@ -189,9 +193,10 @@ function violationOf(entry: ViolationEntry): Violation {
 function readSamples(file: string): MetricSample[] {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBoundedText(file, MAX_REPORT_FILE_BYTES, 'MAX_REPORT_FILE_BYTES', "a shard's metrics file");
   } catch (error) {
-    throw new InputError(file, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code}): the shard's report folder is incomplete`);
+    if (error instanceof InputError && !/cannot be read \(ENOENT\)/.test(error.problem)) throw error;
+    throw new InputError(file, 0, '', `cannot be read (ENOENT): the shard's report folder is incomplete`);
   }
   const [header, ...rows] = text.trimEnd().split('\n');
   // The last column (retainedBytes) is derived from the others by the memory model: not read back.

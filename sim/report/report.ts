@@ -140,7 +140,8 @@ function declarationsJson(outcome: RunOutcome): Record<string, unknown> {
 /** Every violated invariant with its count and first occurrence, in the order they first happened. */
 export function violatedInvariants(outcome: RunOutcome): { invariant: string; count: number; first: Violation }[] {
   const result = outcome.result;
-  if (!result) return [];
+  // A run its target stopped (a target fault, see sim/runs/run.ts) has no result, only its one violation.
+  if (!result) return outcome.firstViolation ? [{ invariant: outcome.firstViolation.invariant, count: 1, first: outcome.firstViolation }] : [];
   const firsts = new Map<string, Violation>();
   for (const violation of result.violations) if (!firsts.has(violation.invariant)) firsts.set(violation.invariant, violation);
   return [...firsts].map(([invariant, first]) => ({ invariant, count: (result.violationCounts as Record<string, number>)[invariant] ?? 0, first }));
@@ -218,7 +219,8 @@ function violationText(violation: Violation): string {
 /** The first violation of each invariant the scenario expects this target to fail on, that was seen. */
 export function expectedViolations(outcome: RunOutcome): Violation[] {
   const expected = outcome.expected;
-  if (!expected || !('failsOn' in expected) || !outcome.result) return [];
+  if (!expected || !('failsOn' in expected)) return [];
+  if (!outcome.result) return outcome.firstViolation && expected.failsOn.includes(outcome.firstViolation.invariant) ? [outcome.firstViolation] : [];
   return expected.failsOn.flatMap((invariant) => outcome.result!.violations.find((violation) => violation.invariant === invariant) ?? []);
 }
 
@@ -379,10 +381,39 @@ export const METRIC_COLUMNS: readonly (keyof MetricSample)[] = [
   'coldResumes',
 ];
 
-/** The sampled metrics, with the modelled retained bytes of each sample as the last column. */
+/**
+ * Rows one metrics file may hold: a year sampled every 15 minutes is 35,136; with many seeds the
+ * report would run to hundreds of MB. Past it, samples are thinned as the charts are (series.ts).
+ */
+export const MAX_METRIC_ROWS = 10_000;
+
+/**
+ * At most `maxRows` samples: each the maximum, column by column, of a bucket of consecutive
+ * samples, at the bucket's last time, so a peak is never smoothed away and a counter keeps its
+ * latest value. Deterministic; a series already within the limit is returned as it is (so a merge
+ * that reads thinned files back writes the same bytes).
+ */
+export function thinSamples(samples: readonly MetricSample[], maxRows = MAX_METRIC_ROWS): readonly MetricSample[] {
+  if (samples.length <= maxRows) return samples;
+  const bucket = Math.ceil(samples.length / maxRows);
+  const thinned: MetricSample[] = [];
+  for (let start = 0; start < samples.length; start += bucket) {
+    const end = Math.min(samples.length, start + bucket);
+    const row: Record<string, number> = { atMs: samples[end - 1]!.atMs };
+    for (const column of METRIC_COLUMNS) {
+      let most = -Infinity;
+      for (let index = start; index < end; index += 1) most = Math.max(most, samples[index]![column]);
+      row[column] = most;
+    }
+    thinned.push(row as unknown as MetricSample);
+  }
+  return thinned;
+}
+
+/** The sampled metrics (thinned past MAX_METRIC_ROWS), with the modelled retained bytes of each sample as the last column. */
 export function metricsCsv(samples: readonly MetricSample[], model: MemoryModel = memoryModel()): string {
   const rows = [['at', ...METRIC_COLUMNS, 'retainedBytes'].join(',')];
-  for (const sample of samples) {
+  for (const sample of thinSamples(samples)) {
     rows.push([formatSimTime(sample.atMs), ...METRIC_COLUMNS.map((column) => String(sample[column])), String(retainedBytes(model, sample.activeSessions, sample.historyMessages))].join(','));
   }
   return `${rows.join('\n')}\n`;

@@ -26,6 +26,7 @@ import { formatMs } from '../engine/sim-time.ts';
 import { INVARIANT_NAMES, type InvariantName } from '../check/catalogue.ts';
 import { Rng } from '../engine/rng.ts';
 import { judgedSettings } from '../targets/target-description.ts';
+import { errorText } from '../targets/target-guard.ts';
 import { WarningCapture, type ProcessWarningSummary } from '../engine/warnings.ts';
 import { TraceHash } from '../engine/trace-hash.ts';
 
@@ -63,6 +64,8 @@ export interface SimulationInput {
   readonly flatContent?: boolean;
   readonly checkpoint?: Checkpoint;
   readonly onProgress?: (nowMs: number, hookEvents: number) => void;
+  /** Called with the simulated time when the run ends in an exception (a target fault): where the report places it. */
+  readonly onStopped?: (nowMs: number) => void;
   /** What the target declares about itself (src/contract.ts); omitted: nothing, leaksim's reference semantics. */
   readonly description?: TargetDescription;
 }
@@ -167,6 +170,9 @@ export async function simulate(input: SimulationInput): Promise<SimulationResult
   const run = new Simulation(input);
   try {
     return await run.execute();
+  } catch (error) {
+    input.onStopped?.(run.nowMs);
+    throw error;
   } finally {
     run.dispose();
   }
@@ -239,6 +245,11 @@ class Simulation {
     this.#agent = new SimulatedAgent(host, input.agent, input.faults, Rng.stream(input.seed, 'agent'), Rng.stream(input.seed, 'faults.agent'), this.#content);
     this.#clock = SimClock.install(input.originEpochMs);
     this.#warnings.install();
+  }
+
+  /** Simulated time reached so far. */
+  get nowMs(): number {
+    return this.#clock.nowMs;
   }
 
   dispose(): void {
@@ -680,7 +691,7 @@ class Simulation {
       },
       (error: unknown) => {
         finished = true;
-        checker.shutdownUnfinished(this.#clock.nowMs, `shutdown rejected: ${error instanceof Error ? error.message : String(error)}`);
+        checker.shutdownUnfinished(this.#clock.nowMs, `shutdown rejected with ${errorText(error)}`);
       },
     );
     this.#needsSettle = true;

@@ -8,7 +8,7 @@ import type { RetentionSettings } from '../../src/settings.ts';
 import { InputError } from '../../src/input-error.ts';
 import { RunawayTimersError } from '../engine/clock.ts';
 import { formatSimTime } from '../engine/sim-time.ts';
-import { errorText } from '../targets/target-guard.ts';
+import { errorText, type GuardFailure } from '../targets/target-guard.ts';
 import { runCosts, type RunCosts } from '../check/costs.ts';
 import { memoryModel } from '../heap-analysis/memory-model.ts';
 import { RunawayGeneratorsError, simulate, type Checkpoint, type SimulationInput, type SimulationResult } from './driver.ts';
@@ -52,13 +52,18 @@ export interface RunOutcome {
   /** The settings the run used (the scenario's, or --settings over them). */
   readonly settings: RetentionSettings;
   readonly expected: Verdict | undefined;
-  /** `error`: the run could not finish (a runaway timer loop, an adapter's code that failed). */
+  /**
+   * `fail` includes a run its target stopped (a target fault: it threw, rejected, spun, never
+   * settled, exited): firstViolation names `target-responds`, `no-restart-storm` or `clean-shutdown`,
+   * and `result` is undefined. `error`: the run could not be made at all (createTarget failed:
+   * bad input, exit 2) or leaksim itself failed (a crashed check worker).
+   */
   readonly verdict: 'pass' | 'fail' | 'error';
   /** Undefined when the scenario states no expectation for this target. */
   readonly asExpected: boolean | undefined;
   readonly firstViolation: Violation | undefined;
   readonly error: string | undefined;
-  /** The error came from a user's adapter code: the CLI reports it as bad input (one line, exit 2). */
+  /** The adapter's createTarget failed: no target was made, so the CLI reports it as bad input (one line, exit 2). */
   readonly errorFromTargetCode?: boolean;
   readonly result: SimulationResult | undefined;
   /** What the settings cost (sim/check/costs.ts); undefined when the run could not finish. */
@@ -85,16 +90,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const base = { scenario: scenario.name, scenarioFile: scenario.file, target: options.target.name, seed: options.seed, days, settings, expected, reproduce, declarations };
   const guard = options.target.guard;
   guard?.begin();
-  const failed = (message: string, fromTargetCode: boolean): RunOutcome => ({
+  const noTarget = (message: string): RunOutcome => ({
     ...base,
     verdict: 'error',
     asExpected: false,
     firstViolation: undefined,
     error: `${message} (seed ${options.seed})`,
-    ...(fromTargetCode ? { errorFromTargetCode: true } : {}),
+    errorFromTargetCode: true,
     result: undefined,
     costs: undefined,
   });
+  let stoppedAtMs = 0;
+  const fault = (invariant: TargetFaultInvariant, detail: string): RunOutcome => targetFault(base, invariant, stoppedAtMs, detail);
+  /** A guard failure: no target at all is bad input; anything after that is the target's verdict. */
+  const guardFailure = (failure: GuardFailure): RunOutcome => {
+    if (failure.call === 'createTarget') return noTarget(failure.message);
+    return fault(failure.call.startsWith('shutdown(') ? 'clean-shutdown' : 'target-responds', failure.message);
+  };
   let result: SimulationResult;
   try {
     result = await simulate({
@@ -109,6 +121,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       end: scenario.end,
       sampleEveryMs: scenario.sampleEveryMs,
       description: options.target.description,
+      onStopped: (nowMs) => void (stoppedAtMs = nowMs),
       ...stopRule(options.stop ?? 'first-violation', expected),
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       ...(options.flatContent ? { flatContent: true } : {}),
@@ -117,20 +130,50 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   } catch (error) {
     // Bad input found while running (a traffic file past a bound) is the user's file, not a verdict.
     if (error instanceof InputError) throw error;
-    if (guard?.failure) return failed(guard.failure, true);
-    if (error instanceof RunawayTimersError || error instanceof RunawayGeneratorsError) return failed(error.message, guard !== undefined);
+    const failure = guard?.failureDetail;
+    if (failure) return guardFailure(failure);
+    // A target that restarts generators (or fires zero-delay timers) without end: the run cannot go on, and that is its verdict.
+    if (error instanceof RunawayGeneratorsError) return fault('no-restart-storm', `${error.message.replace(/, at t=\d+ ms$/, '')}: generators restarted at once, again and again, with no event in between`);
+    if (error instanceof RunawayTimersError) return fault('no-restart-storm', error.message.replace(/, at t=\d+ ms$/, ''));
     // An adapter's error that escaped its routes: a timer callback it set, or a promise it started.
-    if (guard) return failed(`threw ${errorText(error)} outside a route (in a timer callback or a promise it started)`, true);
+    if (guard) return fault('target-responds', `threw ${errorText(error)} outside a route (in a timer callback or a promise it started)`);
     throw error;
   }
-  if (guard?.failure) return failed(guard.failure, true);
+  stoppedAtMs = result.endMs;
+  const failure = guard?.failureDetail;
+  if (failure) return guardFailure(failure);
   // A promise still pending at the run's end outlived the quiet phase (a simulated-time limit: the
   // TTL, the idle timeout and an hour past the last event) or the shutdown that follows it.
   const unsettled = result.stoppedEarly ? undefined : guard?.unsettled();
-  if (unsettled) return failed(`${unsettled} never settled: still pending when the run ended at ${formatSimTime(result.endMs)}`, true);
+  if (unsettled) {
+    return fault(unsettled.startsWith('shutdown(') ? 'clean-shutdown' : 'target-responds', `${unsettled} never settled: still pending when the run ended at ${formatSimTime(result.endMs)}`);
+  }
   const firstViolation = result.violations[0];
   const verdict = result.passed ? 'pass' : 'fail';
   return { ...base, verdict, asExpected: judge(expected, result), firstViolation, error: undefined, result, costs: runCosts(result, memoryModel()) };
+}
+
+/** The invariants a target fault is judged under (sim/check/catalogue.ts). */
+export type TargetFaultInvariant = 'target-responds' | 'no-restart-storm' | 'clean-shutdown';
+
+export type OutcomeBase = Pick<RunOutcome, 'scenario' | 'scenarioFile' | 'target' | 'seed' | 'days' | 'settings' | 'expected' | 'reproduce' | 'declarations'>;
+
+/**
+ * A run its target stopped: a verdict like any violation (a ✗ row, the reproduce line, exit 1
+ * unless the expect file names the invariant), never bad input and never a pass. `atMs` is the
+ * simulated time the run had reached (for a watchdog stop: the last progress seen, or 0).
+ */
+export function targetFault(base: OutcomeBase, invariant: TargetFaultInvariant, atMs: number, detail: string): RunOutcome {
+  const expected = base.expected;
+  return {
+    ...base,
+    verdict: 'fail',
+    asExpected: expected === undefined ? undefined : 'failsOn' in expected && expected.failsOn.every((name) => name === invariant),
+    firstViolation: { invariant, atMs, detail: `${detail} (seed ${base.seed})` },
+    error: undefined,
+    result: undefined,
+    costs: undefined,
+  };
 }
 
 export function expectationFor(scenario: Scenario, target: string): Verdict | undefined {
@@ -160,7 +203,7 @@ function stopRule(stop: 'first-violation' | 'verdict' | 'never', expected: Verdi
  * flag that shaped the run, and paths that work from there (relative to the root, or absolute
  * outside it).
  */
-export function reproduceCommand(scenario: Scenario, options: Pick<RunOptions, 'target' | 'seed' | 'days' | 'settings' | 'stop'>): string {
+export function reproduceCommand(scenario: Pick<Scenario, 'file'>, options: Pick<RunOptions, 'seed' | 'days' | 'settings' | 'stop'> & { readonly target: { readonly name: string } }): string {
   const parts = ['npx leaksim run', shellQuote(pathFromRoot(scenario.file)), '--target', shellQuote(targetFromRoot(options.target.name)), '--seed', String(options.seed)];
   if (options.days !== undefined) parts.push('--days', String(options.days));
   if (options.settings) parts.push('--settings', shellQuote(pathFromRoot(options.settings.file)));

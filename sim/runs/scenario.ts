@@ -18,7 +18,7 @@ import type { InvariantName } from '../check/catalogue.ts';
 import { recordingStats } from './replay.ts';
 import { DEFAULT_WARMUP_CHECKPOINTS, DEFAULT_CHECKPOINT_EVERY_HOURS, checkpointCount } from '../heap-analysis/checkpoints.ts';
 import { JUDGED_CHECKPOINTS_MIN } from '../heap-analysis/rule.ts';
-import { DEFAULT_TRAFFIC, estimateHookEvents, HOUR_MS, MAX_HOOK_EVENTS, type TrafficModel } from '../engine/traffic.ts';
+import { DEFAULT_TRAFFIC, estimateHookEvents, hookEventCounts, HOUR_MS, MAX_HOOK_EVENTS, type TrafficModel } from '../engine/traffic.ts';
 
 export const SCENARIO_SCHEMA_PATH = join(PACKAGE_ROOT, 'scenarios', 'scenario.schema.json');
 
@@ -88,6 +88,57 @@ function checkRecordedTraffic(scenario: Scenario, file: string): void {
   }
 }
 
+/**
+ * What JSON.parse and the schema cannot be trusted to say: a key given twice (JSON.parse keeps the
+ * last; a message would point at the first), a number out of a double's range (1e309 parses as
+ * Infinity, and would be shown as null). Refused at the offending place, with its text as written.
+ */
+function checkTreeValues(node: Node, text: string, file: string, path = ''): void {
+  if (node.type === 'object') {
+    const seen = new Map<string, number>();
+    for (const property of node.children ?? []) {
+      const [keyNode, valueNode] = property.children ?? [];
+      if (!keyNode) continue;
+      const key = String(keyNode.value);
+      const name = path ? `${path}.${key}` : key;
+      const line = lineOfOffset(text, keyNode.offset);
+      const first = seen.get(key);
+      if (first !== undefined) {
+        const shown = valueNode ? text.slice(valueNode.offset, valueNode.offset + Math.min(valueNode.length, 60)) : '';
+        throw new InputError(file, line, name, `is given twice (first on line ${first}, again here as ${shown}): a key may appear once`);
+      }
+      seen.set(key, line);
+      if (valueNode) checkTreeValues(valueNode, text, file, name);
+    }
+  } else if (node.type === 'array') {
+    (node.children ?? []).forEach((child, index) => checkTreeValues(child, text, file, `${path}.${index}`));
+  } else if (node.type === 'number' && !Number.isFinite(node.value as number)) {
+    throw new InputError(file, lineOfOffset(text, node.offset), path, `is ${text.slice(node.offset, node.offset + Math.min(node.length, 40))}, out of the range of a number`);
+  }
+}
+
+/** The smallest time a setting may be: below it, the simulator's millisecond rounding is the policy. */
+export const MIN_SETTING_MS = 1_000;
+
+/** Rules across fields the schema cannot state: times of at least 1 s, endings weights that are not all 0. */
+function checkScenarioMeaning(raw: Record<string, any>, tree: Node, text: string, file: string): void {
+  const at = (path: (string | number)[]) => lineOfOffset(text, (findNodeAtLocation(tree, path) ?? tree).offset);
+  for (const field of ['ttlMinutes', 'generatorIdleTimeoutMinutes'] as const) {
+    const minutes = raw.settings?.[field];
+    if (typeof minutes === 'number' && minutes * MINUTE_MS < MIN_SETTING_MS) {
+      throw new InputError(file, at(['settings', field]), `settings.${field}`, `is ${minutes} (${Math.round(minutes * MINUTE_MS * 1_000) / 1_000} ms), below the 1-second floor for a setting (MIN_SETTING_MS)`);
+    }
+  }
+  const delay = raw.settings?.generatorRestartDelayMs;
+  if (typeof delay === 'number' && delay > 0 && delay < MIN_SETTING_MS) {
+    throw new InputError(file, at(['settings', 'generatorRestartDelayMs']), 'settings.generatorRestartDelayMs', `is ${delay}, below the 1-second floor for a setting (MIN_SETTING_MS); 0 means no delay`);
+  }
+  const endings = raw.traffic?.endings;
+  if (endings && typeof endings === 'object' && Object.values(endings).every((weight) => weight === 0)) {
+    throw new InputError(file, at(['traffic', 'endings']), 'traffic.endings', 'weights are all 0: at least one ending needs a weight above 0');
+  }
+}
+
 export function parseScenario(source: string, file: string): Scenario {
   const text = checkedJsonText(source, file);
   const errors: ParseError[] = [];
@@ -97,10 +148,12 @@ export function parseScenario(source: string, file: string): Scenario {
     const place = first ? lineAndColumn(text, first.offset) : { line: 1, column: 1 };
     throw new InputError(file, place.line, '', `is not valid JSON (${first ? `column ${place.column}: ${printParseErrorCode(first.error)}` : 'empty'})`);
   }
+  checkTreeValues(tree, text, file);
   const raw = JSON.parse(text) as Record<string, any>;
   const check = validate();
   if (!check(raw)) throw schemaError(check.errors ?? [], tree, text, file);
   checkFaultDays(raw, tree, text, file);
+  checkScenarioMeaning(raw, tree, text, file);
   checkHeapCheckpoints(raw, tree, text, file);
   const scenario = build(raw, file);
   const node = findNodeAtLocation(tree, ['traffic']) ?? tree;
@@ -117,11 +170,12 @@ export function checkScenarioSize(scenario: Scenario, days: number, where: { fil
   const model = scenario.traffic.model;
   const events = estimateHookEvents(model, days);
   if (events <= MAX_HOOK_EVENTS) return;
+  const most = hookEventCounts(model);
   throw new InputError(
     where.file,
     where.line,
     where.field,
-    `makes about ${events.toLocaleString('en-US')} hook events (${model.developers} developers × ${days} days × ${model.sessionsPerDay} sessions × (2 + ${model.promptsPerSession} prompts × (2 + ${model.toolUsesPerPrompt} tool uses))), more than the ${MAX_HOOK_EVENTS.toLocaleString('en-US')} one run may play (MAX_HOOK_EVENTS): fewer developers, days, sessions, prompts or tool uses`,
+    `makes up to ${events.toLocaleString('en-US')} hook events (${model.developers} developers × ${days} days × ${most.sessionsPerDay} sessions × (2 + ${most.promptsPerSession} prompts × (2 + ${most.toolUsesPerPrompt} tool uses)), at most 1.5 × each mean and at least 1 session and 1 prompt), more than the ${MAX_HOOK_EVENTS.toLocaleString('en-US')} one run may play (MAX_HOOK_EVENTS): fewer developers, days, sessions, prompts or tool uses`,
   );
 }
 

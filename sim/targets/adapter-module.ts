@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../../src/input-error.ts';
+import { errorText } from './target-guard.ts';
 
 export interface AdapterModule {
   readonly createTarget?: unknown;
@@ -49,7 +50,7 @@ function isEsmSyntaxInCommonJs(error: unknown): boolean {
 
 /** One line: what went wrong while loading, with the line of a syntax error. */
 function loadError(error: unknown, path: string, name: string): InputError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? String(error.message) : errorText(error);
   // tsx compiles with esbuild: "Transform failed with 1 error:\n/path/file.ts:2:12: ERROR: Expected ..."
   const transform = /^Transform failed with \d+ errors?:\n.*?:(\d+):\d+: ERROR: (.*)$/m.exec(message);
   if (transform) return new InputError(name, Number(transform[1]), '', `has a syntax error: ${transform[2]}`);

@@ -53,13 +53,20 @@ export const TARGET_METHODS = [
 
 const REQUIRED_METHODS = TARGET_METHODS.filter((name) => name !== 'createTarget');
 
+/** The first failure of the adapter's code in a run: which call, and the phrase that says what it did. */
+export interface GuardFailure {
+  /** The call as named in the message: `createTarget`, `shutdown()`, `queueObservation({ … })`. */
+  readonly call: string;
+  readonly message: string;
+}
+
 interface PendingCall {
   readonly call: string;
 }
 
 export class TargetGuard {
   readonly #watch: Int32Array | undefined;
-  #failure: string | undefined;
+  #failure: GuardFailure | undefined;
   readonly #pending = new Set<PendingCall>();
 
   constructor(watch?: Int32Array) {
@@ -74,6 +81,11 @@ export class TargetGuard {
 
   /** The first failure of the adapter's code in this run, as a phrase ("queueObservation threw TypeError: x"). */
   get failure(): string | undefined {
+    return this.#failure?.message;
+  }
+
+  /** The first failure with the call it came from. */
+  get failureDetail(): GuardFailure | undefined {
     return this.#failure;
   }
 
@@ -143,7 +155,7 @@ export class TargetGuard {
 
   #fail(call: string, problem: string): TargetCodeError {
     const error = new TargetCodeError(call, problem);
-    this.#failure ??= error.message;
+    this.#failure ??= { call, message: error.message };
     return error;
   }
 
@@ -170,10 +182,28 @@ function isSessionLimit(error: unknown): boolean {
 
 /** "TypeError: boom", on one line, cut short. */
 export function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : `a non-error value ${String(error)}`;
+  const text = describeThrown(error);
   // One line, without the terminal colours and box drawing some compilers put in their messages.
   const line = text.replace(/\x1b\[[0-9;]*m/g, '').replace(/[─-╿]+/g, ' ').replace(/\s+/g, ' ').trim();
   return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}
+
+/**
+ * What was thrown, without ever throwing itself: user code may throw or reject with a value whose
+ * String() throws (Object.create(null), a Proxy, an object with a throwing toString) or an Error
+ * whose name or message getters throw. Such a value still gets a name.
+ */
+function describeThrown(error: unknown): string {
+  try {
+    if (error instanceof Error) return `${String(error.name)}: ${String(error.message)}`;
+  } catch {
+    return 'an Error whose name or message cannot be read';
+  }
+  try {
+    return `a non-error value ${String(error)}`;
+  } catch {
+    return `a non-error value that cannot be turned into text (${error === null ? 'null' : typeof error}${typeof error === 'object' && error !== null && Object.getPrototypeOf(error) === null ? ' without a prototype' : ''})`;
+  }
 }
 
 function argumentText(value: unknown): string {

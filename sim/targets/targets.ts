@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { importAdapter } from './adapter-module.ts';
+import { probeAdapter } from './adapter-probe.ts';
 import { BASELINE_FLAWS, FLAW_NAMES, isFlawName, type FlawName } from '../../src/baseline/flaws.ts';
 import { leakyTarget } from '../../src/baseline/leaky-session-manager.ts';
 import type { TargetDescription, TargetFactory } from '../../src/contract.ts';
@@ -55,6 +56,23 @@ export async function resolveTarget(name: string, source = '--target', watch?: I
   if (name.startsWith(CLAUDE_MEM_PREFIX)) return claudeMemTarget(name, source);
   if (ADAPTER_PATH.test(name)) return loadAdapter(name, source, watch);
   throw new InputError(source, 0, '', `unknown target '${name}': expected reference, baseline, twin, flaw:<name> (${FLAW_NAMES.join(', ')}), a path to an adapter module, or claude-mem:<path to a claude-mem checkout>`);
+}
+
+/**
+ * resolveTarget for a command that runs the target elsewhere (each run in its watchdog worker,
+ * sim/runs/isolated/): an adapter is checked in a worker thread of its own (sim/targets/adapter-probe.ts) and never
+ * loaded into this thread, so nothing it does at import can hang, end or hold this process.
+ * The target it returns carries the guard and description; its factory is never called here.
+ */
+export async function resolveTargetToRunIsolated(name: string, source = '--target'): Promise<NamedTarget> {
+  if (!ADAPTER_PATH.test(name) || builtInTarget(name) || name.startsWith(CLAUDE_MEM_PREFIX)) return resolveTarget(name, source);
+  const path = resolve(name);
+  if (!existsSync(path)) throw new InputError(source, 0, '', `adapter module ${name} does not exist`);
+  const description = await probeAdapter(path, name);
+  const notHere: TargetFactory = () => {
+    throw new Error(`${name} runs only in its watchdog worker (sim/runs/isolated/): it was probed, not loaded, in this thread`);
+  };
+  return { name, factory: notHere, guard: new TargetGuard(), description };
 }
 
 /**

@@ -239,6 +239,12 @@ function isoInstant(record: JsonObject, field: string, place: LinePlace): string
   if (!ISO_UTC.test(value) || Number.isNaN(Date.parse(value))) {
     throw new InputError(place.file, place.line, field, `is ${show(value)}, expected an ISO-8601 UTC instant like 2026-01-05T09:00:00.000Z`);
   }
+  // Date.parse rolls an impossible day over (2026-02-30 is read as 2026-03-02): the date must come back as written.
+  const written = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value);
+  const read = new Date(Date.parse(value));
+  if (written && (read.getUTCFullYear() !== Number(written[1]) || read.getUTCMonth() + 1 !== Number(written[2]) || read.getUTCDate() !== Number(written[3]) || read.getUTCHours() !== Number(written[4]) || read.getUTCMinutes() !== Number(written[5]))) {
+    throw new InputError(place.file, place.line, field, `is ${show(value)}, a date that does not exist (${written[1]}-${written[2]} has no day ${Number(written[3])}, or the time is out of range)`);
+  }
   return value;
 }
 

@@ -8,7 +8,8 @@
  * `strict: false` bad event lines are skipped and counted instead (a bad header is always fatal:
  * nothing after it can be trusted). See format.ts for what makes a line bad.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openRegularFile } from '../../src/bounded-read.ts';
 import type { HookEvent } from '../engine/events.ts';
 import { InputError } from '../../src/input-error.ts';
 import { type TrafficHeader, parseEventLine, parseHeaderLine } from './format.ts';
@@ -116,16 +117,8 @@ function truncated(file: string, line: number): InputError {
 // ---------------------------------------------------------------------------------------------
 
 function* fileLines(path: string): Generator<Line> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new InputError(path, 0, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  if (fstatSync(fd).isDirectory()) {
-    closeSync(fd);
-    throw new InputError(path, 0, '', 'is a folder, expected a traffic file (.jsonl)');
-  }
+  // Refused by type before it is opened: a FIFO would wait for a writer, a device never ends.
+  const fd = openRegularFile(path, 'a traffic file (.jsonl)');
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   // The current line's bytes seen so far, in pieces (copied, since `chunk` is reused).

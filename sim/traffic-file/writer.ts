@@ -14,7 +14,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { HookEvent } from '../engine/events.ts';
-import type { TrafficHeader } from './format.ts';
+import { parseEventLine, parseHeaderLine, TRAFFIC_VERSION, type TrafficHeader } from './format.ts';
 
 /** Lines are gathered into writes of about this size. */
 export const WRITE_CHUNK_BYTES = 64 * 1024;
@@ -22,6 +22,12 @@ export const WRITE_CHUNK_BYTES = 64 * 1024;
 export interface WriteOptions {
   /** HMAC key for content hashes. Required when the header's redaction is `hash` and an event has text. */
   readonly hashKey?: Buffer;
+  /**
+   * Check every line with replay's own line reader (format.ts) as it is made, naming this file: a
+   * line replay would refuse (a 2,000-character session id, a prompt past MAX_EVENT_CHARS, times
+   * past MAX_TRAFFIC_SPAN_MS) is an InputError here, never a file that cannot be replayed.
+   */
+  readonly validateAs?: string;
 }
 
 /** Formats lines for one file: the header once, then events, each without its newline. */
@@ -45,9 +51,13 @@ export function createLineFormatter(header: TrafficHeader, options: WriteOptions
     return event.hash === undefined ? {} : { hash: event.hash };
   };
 
+  const validateAs = options.validateAs;
   return {
-    header: () =>
-      JSON.stringify({ format: header.format, version: header.version, source: header.source, timeOrigin: header.timeOrigin, redaction: header.redaction }),
+    header: () => {
+      const line = JSON.stringify({ format: header.format, version: header.version, source: header.source, timeOrigin: header.timeOrigin, redaction: header.redaction });
+      if (validateAs !== undefined) parseHeaderLine(line, { file: validateAs, line: 1 });
+      return line;
+    },
     event(event) {
       count += 1;
       // The reader refuses these, so the writer must never produce them: a programming error, not bad input.
@@ -55,7 +65,9 @@ export function createLineFormatter(header: TrafficHeader, options: WriteOptions
         throw new Error(`traffic writer: event ${count} has atMs ${event.atMs} after ${previousAtMs}; events must be whole, non-decreasing offsets`);
       }
       previousAtMs = event.atMs;
-      return JSON.stringify(ordered(event, contentOf));
+      const line = JSON.stringify(ordered(event, contentOf));
+      if (validateAs !== undefined) parseEventLine(line, { file: validateAs, line: count + 1 }, header, TRAFFIC_VERSION);
+      return line;
     },
   };
 }

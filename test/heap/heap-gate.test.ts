@@ -135,4 +135,16 @@ describe('the heap probe', () => {
     const request = { scenarioFile: 'scenarios/heap-idle-sessions.json', target: 'reference', seed: 1, snapshotDir: dir, resultFile: join(dir, 'result.json'), keepSnapshots: false };
     await expect(runProbe(request, [])).rejects.toThrow(/exited with code 3: heap probe: gc is not exposed; start node with --expose-gc/);
   });
+
+  it('states the cause of a probe that failed in one line, never its stack frames', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-probe-'));
+    // An adapter that declares no description.heap: the probe cannot tell its objects apart.
+    const request = { scenarioFile: 'scenarios/heap-idle-sessions.json', target: 'test/fixtures/adapters/broken.ts', seed: 1, snapshotDir: dir, resultFile: join(dir, 'result.json'), keepSnapshots: false };
+    const failure = await runProbe(request).then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    expect(failure).toMatch(/^heap probe test\/fixtures\/adapters\/broken\.ts seed 1: test\/fixtures\/adapters\/broken\.ts declares no description\.heap/);
+    expect(failure).not.toMatch(/\n|\s+at |\.ts:\d+:\d+/);
+  }, 60_000);
 });

@@ -46,6 +46,20 @@ describe('check --target', () => {
     expectPinnedTraceHashes(join(out, 'summary.json'), 'waiting-adapter');
   }, 300_000);
 
+  it('holds the template (examples/adapter.ts) to its expect file over every scenario: only the missing cap fails', async () => {
+    const output = collectOutput();
+    const out = join(dir, 'template-adapter-check');
+    const code = await main(['check', '--target', 'examples/adapter.ts', '--expect', 'examples/adapter.expect.json', '--out', out], output);
+    expect(output.stdout.filter((line) => line.startsWith('✗'))).toEqual([]);
+    const failing = output.stdout.filter((line) => line.startsWith('✓') && !line.includes(': pass (as expected)'));
+    expect(failing).toEqual([
+      expect.stringMatching(/^✓ burst-at-cap · examples\/adapter.ts · seed 1: sessions-within-cap /),
+      expect.stringMatching(/^✓ burst-at-cap · examples\/adapter.ts · seed 2: sessions-within-cap /),
+      expect.stringMatching(/^✓ heap-idle-sessions · examples\/adapter.ts · seed 1: sessions-within-cap /),
+    ]);
+    expect(code).toBe(0);
+  }, 300_000);
+
   it('without --expect, every scenario is expected to pass', async () => {
     const output = collectOutput();
     const code = await main(['check', '--target', 'examples/waiting-adapter.ts', '--only', 'burst-at-cap', '--out', 'reports/test-check-target'], output);

@@ -13,9 +13,10 @@
  * Most cases call main() directly (fast); a representative subset runs bin/leaksim.js as a real
  * child process, where a stack trace or a crash would show as it does for a user.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { checkReportFolder, lockReportFolder, releaseReportLocks } from '../../sim/report/report-folder.ts';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -51,6 +52,12 @@ interface Case {
   readonly env?: Readonly<Record<string, string>>;
   /** Set up beyond files (symlinks, folders). */
   readonly setup?: (dir: string) => void;
+  /**
+   * 2 (default): bad input, one line on stderr. 1: a verdict (a target fault once the run has
+   * started): nothing on stderr, one ✗ line on stdout matching `mentions`, and a report folder at
+   * @/out, the only thing in the case's folder that changed.
+   */
+  readonly code?: 1 | 2;
 }
 
 const scenario = (change: Record<string, unknown>) => JSON.stringify({ ...SCENARIO, ...change }, null, 2);
@@ -82,7 +89,7 @@ const SCENARIO_CASES: Case[] = [
   { name: 'scenario: no developers', files: { 's.json': scenario({ traffic: { developers: 0 } }) }, args: run(), mentions: ['s.json', 'traffic.developers', '>= 1'] },
   { name: 'scenario: unknown traffic field', files: { 's.json': scenario({ traffic: { ...SCENARIO.traffic, developer: 2 } }) }, args: run(), mentions: ['s.json', 'traffic.developer', 'not a known field'] },
   { name: 'scenario: prompt of 0 characters', files: { 's.json': scenario({ traffic: { ...SCENARIO.traffic, promptChars: 0 } }) }, args: run(), mentions: ['s.json', 'traffic.promptChars', '>= 1'] },
-  { name: 'scenario: a team past MAX_HOOK_EVENTS', files: { 's.json': scenario({ days: 366, traffic: { developers: 10_000, toolUsesPerPrompt: 100 } }) }, args: run(), mentions: ['s.json:7', 'traffic makes about', 'MAX_HOOK_EVENTS'] },
+  { name: 'scenario: a team past MAX_HOOK_EVENTS', files: { 's.json': scenario({ days: 366, traffic: { developers: 10_000, toolUsesPerPrompt: 100 } }) }, args: run(), mentions: ['s.json:7', 'traffic makes up to', 'MAX_HOOK_EVENTS'] },
   { name: 'scenario: misspelt verdict', files: { 's.json': scenario({ expect: { reference: 'passes' } }) }, args: run(), mentions: ['s.json', 'expect.reference', '"passes"'] },
   { name: 'scenario: unknown invariant', files: { 's.json': scenario({ expect: { reference: { failsOn: ['no-leaks'] } } }) }, args: run(), mentions: ['s.json', 'expect.reference.failsOn.0', '"no-leaks"'] },
   { name: 'scenario: unknown flaw', files: { 's.json': scenario({ expect: { flaws: { 'no-cap': 'pass' } } }) }, args: run(), mentions: ['s.json', 'expect.flaws.no-cap'] },
@@ -109,7 +116,7 @@ const SETTINGS_CASES: Case[] = [
 const TRAFFIC_CASES: Case[] = [
   { name: 'traffic: missing file', args: ['replay', '@/nope.jsonl', '--out', '@/out'], mentions: ['nope.jsonl', 'cannot be read (ENOENT)'] },
   { name: 'traffic: a folder', setup: (dir) => mkdirSync(join(dir, 't.jsonl')), args: replay(), mentions: ['t.jsonl', 'is a folder'] },
-  { name: 'traffic: a device that never ends', args: ['replay', '/dev/zero', '--out', '@/out'], mentions: ['/dev/zero:1', 'longer than'] },
+  { name: 'traffic: a device that never ends', args: ['replay', '/dev/zero', '--out', '@/out'], mentions: ['/dev/zero', 'not a regular file (a device)'] },
   { name: 'traffic: empty file', files: { 't.jsonl': '' }, args: replay(), mentions: ['t.jsonl:1', 'is empty'] },
   { name: 'traffic: not a leaksim file', files: { 't.jsonl': '{"format":"other"}\n' }, args: replay(), mentions: ['t.jsonl:1', 'format', '"other"'] },
   { name: 'traffic: newer version', files: { 't.jsonl': `${HEADER.replace('"version":1', '"version":2')}\n` }, args: replay(), mentions: ['t.jsonl:1', 'version', 'newer'] },
@@ -163,21 +170,58 @@ const broken = (how: string, ...mentions: (string | RegExp)[]): Case => ({
   mentions: ['leaksim run', 'broken.ts', '(seed 1); reproduce: npx leaksim run', '--target test/fixtures/adapters/broken.ts --seed 1', ...mentions],
 });
 
+/** A target fault once the run has started: a verdict under a named invariant, a ✗ row, a report, exit 1. */
+const fault = (how: string, invariant: string, ...mentions: (string | RegExp)[]): Case => ({
+  name: `fault: ${how}`,
+  files: withScenario,
+  env: { LEAKSIM_BROKEN: how },
+  args: run('--target', BROKEN_ADAPTER),
+  code: 1,
+  mentions: [/^✗ tiny · \S*broken\.ts · seed 1: /, `${invariant} at day 0 `, '(seed 1)', ...mentions],
+});
+
+/** An adapter that cannot be used, decided before any run: one line, exit 2. */
+const unusable = (how: string, ...mentions: (string | RegExp)[]): Case => ({
+  name: `adapter: ${how}`,
+  files: withScenario,
+  env: { LEAKSIM_BROKEN: how, LEAKSIM_IMPORT_SECONDS: '3' },
+  args: run('--target', BROKEN_ADAPTER),
+  mentions: ['broken.ts', ...mentions],
+});
+
 const ADAPTER_CASES: Case[] = [
   { name: 'adapter: missing module', files: withScenario, args: run('--target', '@/nope.ts'), mentions: ['--target', 'nope.ts does not exist'] },
   { name: 'adapter: throws at import', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/throws-at-import.ts')), mentions: ['throws-at-import.ts', 'throws while it loads', 'configuration file missing'] },
   { name: 'adapter: syntax error', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/syntax-error.js')), mentions: ['syntax-error.js:3:', 'has a syntax error'] },
   { name: 'adapter: no createTarget', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/no-create-target.ts')), mentions: ['no-create-target.ts', 'createTarget must be exported'] },
+  { name: 'adapter: a top-level await that never settles', files: withScenario, args: run('--target', join(ROOT, 'test/fixtures/adapters/never-settles.mjs')), mentions: ['never-settles.mjs', 'ended while it loads', 'top-level await'] },
+  { name: 'adapter: check over one that never finishes loading', files: withScenario, env: { LEAKSIM_BROKEN: 'import-loop', LEAKSIM_IMPORT_SECONDS: '2' }, args: ['check', '@/s.json', '--target', BROKEN_ADAPTER, '--out', '@/out'], mentions: ['broken.ts', 'did not finish loading within 2 s'] },
+  unusable('import-exit0', 'ended while it loads (exit code 0)', 'process.exit()'),
+  unusable('import-loop', 'did not finish loading within 3 s', 'endless loop at import'),
+  unusable('import-throws-unprintable', 'throws while it loads', 'cannot be turned into text'),
+  { ...unusable('import-exit0 under check', 'ended while it loads (exit code 0)'), env: { LEAKSIM_BROKEN: 'import-exit0' }, args: ['check', '@/s.json', '--target', BROKEN_ADAPTER, '--out', '@/out'] },
   broken('create-throws', 'createTarget threw Error: cannot connect to the database'),
   broken('not-a-target', 'createTarget returned number'),
-  broken('route-throws', 'queueObservation({ contentSessionId: "dev01-s0001", … }) threw TypeError: boom'),
-  broken('route-rejects', /completeSession\(\d+\) rejected with Error: complete failed/),
-  broken('shutdown-rejects', 'shutdown() rejected with Error: shutdown failed'),
-  broken('shutdown-never-settles', 'shutdown() never settled'),
-  broken('complete-never-settles', /completeSession\(\d+\) never settled: still pending when the run ended at day 0/),
-  broken('view-throws', 'stats() threw RangeError: stats exploded'),
-  { ...broken('endless-loop', 'queueObservation() did not return within 1 s'), env: { LEAKSIM_BROKEN: 'endless-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
-  { ...broken('timer-loop', "the adapter's code outside a route (a timer callback?) did not return within 3 s"), env: { LEAKSIM_BROKEN: 'timer-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
+  { ...broken('a bad watchdog setting'), env: { LEAKSIM_WATCHDOG_SECONDS: '0' }, mentions: ['LEAKSIM_WATCHDOG_SECONDS', '"0"'] },
+  { ...broken('a bad import time limit'), env: { LEAKSIM_IMPORT_SECONDS: 'never' }, mentions: ['LEAKSIM_IMPORT_SECONDS', '"never"'] },
+];
+
+const FAULT_CASES: Case[] = [
+  fault('route-throws', 'target-responds', 'queueObservation({ contentSessionId: "dev01-s0001", … }) threw TypeError: boom'),
+  fault('route-rejects', 'target-responds', /completeSession\(\d+\) rejected with Error: complete failed/),
+  fault('shutdown-rejects', 'clean-shutdown', 'shutdown() rejected with Error: shutdown failed'),
+  fault('shutdown-never-settles', 'clean-shutdown', 'shutdown() never settled'),
+  fault('complete-never-settles', 'target-responds', /completeSession\(\d+\) never settled: still pending when the run ended at day 0/),
+  fault('view-throws', 'target-responds', 'stats() threw RangeError: stats exploded'),
+  fault('shutdown-rejects-unprintable', 'clean-shutdown', 'shutdown() rejected with a non-error value that cannot be turned into text (object without a prototype)'),
+  fault('complete-rejects-unprintable', 'target-responds', /completeSession\(\d+\) rejected with a non-error value that cannot be turned into text/),
+  fault('route-throws-unprintable', 'target-responds', 'queueObservation({ contentSessionId: "dev01-s0001", … }) threw a non-error value that cannot be turned into text'),
+  fault('route-throws-null', 'target-responds', 'threw a non-error value null'),
+  fault('exit-during-run', 'target-responds', "the adapter ended the run's thread (exit code 0)"),
+  fault('exit1-during-run', 'target-responds', "the adapter ended the run's thread (exit code 1)"),
+  fault('restart-storm', 'no-restart-storm', 'runaway timers'),
+  { ...fault('endless-loop', 'target-responds', 'queueObservation() did not return within 1 s'), env: { LEAKSIM_BROKEN: 'endless-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
+  { ...fault('timer-loop', 'target-responds', "the adapter's code outside a route (a timer callback?) did not return within 3 s"), env: { LEAKSIM_BROKEN: 'timer-loop', LEAKSIM_WATCHDOG_SECONDS: '1' } },
 ];
 
 const DESTINATION_CASES: Case[] = [
@@ -201,7 +245,47 @@ const DESTINATION_CASES: Case[] = [
   { name: 'out: record into a missing folder', args: ['record', '--out', '@/no/r.jsonl', '--listen', '127.0.0.1:0'], mentions: ['leaksim record', '--out', 'does not exist'] },
 ];
 
-const CASES = [...SCENARIO_CASES, ...SETTINGS_CASES, ...TRAFFIC_CASES, ...CLI_CASES, ...ADAPTER_CASES, ...DESTINATION_CASES];
+const fifo = (name: string) => (dir: string) => void execFileSync('mkfifo', [join(dir, name)]);
+const SIX_YEARS_MS = 6 * 366 * 24 * 3_600_000;
+
+/** Issue 21's cases: bounds that could be bypassed, messages that pointed elsewhere, outputs that could be lost. */
+const ISSUE_21_CASES: Case[] = [
+  { name: 'bounds: replay a FIFO', setup: fifo('t.jsonl'), args: replay(), mentions: ['t.jsonl', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: import a FIFO', setup: fifo('x.jsonl'), args: ['import', 'claude-code', '@/x.jsonl', '--out', '@/o.jsonl'], mentions: ['x.jsonl', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: import /dev/zero', args: ['import', 'claude-code', '/dev/zero', '--out', '@/o.jsonl'], mentions: ['/dev/zero', 'not a regular file (a device)'] },
+  { name: 'bounds: a scenario that is a FIFO', setup: fifo('s.json'), args: run(), mentions: ['s.json', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: settings that are a FIFO', files: withScenario, setup: fifo('settings.json'), args: run('--settings', '@/settings.json'), mentions: ['settings.json', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: an expect file that is a FIFO', files: withScenario, setup: fifo('e.json'), args: ['check', '@/s.json', '--target', 'examples/adapter.ts', '--expect', '@/e.json', '--out', '@/out'], mentions: ['e.json', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: --baselines a FIFO', files: { 's.json': scenario({ days: 3, heap: { checkpointEveryHours: 6, expect: { reference: 'pass' } } }) }, setup: fifo('b.json'), args: ['check', '@/s.json', '--heap', '--baselines', '@/b.json', '--out', '@/out'], mentions: ['b.json', 'not a regular file (a named pipe)'] },
+  { name: 'bounds: --baselines /dev/zero', files: { 's.json': scenario({ days: 3, heap: { checkpointEveryHours: 6, expect: { reference: 'pass' } } }) }, args: ['check', '@/s.json', '--heap', '--baselines', '/dev/zero', '--out', '@/out'], mentions: ['/dev/zero', 'not a regular file (a device)'] },
+  { name: 'bounds: --baselines past MAX_JSON_FILE_BYTES', files: { 's.json': scenario({ days: 3, heap: { checkpointEveryHours: 6, expect: { reference: 'pass' } } }), 'b.json': `{"x":"${'a'.repeat(5 * 1024 * 1024)}"}` }, args: ['check', '@/s.json', '--heap', '--baselines', '@/b.json', '--out', '@/out'], mentions: ['b.json', 'MAX_JSON_FILE_BYTES'] },
+  { name: 'bounds: a skewed model whose average hides a billion events', files: { 's.json': scenario({ days: 366, traffic: { developers: 1, sessionsPerDay: 0.001, promptsPerSession: 10_000, toolUsesPerPrompt: 100_000 } }) }, args: run(), mentions: ['s.json:7', 'traffic makes up to', 'MAX_HOOK_EVENTS'] },
+  { name: 'bounds: tune --days past MAX_HOOK_EVENTS', files: { 's.json': scenario({ traffic: { developers: 1_000, sessionsPerDay: 6, promptsPerSession: 8, toolUsesPerPrompt: 12 } }) }, args: ['tune', '@/s.json', '--days', '366', '--out', '@/out'], mentions: ['leaksim tune', '--days', 'MAX_HOOK_EVENTS'] },
+  { name: 'out: /proc/x/y cannot be written', files: withScenario, args: run('--out', '/proc/x/y'), mentions: ['leaksim run', '--out "/proc/x/y"', 'cannot be written'] },
+  { name: 'out: a 300-character name', files: withScenario, args: run('--out', `@/${'b'.repeat(300)}`), mentions: ['leaksim run', '--out', 'longer than the 200', 'MAX_FOLDER_NAME_BYTES'] },
+  { name: 'scenario: a 300-character name', files: { 's.json': scenario({ name: 'a'.repeat(300) }) }, args: run(), mentions: ['s.json:2', 'name must NOT have more than 100 characters'] },
+  { name: 'out: import over its own input, even with --force', files: { 'mine.jsonl': TRANSCRIPT_NOT }, args: ['import', 'claude-code', '@/mine.jsonl', '--force', '--out', '@/mine.jsonl'], mentions: ['leaksim import', '--out', 'one of the transcripts it reads'] },
+  { name: 'out: import into a folder it reads', files: { 'in/x.jsonl': TRANSCRIPT_NOT }, args: ['import', 'claude-code', '@/in', '--out', '@/in/o.jsonl'], mentions: ['leaksim import', '--out', 'a folder it reads'] },
+  { name: 'cli: record --upstream equal to --listen', args: ['record', '--listen', '127.0.0.1:37791', '--upstream', '127.0.0.1:37791', '--out', '@/r.jsonl'], mentions: ['leaksim record', '--upstream', 'where the recorder itself listens'] },
+  { name: 'cli: record --upstream localhost equal to --listen 127.0.0.1', args: ['record', '--listen', '127.0.0.1:37792', '--upstream', 'localhost:37792', '--out', '@/r.jsonl'], mentions: ['leaksim record', '--upstream', 'where the recorder itself listens'] },
+  { name: 'scenario: a duplicate key points at the second one', files: { 's.json': '{\n  "name": "tiny",\n  "days": 1,\n  "traffic": { "developers": 1 },\n  "days": 400\n}' }, args: run(), mentions: ['s.json:5', 'days is given twice (first on line 3, again here as 400)'] },
+  { name: 'scenario: a nested duplicate key', files: { 's.json': '{\n  "name": "tiny",\n  "traffic": {\n    "developers": 1,\n    "developers": 0\n  }\n}' }, args: run(), mentions: ['s.json:5', 'traffic.developers is given twice'] },
+  { name: 'scenario: 1e309 shown as such', files: { 's.json': '{\n  "name": "tiny",\n  "days": 1e309,\n  "traffic": { "developers": 1 }\n}' }, args: run(), mentions: ['s.json:3', 'days is 1e309, out of the range of a number'] },
+  { name: 'scenario: -1e309 in traffic', files: { 's.json': '{\n  "name": "tiny",\n  "traffic": {\n    "developers": -1e309\n  }\n}' }, args: run(), mentions: ['s.json:4', 'traffic.developers is -1e309'] },
+  { name: 'scenario: endings weights all 0', files: { 's.json': scenario({ traffic: { developers: 1, endings: { proper: 0, cleared: 0, resumed: 0, abandoned: 0 } } }) }, args: run(), mentions: ['s.json:', 'traffic.endings weights are all 0'] },
+  { name: 'scenario: a TTL that rounds to a millisecond', files: { 's.json': scenario({ settings: { ttlMinutes: 0.00001 } }) }, args: run(), mentions: ['s.json:', 'settings.ttlMinutes is 0.00001', 'below the 1-second floor'] },
+  { name: 'scenario: an idle timeout under a second', files: { 's.json': scenario({ settings: { generatorIdleTimeoutMinutes: 0.01 } }) }, args: run(), mentions: ['settings.generatorIdleTimeoutMinutes is 0.01', 'below the 1-second floor'] },
+  { name: 'scenario: a restart delay under a second', files: { 's.json': scenario({ settings: { generatorRestartDelayMs: 5 } }) }, args: run(), mentions: ['settings.generatorRestartDelayMs is 5', 'below the 1-second floor'] },
+  { name: 'settings: a misspelt key gets a did-you-mean', files: { ...withScenario, 'settings.json': '{\n  "CLAUDE_MEM_MODEL": "x",\n  "CLAUDE_MEM_SESION_TTL_MINUTES": "30"\n}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:3', 'CLAUDE_MEM_SESION_TTL_MINUTES is not a setting leaksim reads: did you mean CLAUDE_MEM_SESSION_TTL_MINUTES?'] },
+  { name: 'settings: another misspelling', files: { ...withScenario, 'settings.json': '{"CLAUDE_MEM_MAX_ACTIVE_SESSION": "5"}' }, args: run('--settings', '@/settings.json'), mentions: ['did you mean CLAUDE_MEM_MAX_ACTIVE_SESSIONS?'] },
+  { name: 'settings: 1e309 shown as such', files: { ...withScenario, 'settings.json': '{\n"CLAUDE_MEM_MAX_ACTIVE_SESSIONS": 1e309\n}' }, args: run('--settings', '@/settings.json'), mentions: ['settings.json:2', 'got 1e309 (out of the range of a number)'] },
+  { name: 'traffic: an impossible date (2026-02-30)', files: { 't.jsonl': `${HEADER.replace('2026-01-05', '2026-02-30')}\n${START}\n` }, args: replay(), mentions: ['t.jsonl:1', 'timeOrigin', 'a date that does not exist'] },
+  { name: 'traffic: an impossible hour', files: { 't.jsonl': `${HEADER.replace('T09:', 'T25:')}\n${START}\n` }, args: replay(), mentions: ['t.jsonl:1', 'timeOrigin'] },
+  { name: 'traffic: events six years apart', files: { 't.jsonl': traffic(START, PROMPT.replace('"atMs":1200', `"atMs":${SIX_YEARS_MS}`)) }, args: replay(), mentions: ['t.jsonl:3', 'atMs', 'MAX_TRAFFIC_SPAN_MS'] },
+  { name: 'traffic: a 2,000-character session id', files: { 't.jsonl': traffic(START.replace('"s-1"', JSON.stringify('s'.repeat(2_000)))) }, args: replay(), mentions: ['t.jsonl:2', 'session is 2000 characters long', 'MAX_NAME_CHARS'] },
+];
+
+const CASES = [...SCENARIO_CASES, ...SETTINGS_CASES, ...TRAFFIC_CASES, ...CLI_CASES, ...ADAPTER_CASES, ...FAULT_CASES, ...DESTINATION_CASES, ...ISSUE_21_CASES];
 
 /** Cases also run as a real child process (bin/leaksim.js). */
 const IN_CHILD_PROCESS = new Set([
@@ -211,8 +295,12 @@ const IN_CHILD_PROCESS = new Set([
   'traffic: atMs past a year',
   'cli: --days -1',
   'adapter: syntax error',
-  'adapter: shutdown-rejects',
-  'adapter: endless-loop',
+  'fault: shutdown-rejects',
+  'fault: shutdown-rejects-unprintable',
+  'fault: exit-during-run',
+  'fault: endless-loop',
+  'adapter: import-exit0 under check',
+  'adapter: a top-level await that never settles',
   "out: a folder holding a user's file",
   'out: ..',
 ]);
@@ -236,6 +324,12 @@ function snapshot(dir: string): Record<string, string> {
   return entries;
 }
 
+/** A verdict writes its report folder at @/out: everything else must be as it was. */
+function outsideReport(entries: Record<string, string>, testCase: Case): Record<string, string> {
+  if (testCase.code !== 1) return entries;
+  return Object.fromEntries(Object.entries(entries).filter(([key]) => key !== 'out' && !key.startsWith('out/')));
+}
+
 function prepare(testCase: Case): { dir: string; args: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'leaksim-malformed-'));
   for (const [name, content] of Object.entries(testCase.files ?? {})) {
@@ -246,7 +340,20 @@ function prepare(testCase: Case): { dir: string; args: string[] } {
   return { dir, args: testCase.args.map((arg) => arg.replace(/^@\//, `${dir}/`)) };
 }
 
-function expectOneLine(stderr: readonly string[], testCase: Case): void {
+/** Exit 2: one line on stderr. A verdict (exit 1): stderr empty, the one ✗ line on stdout. */
+function expectOneLine(stderr: readonly string[], testCase: Case, stdout: readonly string[] = []): void {
+  if (testCase.code === 1) {
+    expect(stderr, `stderr of "${testCase.name}"`).toEqual([]);
+    const rows = stdout.filter((line) => /^[✓✗] /.test(line));
+    expect(rows, `rows of "${testCase.name}"`).toHaveLength(1);
+    expect(stdout.join('\n')).not.toMatch(/^\s+at |\.ts:\d+:\d+\)$/m);
+    for (const mention of testCase.mentions) {
+      if (typeof mention === 'string') expect(rows[0]).toContain(mention);
+      else expect(rows[0]).toMatch(mention);
+    }
+    expect(stdout.some((line) => line.startsWith('    reproduce: npx leaksim run '))).toBe(true);
+    return;
+  }
   expect(stderr, `stderr of "${testCase.name}"`).toHaveLength(1);
   const line = stderr[0]!;
   expect(line).not.toMatch(/\n|^\s+at |\.ts:\d+:\d+\)$/);
@@ -260,26 +367,28 @@ describe('the malformed-input catalogue', () => {
   const clearEnv = () => {
     delete process.env.LEAKSIM_BROKEN;
     delete process.env.LEAKSIM_WATCHDOG_SECONDS;
+    delete process.env.LEAKSIM_IMPORT_SECONDS;
   };
   beforeEach(clearEnv);
   afterEach(clearEnv);
 
-  it('holds at least 60 cases over every kind of input', () => {
-    expect(CASES.length).toBeGreaterThanOrEqual(60);
-    for (const kind of ['scenario', 'settings', 'traffic', 'cli', 'adapter', 'out']) expect(CASES.some((testCase) => testCase.name.startsWith(`${kind}:`))).toBe(true);
+  it('holds at least 120 cases over every kind of input and fault', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(120);
+    for (const kind of ['scenario', 'settings', 'traffic', 'cli', 'adapter', 'fault', 'out', 'bounds']) expect(CASES.some((testCase) => testCase.name.startsWith(`${kind}:`))).toBe(true);
     expect(new Set(CASES.map((testCase) => testCase.name)).size).toBe(CASES.length);
   });
 
-  it.each(CASES.map((testCase) => [testCase.name, testCase] as const))('%s: exit 2, one line, nothing changed', async (_name, testCase) => {
+  it.each(CASES.map((testCase) => [testCase.name, testCase] as const))('%s: its exit code, one line, nothing changed outside the report', async (_name, testCase) => {
     const { dir, args } = prepare(testCase);
     Object.assign(process.env, testCase.env ?? {});
     const before = snapshot(dir);
     const reportsBefore = snapshot(join(ROOT, 'reports'));
     const output = collectOutput();
     const code = await main(args, output);
-    expectOneLine(output.stderr, testCase);
-    expect(code).toBe(2);
-    expect(snapshot(dir)).toEqual(before);
+    expectOneLine(output.stderr, testCase, output.stdout);
+    expect(code).toBe(testCase.code ?? 2);
+    expect(outsideReport(snapshot(dir), testCase)).toEqual(before);
+    if (testCase.code === 1) expect(existsSync(join(dir, 'out', 'summary.json'))).toBe(true);
     expect(Object.keys(snapshot(join(ROOT, 'reports'))).filter((key) => !key.startsWith('test-') && key !== 'vitest-results.json')).toEqual(
       Object.keys(reportsBefore).filter((key) => !key.startsWith('test-') && key !== 'vitest-results.json'),
     );
@@ -296,12 +405,55 @@ describe('the malformed-input catalogue', () => {
         env: { ...process.env, ...testCase.env },
         timeout: CASE_BUDGET_MS,
       });
-      expectOneLine(child.stderr.split('\n').filter((line) => line !== ''), testCase);
-      expect(child.status).toBe(2);
-      expect(snapshot(dir)).toEqual(before);
+      expectOneLine(child.stderr.split('\n').filter((line) => line !== ''), testCase, child.stdout.split('\n'));
+      expect(child.status).toBe(testCase.code ?? 2);
+      expect(outsideReport(snapshot(dir), testCase)).toEqual(before);
     },
     CASE_BUDGET_MS,
   );
+});
+
+describe('target faults under check', () => {
+  const clear = () => {
+    delete process.env.LEAKSIM_BROKEN;
+  };
+  afterEach(clear);
+
+  it('an expect file may name a fault invariant: then the ✗ becomes ✓ (as expected), exit 0, with the report', async () => {
+    const { dir } = prepare({ name: 'expected-fault', files: { ...withScenario, 'e.json': '{"tiny": {"failsOn": ["clean-shutdown"], "why": "shutdown is not ours"}}' }, args: [], mentions: [] });
+    process.env.LEAKSIM_BROKEN = 'shutdown-rejects';
+    const output = collectOutput();
+    const code = await main(['check', join(dir, 's.json'), '--target', BROKEN_ADAPTER, '--expect', join(dir, 'e.json'), '--jobs', '1', '--out', join(dir, 'out')], output);
+    expect(output.stdout[0]).toMatch(/^✓ tiny · \S*broken\.ts · seed 1: clean-shutdown at day 0 .*shutdown\(\) rejected with Error: shutdown failed \(seed 1\) \(as expected\)$/);
+    expect(code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')).runs[0]).toMatchObject({ verdict: 'fail', asExpected: true, firstViolation: { invariant: 'clean-shutdown' } });
+  }, CASE_BUDGET_MS);
+
+  it('a check worker process that dies under a run (the adapter kills its own process) fails that run, and the check still writes its report: never a green', async () => {
+    const { dir } = prepare({ name: 'abort', files: { 's.json': scenario({ seeds: [1, 2] }) }, args: [], mentions: [] });
+    process.env.LEAKSIM_BROKEN = 'abort-during-run';
+    const output = collectOutput();
+    const code = await main(['check', join(dir, 's.json'), '--target', BROKEN_ADAPTER, '--jobs', '2', '--out', join(dir, 'out')], output);
+    const rows = output.stdout.filter((line) => /^[✓✗] /.test(line));
+    expect(rows).toEqual([
+      expect.stringMatching(/^✗ tiny · \S*broken\.ts · seed 1: target-responds at day 0 .*the check worker running it exited with SIGKILL before the run finished/),
+      expect.stringMatching(/^✗ tiny · \S*broken\.ts · seed 2: target-responds at day 0 .*the check worker running it exited with SIGKILL before the run finished/),
+    ]);
+    expect(code).toBe(1);
+    expect(existsSync(join(dir, 'out', 'summary.json'))).toBe(true);
+  }, CASE_BUDGET_MS);
+});
+
+describe('an adapter that holds the event loop open at import', () => {
+  it('cannot keep leaksim alive after the report: the process ends, exit 0', () => {
+    const { dir, args } = prepare({ name: 'interval', files: withScenario, args: run('--target', BROKEN_ADAPTER), mentions: [] });
+    const child = spawnSync(process.execPath, [join(ROOT, 'bin/leaksim.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LEAKSIM_BROKEN: 'import-interval' }, timeout: CASE_BUDGET_MS });
+    expect(child.signal).toBeNull(); // not killed by the timeout: it ended by itself
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toMatch(/^✓ tiny · \S*broken\.ts · seed 1: pass$/m);
+    expect(child.status).toBe(0);
+    expect(existsSync(join(dir, 'out', 'summary.json'))).toBe(true);
+  }, CASE_BUDGET_MS);
 });
 
 describe('report destinations', () => {
@@ -332,6 +484,70 @@ describe('report destinations', () => {
     mkdirSync(join(dir, 'empty'));
     expect(await main(['run', join(dir, 's.json'), '--out', join(dir, 'empty')], collectOutput())).toBe(0);
     expect(existsSync(join(dir, 'empty', 'summary.md'))).toBe(true);
+  });
+
+  it('a kill between the two renames (old report aside, new one not yet in place) is recovered by the next run; staging leftovers are removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    const out = join(dir, 'report');
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    const first = readFileSync(join(out, 'summary.json'), 'utf8');
+    // What SIGKILL at the worst instant leaves: the old report moved aside, a half-written staging folder.
+    renameSync(out, join(dir, '.report.old-AbC123'));
+    mkdirSync(join(dir, '.report.partial-XyZ789'));
+    writeFileSync(join(dir, '.report.partial-XyZ789', '.leaksim-report'), readFileSync(join(dir, '.report.old-AbC123', '.leaksim-report')));
+    // Before any new report: the pre-flight already brings the old one back and clears the staging leftover.
+    checkReportFolder(out, { command: 'leaksim run', flag: '--out' });
+    expect(readFileSync(join(out, 'summary.json'), 'utf8')).toBe(first);
+    expect(readdirSync(dir).sort()).toEqual(['report', 's.json']);
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['report', 's.json']);
+  });
+
+  it('makes report folders readable like any folder (not private: mkdtemp makes 0700)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    const out = join(dir, 'report');
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o777 & ~process.umask());
+  });
+
+  it("refuses to replace a report folder holding a file leaksim did not write, and keeps the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    const out = join(dir, 'report');
+    expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+    writeFileSync(join(out, 'notes.md'), 'my analysis');
+    const output = collectOutput();
+    expect(await main(['run', join(dir, 's.json'), '--out', out], output)).toBe(2);
+    expect(output.stderr).toEqual([expect.stringMatching(/^leaksim run: --out ".*report" holds a file leaksim did not write \(notes\.md\): move it out/)]);
+    expect(readFileSync(join(out, 'notes.md'), 'utf8')).toBe('my analysis');
+  });
+
+  it('one run per report folder: a second run into a locked --out refuses in one line; a dead owner\'s lock is taken over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-out-'));
+    writeFileSync(join(dir, 's.json'), scenario({}));
+    const out = join(dir, 'report');
+    const where = { command: 'leaksim run', flag: '--out' };
+    // A live owner: this process's parent stands in for another leaksim run.
+    const lock = join(tmpdir(), `leaksim-report-lock-${createHash('sha256').update(out).digest('hex').slice(0, 24)}`);
+    writeFileSync(lock, `${process.ppid}\n`);
+    try {
+      const output = collectOutput();
+      expect(await main(['run', join(dir, 's.json'), '--out', out], output)).toBe(2);
+      expect(output.stderr).toEqual([expect.stringMatching(new RegExp(`is being written by another leaksim run \\(process ${process.ppid}\\)`))]);
+      expect(existsSync(out)).toBe(false);
+      // An owner that is gone: taken over.
+      writeFileSync(lock, '999999999\n');
+      expect(await main(['run', join(dir, 's.json'), '--out', out], collectOutput())).toBe(0);
+      expect(existsSync(lock)).toBe(false); // released when the command ended
+      // Within one process, the same folder twice at once is refused too.
+      lockReportFolder(out, where);
+      expect(() => lockReportFolder(out, where)).toThrow(/another command in this process/);
+    } finally {
+      releaseReportLocks();
+      rmSync(lock, { force: true });
+    }
   });
 
   it('import --force replaces a finished file, and leaves no temporary file when refused', async () => {

@@ -206,6 +206,31 @@ describe('privacy, refusals and failures', () => {
     expect(existsSync(join(scratch, 'x.jsonl.partial'))).toBe(false);
   });
 
+  it('answers a path that does not decode (DELETE /sessions/%E0%A4%A) with 400 and keeps recording', async () => {
+    const out = join(scratch, 'malformed.jsonl');
+    const recorder = await startRecorder({ listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: worker.port }, outPath: out, keepContent: false, hashKey: KEY });
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = http.request({ host: '127.0.0.1', port: recorder.port, method: 'DELETE', path: '/sessions/%E0%A4%A' }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    expect(status).toBe(400);
+    await oneSession(recorder.port, 'cc-after-400', '/home/dev/shop');
+    const summary = await recorder.stop();
+    expect(summary.events).toBeGreaterThan(0);
+    expect(readAllEvents(openTrafficFile(out)).length).toBe(summary.events);
+  });
+
+  it('refuses an --upstream equal to --listen (it would forward to itself), one line, exit 2', async () => {
+    const output = collectOutput();
+    expect(await main(['record', '--listen', '127.0.0.1:37790', '--upstream', 'localhost:37790', '--out', join(scratch, 'loop.jsonl')], output)).toBe(2);
+    expect(output.stderr).toEqual([expect.stringMatching(/^leaksim record: --upstream localhost:37790 is where the recorder itself listens/)]);
+    expect(existsSync(join(scratch, 'loop.jsonl.partial'))).toBe(false);
+  });
+
   it('never overwrites a recording left by a crash', async () => {
     const out = join(scratch, 'crashed.jsonl');
     writeFileSync(`${out}.partial`, 'left over\n');

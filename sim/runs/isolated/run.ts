@@ -17,8 +17,9 @@
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../../../src/input-error.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
-import { reproduceCommand, runScenario, type RunOptions, type RunOutcome } from '../run.ts';
+import { reproduceCommand, runScenario, targetFault, type RunOptions, type RunOutcome } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
+import { importSeconds } from '../../targets/adapter-probe.ts';
 import { TARGET_METHODS, WATCH_CALL, WATCH_PROGRESS, WATCH_SLOTS } from '../../targets/target-guard.ts';
 
 /** How long one call into the adapter may run before the watchdog ends the run. */
@@ -70,7 +71,8 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
     ...(options.settings ? { settings: options.settings } : {}),
     ...(options.stop ? { stop: options.stop } : {}),
     ...(options.expected ? { expected: options.expected } : {}),
-    progress: options.onProgress !== undefined,
+    // Always: the last simulated time seen places a watchdog stop in the report.
+    progress: true,
     watch: watchBuffer,
   };
   const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: request, env: { ...process.env } });
@@ -86,26 +88,36 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
       void worker.terminate();
       settle();
     };
-    const failed = (message: string): RunOutcome => ({
-      scenario: scenario.name,
-      scenarioFile: scenario.file,
-      target: options.target.name,
-      seed: options.seed,
-      days: options.days ?? scenario.days,
-      settings: options.settings?.values ?? scenario.settings,
-      expected: options.expected,
-      verdict: 'error',
-      asExpected: false,
-      firstViolation: undefined,
-      error: `${message} (seed ${options.seed})`,
-      errorFromTargetCode: true,
-      result: undefined,
-      reproduce: '',
-      costs: undefined,
-      declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
-    });
+    // Whatever stops the worker is the target's doing (its code runs there and nothing else of a user's
+    // does): a verdict under target-responds, placed at the last simulated time the worker reported.
+    let reachedMs = 0;
+    const failed = (message: string): RunOutcome =>
+      targetFault(
+        {
+          scenario: scenario.name,
+          scenarioFile: scenario.file,
+          target: options.target.name,
+          seed: options.seed,
+          days: options.days ?? scenario.days,
+          settings: options.settings?.values ?? scenario.settings,
+          expected: options.expected,
+          reproduce: reproduceCommand(scenario, options),
+          declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
+        },
+        'target-responds',
+        reachedMs,
+        message,
+      );
+    // Until the worker has loaded the adapter (it was probed, but it may behave differently on a
+    // second import), the import time limit applies.
+    const importLimitMs = importSeconds() * 1_000;
+    let loadingPolls = 0;
     const poll = setInterval(() => {
-      if (!armed) return;
+      if (!armed) {
+        loadingPolls += 1;
+        if (loadingPolls * POLL_MS >= importLimitMs) finish(() => resolve(failed(`the adapter did not finish loading within ${importLimitMs / 1_000} s in the run's thread (an endless loop at import?); the run was stopped`)));
+        return;
+      }
       const progress = Atomics.load(watch, WATCH_PROGRESS);
       if (progress !== lastProgress) {
         lastProgress = progress;
@@ -126,7 +138,8 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
           armed = true;
           return;
         case 'progress':
-          options.onProgress?.(reply.nowMs, reply.hookEvents);
+          reachedMs = reply.nowMs;
+          if (options.onProgress) options.onProgress(reply.nowMs, reply.hookEvents);
           return;
         case 'outcome':
           finish(() => resolve(reply.outcome));
@@ -140,6 +153,6 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
       }
     });
     worker.on('error', (error) => finish(() => resolve(failed(`the adapter's code failed outside the run: ${error.message.split('\n')[0]}`))));
-    worker.on('exit', (code) => finish(() => resolve(failed(`the worker thread exited with code ${code} before the run ended (process.exit in the adapter?)`))));
-  }).then((outcome) => (outcome.reproduce ? outcome : { ...outcome, reproduce: reproduceCommand(scenario, options) }));
+    worker.on('exit', (code) => finish(() => resolve(failed(`the adapter ended the run's thread (exit code ${code}) before the run finished: process.exit() in the adapter, or a promise the run waits on that can never settle`))));
+  });
 }

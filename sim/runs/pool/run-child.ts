@@ -7,7 +7,7 @@ import { InputError } from '../../../src/input-error.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
 import type { RunReply, RunRequest } from './run-pool.ts';
 import { loadScenario, type Scenario } from '../scenario.ts';
-import { resolveTarget } from '../../targets/targets.ts';
+import { resolveTargetToRunIsolated as resolveTarget } from '../../targets/targets.ts';
 
 const scenarios = new Map<string, Scenario>();
 
@@ -23,7 +23,7 @@ async function answer(request: RunRequest): Promise<RunReply> {
       seed: request.seed,
       stop: 'verdict',
       ...(request.expected ? { expected: request.expected } : {}),
-      ...(request.progress ? { onProgress: (nowMs: number, hookEvents: number) => void process.send!({ index: request.index, progress: { nowMs, hookEvents } } satisfies RunReply) } : {}),
+      ...(request.progress ? { onProgress: (nowMs: number, hookEvents: number) => send({ index: request.index, progress: { nowMs, hookEvents } } satisfies RunReply) } : {}),
     });
     return { index: request.index, outcome };
   } catch (error) {
@@ -32,7 +32,17 @@ async function answer(request: RunRequest): Promise<RunReply> {
   }
 }
 
+// A parent that is gone (killed, interrupted) closes the channel: this worker ends quietly, never
+// with an EPIPE stack trace.
+const send = (reply: RunReply) => {
+  if (!process.connected) process.exit(0);
+  process.send!(reply, undefined, {}, (error) => {
+    if (error) process.exit(0);
+  });
+};
 process.on('message', (request: RunRequest) => {
-  void answer(request).then((reply) => process.send!(reply));
+  void answer(request).then(send);
 });
 process.on('disconnect', () => process.exit(0));
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(0));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(0));

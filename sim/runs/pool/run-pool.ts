@@ -20,9 +20,12 @@ import { resolve } from 'node:path';
 import { formatSimTime } from '../../engine/sim-time.ts';
 import { InputError } from '../../../src/input-error.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
-import { expectationFor, type RunOutcome } from '../run.ts';
+import { expectationFor, reproduceCommand, targetFault, type RunOutcome } from '../run.ts';
 import type { Scenario, Verdict } from '../scenario.ts';
-import { resolveTarget } from '../../targets/targets.ts';
+import { resolveTargetToRunIsolated as resolveTarget } from '../../targets/targets.ts';
+import { InterruptedError } from './interrupted.ts';
+
+export { InterruptedError };
 
 export const RUN_CHILD_PATH = resolve(import.meta.dirname, 'run-child.ts');
 
@@ -147,36 +150,99 @@ interface RunEvents {
   finished(index: number, outcome: RunOutcome): void;
 }
 
+/**
+ * A run whose check worker died under it (killed, crashed, or ended by the target's code: the
+ * adapter runs in a worker thread of that process, but process.abort() or a native crash takes the
+ * whole process) is a failed run under target-responds, never a pass; a new worker takes its place.
+ * A worker that answers with leaksim's own error fails its run as an error (✗, exit 1).
+ */
+function diedOutcome(run: PlannedRun, how: string): RunOutcome {
+  const scenario = run.scenario;
+  const expected = run.expected ?? expectationFor(scenario, run.target);
+  return targetFault(
+    {
+      scenario: scenario.name,
+      scenarioFile: scenario.file,
+      target: run.target,
+      seed: run.seed,
+      days: scenario.days,
+      settings: scenario.settings,
+      expected,
+      reproduce: reproduceCommand(scenario, { target: { name: run.target }, seed: run.seed }),
+      declarations: { overriddenSettings: {}, invariantsOff: {} },
+    },
+    'target-responds',
+    0,
+    `the check worker running it ${how} before the run finished`,
+  );
+}
+
+function crashedOutcome(run: PlannedRun, message: string): RunOutcome {
+  const scenario = run.scenario;
+  const expected = run.expected ?? expectationFor(scenario, run.target);
+  return {
+    scenario: scenario.name,
+    scenarioFile: scenario.file,
+    target: run.target,
+    seed: run.seed,
+    days: scenario.days,
+    settings: scenario.settings,
+    expected,
+    verdict: 'error',
+    asExpected: expected === undefined ? undefined : false,
+    firstViolation: undefined,
+    error: `leaksim failed in its check worker: ${message.split('\n')[0]} (seed ${run.seed})`,
+    result: undefined,
+    costs: undefined,
+    reproduce: reproduceCommand(scenario, { target: { name: run.target }, seed: run.seed }),
+    declarations: { overriddenSettings: {}, invariantsOff: {} },
+  };
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 async function inChildren(plan: readonly PlannedRun[], jobs: number, withProgress: boolean, events: RunEvents): Promise<void> {
   const queue = plan.map((run, index) => ({ index, cost: estimatedCost(run) })).sort((a, b) => b.cost - a.cost || a.index - b.index);
-  const children: ChildProcess[] = [];
+  const children = new Set<ChildProcess>();
   /** The plan index each child is running. */
   const current = new Map<ChildProcess, number>();
+  const onSignal: Partial<Record<NodeJS.Signals, () => void>> = {};
   try {
     await new Promise<void>((resolvePromise, reject) => {
       let remaining = plan.length;
-      let failed = false;
-      const fail = (error: Error) => {
-        if (failed) return;
-        failed = true;
+      let stopped = false;
+      const stop = (error: Error) => {
+        if (stopped) return;
+        stopped = true;
+        for (const child of children) child.kill('SIGKILL');
         reject(error);
       };
+      const finish = (child: ChildProcess | undefined, index: number, outcome: RunOutcome) => {
+        if (child) current.delete(child);
+        events.finished(index, outcome);
+        remaining -= 1;
+        if (remaining === 0) resolvePromise();
+      };
       const next = (child: ChildProcess) => {
+        if (stopped) return;
         const item = queue.shift();
         if (!item) return;
         const run = plan[item.index]!;
         current.set(child, item.index);
         events.started(item.index);
         const request: RunRequest = { index: item.index, scenarioFile: run.scenario.file, target: run.target, seed: run.seed, ...(run.expected ? { expected: run.expected } : {}), progress: withProgress };
-        child.send(request);
+        child.send(request, (error) => {
+          // The child died before it got the request: its 'exit' fails the run.
+          if (error) child.kill('SIGKILL');
+        });
       };
-      for (let slot = 0; slot < jobs; slot += 1) {
+      const spawn = (): void => {
         const child = fork(RUN_CHILD_PATH, [], {
           execArgv: ['--import', import.meta.resolve('tsx')],
           serialization: 'advanced',
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         });
-        children.push(child);
+        children.add(child);
         child.on('message', (reply: RunReply) => {
           if ('progress' in reply) {
             events.progressed(reply.index, reply.progress.nowMs, reply.progress.hookEvents);
@@ -184,28 +250,31 @@ async function inChildren(plan: readonly PlannedRun[], jobs: number, withProgres
           }
           if ('inputError' in reply) {
             const { file, line, field, problem } = reply.inputError;
-            fail(new InputError(file, line, field, problem));
+            stop(new InputError(file, line, field, problem));
             return;
           }
-          if ('error' in reply) {
-            fail(new Error(`${runLabel(plan[reply.index]!)}: ${reply.error}`));
-            return;
-          }
-          current.delete(child);
-          events.finished(reply.index, reply.outcome);
-          remaining -= 1;
-          if (remaining === 0) resolvePromise();
-          else next(child);
+          finish(child, reply.index, 'error' in reply ? crashedOutcome(plan[reply.index]!, reply.error) : reply.outcome);
+          next(child);
         });
-        child.on('error', fail);
+        // A failed send or a dead channel shows up as 'exit' below.
+        child.on('error', () => {});
         child.on('exit', (code, signal) => {
+          children.delete(child);
           const index = current.get(child);
-          if (index !== undefined) fail(new Error(`the check worker running ${runLabel(plan[index]!)} exited with ${signal ?? `code ${code}`}`));
+          if (index === undefined || stopped) return;
+          finish(child, index, diedOutcome(plan[index]!, `exited with ${signal ?? `code ${code}`}`));
+          if (queue.length > 0) spawn();
         });
         next(child);
+      };
+      for (const signal of STOP_SIGNALS) {
+        onSignal[signal] = () => stop(new InterruptedError(signal, plan.length - remaining, plan.length));
+        process.once(signal, onSignal[signal]!);
       }
+      for (let slot = 0; slot < jobs; slot += 1) spawn();
     });
   } finally {
+    for (const signal of STOP_SIGNALS) if (onSignal[signal]) process.off(signal, onSignal[signal]!);
     for (const child of children) if (child.connected) child.disconnect();
   }
 }
