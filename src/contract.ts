@@ -164,9 +164,21 @@ export interface TargetDescription {
   readonly invariantsOff?: Readonly<Record<string, string>>;
   /** Whether a session's history may be empty until its generator first runs (default false). */
   readonly historyEmptyUntilGenerator?: boolean;
+  /**
+   * Which parts of leaksim's executable model of the retention rules (sim/check/model.ts) the
+   * target follows, judged after every event by `matches-model`: `true` for all of them, or a
+   * list of parts. 'sessions': which sessions are in memory (creation, eviction of the idlest,
+   * refusal, delete, resuming after a restart); 'expiry': when an idle session goes; 'history':
+   * each history's messages, count, tokens and first message; 'queue': pending messages per
+   * session. Absent: the model does not judge the target (docs/invariants.md, "The model").
+   */
+  readonly followsModel?: true | readonly ModelPart[];
   /** How the heap gate finds this target's sessions and history messages in a snapshot. */
   readonly heap?: { readonly session: HeapMatcher; readonly historyMessage: HeapMatcher };
 }
+
+/** A part of the executable model a target may declare it follows (`TargetDescription.followsModel`). */
+export type ModelPart = 'sessions' | 'expiry' | 'history' | 'queue';
 
 /** Builds a target for one worker incarnation. A restart builds a new one over the same store. */
 export type TargetFactory = (environment: TargetEnvironment) => SessionTarget;

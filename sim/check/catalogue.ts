@@ -25,6 +25,8 @@ export const INVARIANTS = {
   'no-orphan-reply': 'after the pinned prompt, a history never starts with a reply (a reply whose prompt was trimmed)',
   'stats-agree': 'the counters in stats() agree with what the driver saw: sessions, live generators, history totals, refusals, evictions, expirations',
   'shutdown-waits': 'shutdown resolves only once every generator has ended, and leaves no message in flight',
+  // Conformance to the executable model (sim/check/model.ts), for targets that declare followsModel.
+  'matches-model': 'after every event, the target holds what the model of the retention rules holds: the same sessions, histories, expiries, evictions and queues',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;

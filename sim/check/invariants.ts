@@ -23,6 +23,8 @@ import type { RetentionSettings } from '../../src/settings.ts';
 import type { RunEnd } from '../engine/agent.ts';
 import { RuleInvariants } from './rule-invariants.ts';
 import { INVARIANT_NAMES, type InvariantName } from './catalogue.ts';
+import { RetentionModel } from './model.ts';
+import type { ConversationMessage } from '../../src/history.ts';
 import { formatMs } from '../engine/sim-time.ts';
 
 /** Idle sessions must be gone within the TTL plus this: the reference expires on time to the millisecond; one second allows a target to sweep on a coarse timer. */
@@ -86,6 +88,8 @@ export class Checker {
   readonly #idleOrder = new Map<number, TrackedSession>();
   /** Generators, shutdown and counters: sim/check/rule-invariants.ts. */
   readonly #rules: RuleInvariants;
+  /** The executable model, for matches-model: sim/check/model.ts. Judges only targets that declare followsModel. */
+  readonly #model: RetentionModel;
   readonly #touched = new Set<number>();
   /** Live runs by session id, tracked or not (see LiveRuns). */
   readonly #runs = new Map<number, LiveRuns>();
@@ -105,6 +109,7 @@ export class Checker {
     const off = new Set(Object.keys(description.invariantsOff ?? {}));
     this.#invariantsOff = off;
     this.#listenersPerSession = description.listenersPerSession ?? 1;
+    this.#model = new RetentionModel(settings, description);
     this.#rules = new RuleInvariants(settings, store, {
       fail: (invariant, atMs, detail, sessionDbId) => this.#fail(invariant, atMs, detail, sessionDbId),
       inMemory: (sessionDbId) => this.#sessions.has(sessionDbId),
@@ -133,6 +138,7 @@ export class Checker {
     this.#touched.clear();
     this.#runs.clear(); // the old worker's generators died with it
     this.#rules.workerRestarted();
+    this.#model.workerStarted();
   }
 
   /** Whether the target announced this session (created since it started, and not removed). */
@@ -140,8 +146,9 @@ export class Checker {
     return this.#sessions.has(sessionDbId);
   }
 
-  /** The target created a session in memory, pinned to `pinned`. */
-  created(sessionDbId: number, pinned: string, nowMs: number): void {
+  /** The target created a session in memory, pinned to `pinned`; `recovered`: resumed by a starting worker, not by a route. */
+  created(sessionDbId: number, pinned: string, nowMs: number, recovered = false): void {
+    this.#model.created(sessionDbId, pinned, nowMs, recovered);
     const existing = this.#sessions.get(sessionDbId);
     if (existing) this.#fail('removals-reported', nowMs, `session ${sessionDbId} was created again without its removal being reported`, sessionDbId);
     const live = this.#liveRuns(sessionDbId);
@@ -158,6 +165,7 @@ export class Checker {
 
   /** The target refused a session (SessionLimitError). */
   refused(): void {
+    this.#model.refused();
     this.#rules.refused();
   }
 
@@ -169,12 +177,14 @@ export class Checker {
     this.#touched.add(sessionDbId);
   }
 
-  enqueued(): void {
+  enqueued(sessionDbId: number): void {
     this.#enqueued += 1;
+    this.#model.enqueued(sessionDbId);
   }
 
   acknowledged(message: PendingMessage): void {
     this.#acknowledged += 1;
+    this.#model.acknowledged(message.sessionDbId);
     this.#rules.acknowledged(message);
   }
 
@@ -209,8 +219,24 @@ export class Checker {
     this.#rules.lingering(sessionDbId, started);
   }
 
+  /** A prompt reached a session already in memory: the target appends it to the history. */
+  prompted(sessionDbId: number, text: string): void {
+    this.#model.prompted(sessionDbId, text);
+  }
+
+  /** The agent appended a message through a live generator context. */
+  appended(sessionDbId: number, message: ConversationMessage): void {
+    this.#model.appended(sessionDbId, message);
+  }
+
+  /** The driver is calling the delete (or complete) route for this session. */
+  deleting(sessionDbId: number): void {
+    this.#model.deleting(sessionDbId);
+  }
+
   /** The driver called shutdown(). */
   shutdownBegan(): void {
+    this.#model.shutdownBegan();
     this.#rules.shutdownBegan();
   }
 
@@ -259,6 +285,7 @@ export class Checker {
       return;
     }
     this.#rules.removed(sessionDbId, reason);
+    this.#model.removed(sessionDbId, reason, nowMs);
     if (reason === 'expired' || reason === 'evicted') {
       const pending = this.#store.pendingCount(sessionDbId);
       const { runs, waitingRuns, processing } = session.live;
@@ -314,6 +341,10 @@ export class Checker {
     this.#checkIdleHead(nowMs);
     this.#checkAccounting(nowMs);
     this.#rules.afterEvent();
+    if (this.#model.judged) {
+      this.#model.afterEvent(nowMs, activeSessions, this.routesUnanswered);
+      for (const divergence of this.#model.takeDivergences()) this.#fail('matches-model', nowMs, divergence.detail, divergence.sessionDbId);
+    }
   }
 
   /** At every metrics sample: the O(n) resource counts. */
@@ -424,6 +455,10 @@ export class Checker {
       session.idleSinceMs = nowMs;
       this.#idle.set(sessionDbId, session);
       this.#idleOrder.set(sessionDbId, session);
+    }
+    if (this.#model.judged) {
+      this.#model.settled(sessionDbId, busy, nowMs);
+      this.#model.compare(sessionDbId, view, () => target.history(sessionDbId));
     }
   }
 

@@ -375,6 +375,9 @@ class Simulation {
         trace.mixString(event.session);
         this.#checker.hookFor(this.#store.lookup(event.session)?.sessionDbId);
         const text = event.text ?? this.#content.text(event.promptChars);
+        // Before the route: a session in memory takes the prompt before anything its generator appends.
+        const known = this.#store.lookup(event.session)?.sessionDbId;
+        if (known !== undefined) this.#checker.prompted(known, text);
         let result: Awaitable<InitSessionResult>;
         try {
           result = target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: text });
@@ -410,6 +413,7 @@ class Simulation {
         const record = this.#store.lookup(event.session);
         if (!record) return;
         this.#needsSettle = true;
+        this.#checker.deleting(record.sessionDbId);
         void target.completeSession(record.sessionDbId);
         return;
       }
@@ -455,7 +459,7 @@ class Simulation {
       return;
     }
     this.#queued += 1;
-    this.#checker.enqueued();
+    this.#checker.enqueued(result.sessionDbId);
     if (result.created) {
       this.#sessionsCreated += 1;
       this.#costs.created(result.sessionDbId);
@@ -483,7 +487,7 @@ class Simulation {
         if (incarnation === this.#incarnation) handle(result);
         else if (isQueued(result)) {
           this.#queued += 1;
-          this.#checker.enqueued();
+          this.#checker.enqueued(result.sessionDbId);
         }
       },
       (error: unknown) => {
@@ -530,7 +534,7 @@ class Simulation {
   #recovered(): void {
     for (const sessionDbId of this.#recoveredSessions()) {
       this.#sessionsCreated += 1;
-      this.#checker.created(sessionDbId, this.#pinnedPrompt(sessionDbId), this.#clock.nowMs);
+      this.#checker.created(sessionDbId, this.#pinnedPrompt(sessionDbId), this.#clock.nowMs, true);
     }
   }
 
@@ -608,6 +612,7 @@ class Simulation {
       },
       activity: (sessionDbId) => this.#checker.touch(sessionDbId),
       acknowledged: (message) => this.#checker.acknowledged(message),
+      appended: (sessionDbId, message) => this.#checker.appended(sessionDbId, message),
     };
   }
 
@@ -757,6 +762,9 @@ class Simulation {
       if (count) violationCounts[name] = count;
     }
     for (const violation of this.#checker.violations) {
+      // The trace hash covers what the target did and the bounds it broke; the model's verdicts are
+      // judgement added on top, left out so that judging a run more closely keeps its pinned hash.
+      if (violation.invariant === 'matches-model') continue;
       this.#trace.mix(100 + INVARIANT_NAMES.indexOf(violation.invariant));
       this.#trace.mixTime(violation.atMs);
     }
@@ -796,7 +804,7 @@ function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
-function isQueued(result: unknown): boolean {
+function isQueued(result: unknown): result is { readonly queued: true; readonly sessionDbId: number } {
   return typeof result === 'object' && result !== null && (result as { queued?: unknown }).queued === true;
 }
 
