@@ -135,7 +135,10 @@ export interface SessionTarget {
 }
 
 export interface TargetEnvironment {
+  /** The settings, as read from `settingsFile` by leaksim's reader when there is one. */
   readonly settings: RetentionSettings;
+  /** The claude-mem settings.json the settings came from, for a target that reads the file itself. Absent when the settings were given as values. */
+  readonly settingsFile?: { readonly file: string; readonly text: string };
   readonly store: PendingStore;
   readonly agent: Agent;
   readonly observer?: SessionObserver;

@@ -44,7 +44,16 @@ export interface Checkpoint {
 
 export interface SimulationInput {
   readonly seed: number;
+  /** The settings the run states: what the checker and the model judge with. */
   readonly settings: RetentionSettings;
+  /**
+   * The settings as the target was handed them, read from `settingsFile` by src/settings.ts
+   * (sim/runs/run.ts does that for every scenario). Omitted: `settings`. A slip in the reader
+   * makes the two differ, and the judging, which keeps `settings`, sees it.
+   */
+  readonly targetSettings?: RetentionSettings;
+  /** The claude-mem settings.json the target's settings were read from, handed to the target too. */
+  readonly settingsFile?: { readonly file: string; readonly text: string };
   readonly target: TargetFactory;
   /** Hook events in time order (ms from the origin). */
   readonly traffic: Iterable<HookEvent>;
@@ -510,7 +519,8 @@ class Simulation {
   #startTarget(): void {
     if (this.#target) this.#carryCounters(this.#target);
     this.#target = this.#input.target({
-      settings: this.#input.settings,
+      settings: this.#input.targetSettings ?? this.#input.settings,
+      ...(this.#input.settingsFile ? { settingsFile: this.#input.settingsFile } : {}),
       store: this.#store,
       agent: this.#agentGate,
       observer: {

@@ -4,7 +4,8 @@
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../engine/package-root.ts';
-import type { RetentionSettings } from '../../src/settings.ts';
+import { parseSettings, settingsFileText, type RetentionSettings } from '../../src/settings.ts';
+import { readJsonText } from '../../src/json-text.ts';
 import { InputError } from '../../src/input-error.ts';
 import { RunawayTimersError } from '../engine/clock.ts';
 import { formatSimTime } from '../engine/sim-time.ts';
@@ -95,11 +96,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     result: undefined,
     costs: undefined,
   });
+  const settingsFile = scenarioSettingsFile(scenario, options);
   let result: SimulationResult;
   try {
     result = await simulate({
       seed: options.seed,
       settings,
+      // The target's settings go through claude-mem's settings.json and leaksim's reader of it.
+      targetSettings: parseSettings(settingsFile.text, settingsFile.file, settings),
+      settingsFile,
       target: options.target.factory,
       traffic: scenarioTraffic(scenario, options.seed, days),
       originEpochMs: ORIGIN_EPOCH_MS,
@@ -131,6 +136,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const firstViolation = result.violations[0];
   const verdict = result.passed ? 'pass' : 'fail';
   return { ...base, verdict, asExpected: judge(expected, result), firstViolation, error: undefined, result, costs: runCosts(result, memoryModel()) };
+}
+
+/**
+ * The settings file a run's target reads: the one given with --settings, or the scenario's
+ * settings written as claude-mem writes settings.json (src/settings.ts, settingsFileText).
+ */
+export function scenarioSettingsFile(scenario: Scenario, options: Pick<RunOptions, 'settings'>): { readonly file: string; readonly text: string } {
+  if (options.settings) return { file: options.settings.file, text: readJsonText(options.settings.file) };
+  return { file: `${scenario.file} (settings, written as settings.json)`, text: settingsFileText(scenario.settings) };
 }
 
 export function expectationFor(scenario: Scenario, target: string): Verdict | undefined {
