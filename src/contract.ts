@@ -173,7 +173,11 @@ export interface TargetDescription {
    * list of parts. 'sessions': which sessions are in memory (creation, eviction of the idlest,
    * refusal, delete, resuming after a restart); 'expiry': when an idle session goes; 'history':
    * each history's messages, count, tokens and first message; 'queue': pending messages per
-   * session. Absent: the model does not judge the target (docs/invariants.md, "The model").
+   * session and the order they are handed out; 'generators': one per session, aborted once silent
+   * for the idle timeout and not before, restarted after the delay, all ended before shutdown
+   * resolves; 'counters': stats()'s expirations, evictions and refusals; 'resources': timers and
+   * listeners, at most what the sessions in memory account for. Absent: the model does
+   * not judge the target (docs/invariants.md, "The model").
    */
   readonly followsModel?: true | readonly ModelPart[];
   /** How the heap gate finds this target's sessions and history messages in a snapshot. */
@@ -181,7 +185,7 @@ export interface TargetDescription {
 }
 
 /** A part of the executable model a target may declare it follows (`TargetDescription.followsModel`). */
-export type ModelPart = 'sessions' | 'expiry' | 'history' | 'queue';
+export type ModelPart = 'sessions' | 'expiry' | 'history' | 'queue' | 'generators' | 'counters' | 'resources';
 
 /** Builds a target for one worker incarnation. A restart builds a new one over the same store. */
 export type TargetFactory = (environment: TargetEnvironment) => SessionTarget;

@@ -161,6 +161,7 @@ export class Checker {
   /** A hook for this session is about to reach the target: new work may start its generator at once. */
   hookFor(sessionDbId: number | undefined): void {
     this.#rules.hookFor(sessionDbId);
+    if (sessionDbId !== undefined) this.#model.hookFor(sessionDbId);
   }
 
   /** The target refused a session (SessionLimitError). */
@@ -171,25 +172,33 @@ export class Checker {
 
   claimed(message: PendingMessage, nowMs: number): void {
     this.#rules.claimed(message, nowMs);
+    this.#model.claimed(message.sessionDbId, message.id, nowMs);
   }
 
   touch(sessionDbId: number): void {
     this.#touched.add(sessionDbId);
   }
 
-  enqueued(sessionDbId: number): void {
+  /** The session's generator showed activity (the agent claimed, replied or acknowledged). */
+  generatorActivity(sessionDbId: number, nowMs: number): void {
+    this.#touched.add(sessionDbId);
+    this.#model.generatorActivity(sessionDbId, nowMs);
+  }
+
+  enqueued(message: PendingMessage): void {
     this.#enqueued += 1;
-    this.#model.enqueued(sessionDbId);
+    this.#model.enqueued(message.sessionDbId, message.id);
   }
 
   acknowledged(message: PendingMessage): void {
     this.#acknowledged += 1;
-    this.#model.acknowledged(message.sessionDbId);
+    this.#model.acknowledged(message.sessionDbId, message.id);
     this.#rules.acknowledged(message);
   }
 
   runStarted(sessionDbId: number, nowMs: number, waits = false): void {
     this.#rules.runStarted(sessionDbId, nowMs);
+    this.#model.runStarted(sessionDbId, nowMs, waits);
     const live = this.#liveRuns(sessionDbId);
     live.runs += 1;
     if (waits) live.waitingRuns += 1;
@@ -202,6 +211,7 @@ export class Checker {
 
   runEnded(sessionDbId: number, waits: boolean, end: RunEnd, nowMs: number): void {
     this.#rules.runEnded(sessionDbId, end, nowMs);
+    this.#model.runEnded(sessionDbId, end, nowMs);
     const live = this.#runs.get(sessionDbId);
     if (!live) return; // a run of a worker that has restarted since
     live.runs -= 1;
@@ -212,11 +222,13 @@ export class Checker {
   /** A generator's abort signal fired; its last activity was at `lastActivityMs`. */
   aborted(sessionDbId: number, lastActivityMs: number, nowMs: number): void {
     this.#rules.aborted(sessionDbId, lastActivityMs, nowMs);
+    this.#model.aborted(sessionDbId, lastActivityMs, nowMs);
   }
 
   /** An aborted run lingers on (or has settled at last): see RuleInvariants.lingering. */
-  lingering(sessionDbId: number, started: boolean): void {
+  lingering(sessionDbId: number, started: boolean, nowMs: number): void {
     this.#rules.lingering(sessionDbId, started);
+    this.#model.lingering(sessionDbId, started, nowMs);
   }
 
   /** A prompt reached a session already in memory: the target appends it to the history. */
@@ -243,6 +255,10 @@ export class Checker {
   /** shutdown() resolved. */
   shutdownResolved(nowMs: number): void {
     this.#rules.shutdownResolved(nowMs);
+    if (this.#model.judged) {
+      this.#model.shutdownResolved();
+      this.#flushModel(nowMs);
+    }
   }
 
   /** shutdown() had not resolved when the driver gave up waiting (or it rejected). */
@@ -343,12 +359,21 @@ export class Checker {
     this.#rules.afterEvent();
     if (this.#model.judged) {
       this.#model.afterEvent(nowMs, activeSessions, this.routesUnanswered);
-      for (const divergence of this.#model.takeDivergences()) this.#fail('matches-model', nowMs, divergence.detail, divergence.sessionDbId);
+      this.#flushModel(nowMs);
     }
+  }
+
+  /** The model's divergences, each a matches-model violation. */
+  #flushModel(nowMs: number): void {
+    for (const divergence of this.#model.takeDivergences()) this.#fail('matches-model', nowMs, divergence.detail, divergence.sessionDbId);
   }
 
   /** At every metrics sample: the O(n) resource counts. */
   checkResources(counts: ResourceCounts, nowMs: number): void {
+    if (this.#model.judged) {
+      this.#model.checkResources(counts);
+      this.#flushModel(nowMs);
+    }
     const bound = counts.activeSessions + RESOURCE_SLACK;
     if (counts.timers > bound) this.#fail('timers-bounded', nowMs, `${counts.timers} timers held with ${counts.activeSessions} sessions (bound ${bound})`);
     const listenerBound = counts.activeSessions * this.#listenersPerSession + RESOURCE_SLACK;
@@ -368,11 +393,13 @@ export class Checker {
     for (const [sessionDbId, signal] of signals) {
       const listeners = getEventListeners(signal, 'abort').length;
       most = Math.max(most, listeners);
+      if (this.#model.judged) this.#model.checkRunSignal(sessionDbId, listeners);
       if (listeners > bound) {
         const budget = this.#description.listenersPerSession === undefined ? `${this.#listenersPerSession} per session` : declarationText('listenersPerSession', this.#listenersPerSession);
         this.#fail('listeners-bounded', nowMs, `session ${sessionDbId}'s generator signal holds ${listeners} abort listeners (bound ${bound}: ${budget} + the running agent's own)`, sessionDbId);
       }
     }
+    if (this.#model.judged) this.#flushModel(nowMs);
     return most;
   }
 
@@ -383,6 +410,10 @@ export class Checker {
 
   /** At every metrics sample: stats() against ground truth (stats-agree, in sim/check/rule-invariants.ts). O(sessions). */
   checkStats(stats: TargetStats, nowMs: number): void {
+    if (this.#model.judged) {
+      this.#model.checkCounters(stats);
+      this.#flushModel(nowMs);
+    }
     if (this.#invariantsOff.has('stats-agree')) return;
     const target = this.#target!;
     let historyMessages = 0;

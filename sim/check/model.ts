@@ -47,7 +47,20 @@ export const MODEL_WAITS_FOR_ROUTES = true;
 export const MODEL_FULL_CHECKS_EVERY_TIME = 64;
 export const MODEL_FULL_CHECK_STRIDE = 8;
 
-export const MODEL_PARTS: readonly ModelPart[] = ['sessions', 'expiry', 'history', 'queue'];
+/**
+ * Timer granularity for generators: a hung generator may still run this long after the model
+ * aborts it, and a crashed one may wait this long past its restart delay (a target that checks
+ * its generators on a coarse timer). Never early: neither has slack the other way.
+ */
+export const MODEL_GENERATOR_SLACK_MS = 1_000;
+
+/**
+ * Timers and listeners a target may hold beyond what its sessions in memory account for: a sweep
+ * timer, a shutdown hook, a listener on process signals. The same allowance as the bounds'.
+ */
+export const MODEL_RESOURCE_SLACK = 4;
+
+export const MODEL_PARTS: readonly ModelPart[] = ['sessions', 'expiry', 'history', 'queue', 'generators', 'counters', 'resources'];
 
 /** The parts a description opts into: none unless it declares `followsModel`. */
 export function modelParts(description: TargetDescription): ReadonlySet<ModelPart> {
@@ -55,6 +68,32 @@ export function modelParts(description: TargetDescription): ReadonlySet<ModelPar
   if (declared === true) return new Set(MODEL_PARTS);
   if (Array.isArray(declared)) return new Set(declared);
   return new Set();
+}
+
+/** A session's queue: message ids waiting, in the order they must be handed out, and those in flight. */
+interface ModelQueue {
+  queued: number[];
+  inFlight: number[];
+}
+
+/** A session's generators as the model sees them (keyed by session id: a run may start before the session is announced). */
+interface ModelGenerator {
+  /** Live runs: the model allows one. */
+  live: number;
+  /** Whether the live run waits for work on the target's iterator (busy only while processing; not judged as hung). */
+  waits: boolean;
+  lastActivityMs: number;
+  /** Messages the current run claimed. */
+  claims: number;
+  /** A run was aborted and lingers on: its restart delay counts from when it settles. */
+  lingering: boolean;
+}
+
+/** The model's own count of what happened in this worker incarnation, held against stats(). */
+interface ModelCounters {
+  expirations: number;
+  evictions: number;
+  refused: number;
 }
 
 interface ModelSession {
@@ -92,8 +131,17 @@ export class RetentionModel {
   readonly #sessions = new Map<number, ModelSession>();
   /** Idle sessions in the order they went idle: the head expires first and is evicted first. */
   readonly #idle = new Map<number, ModelSession>();
-  /** Pending messages per session (queued or in flight), kept across restarts unless the queue lives in memory. */
-  readonly #queue = new Map<number, number>();
+  /** Pending messages per session (queued and in flight), kept across restarts unless the queue lives in memory. */
+  readonly #queue = new Map<number, ModelQueue>();
+  readonly #generators = new Map<number, ModelGenerator>();
+  /** Sessions with a non-waiting generator running, least recently active first: the head is aborted first. */
+  readonly #silent = new Map<number, ModelGenerator>();
+  /** Sessions whose generator stopped with work left, by when the model restarts it (a constant delay: insertion order is due order). */
+  readonly #restartDue = new Map<number, number>();
+  /** Aborts of generators silent for less than the idle timeout, judged once the session's runs have ended. */
+  readonly #earlyAborts = new Map<number, string>();
+  #counters: ModelCounters = { expirations: 0, evictions: 0, refused: 0 };
+  readonly #countersReported = new Set<keyof ModelCounters>();
   /** Appends to a session the target has not announced yet (its generator starts inside the route that creates it). */
   readonly #early = new Map<number, ConversationMessage[]>();
   /** Deletes asked for in this event: the session must be gone when it is over. */
@@ -106,8 +154,12 @@ export class RetentionModel {
   #countDiverged = false;
   readonly #found: Divergence[] = [];
 
+  readonly #listenersPerSession: number;
+  readonly #resourcesReported = new Set<string>();
+
   constructor(settings: RetentionSettings, description: TargetDescription) {
     this.#settings = settings;
+    this.#listenersPerSession = description.listenersPerSession ?? 1;
     this.#parts = modelParts(description);
     this.#memoryQueue = description.queue === 'memory';
   }
@@ -138,8 +190,19 @@ export class RetentionModel {
     this.#roomMade = 0;
     this.#closing = false;
     this.#countDiverged = false;
+    this.#generators.clear(); // the old worker's generators died with it
+    this.#silent.clear();
+    this.#restartDue.clear();
+    this.#earlyAborts.clear();
+    this.#counters = { expirations: 0, evictions: 0, refused: 0 };
+    this.#countersReported.clear();
     if (this.#memoryQueue) this.#queue.clear(); // declared: the queue dies with the process
-    for (const [sessionDbId, pending] of this.#queue) if (pending > 0) this.#mustResume.set(sessionDbId, pending);
+    for (const [sessionDbId, queue] of this.#queue) {
+      // What was in flight goes back to the front of its queue, oldest first.
+      queue.queued = [...queue.inFlight.sort((a, b) => a - b), ...queue.queued];
+      queue.inFlight = [];
+      if (queue.queued.length > 0) this.#mustResume.set(sessionDbId, queue.queued.length);
+    }
   }
 
   /** The target created a session, pinned to `pinnedText`: from a route (`recovered` false) or resumed at start-up. */
@@ -171,6 +234,7 @@ export class RetentionModel {
 
   /** The target refused a session at the cap. */
   refused(): void {
+    this.#counters.refused += 1;
     if (!this.follows('sessions')) return;
     const idlest = firstValue(this.#idle);
     if (this.#sessions.size < this.#settings.maxActiveSessions) {
@@ -195,14 +259,184 @@ export class RetentionModel {
     early.push(message);
   }
 
-  enqueued(sessionDbId: number): void {
-    this.#queue.set(sessionDbId, (this.#queue.get(sessionDbId) ?? 0) + 1);
+  enqueued(sessionDbId: number, messageId: number): void {
+    const queue = this.#queueOf(sessionDbId);
+    // A generator started inside the route may have claimed it before the route's answer was seen.
+    if (!queue.inFlight.includes(messageId)) queue.queued.push(messageId);
   }
 
-  acknowledged(sessionDbId: number): void {
-    const left = (this.#queue.get(sessionDbId) ?? 0) - 1;
-    if (left > 0) this.#queue.set(sessionDbId, left);
-    else this.#queue.delete(sessionDbId);
+  #queueOf(sessionDbId: number): ModelQueue {
+    let queue = this.#queue.get(sessionDbId);
+    if (!queue) this.#queue.set(sessionDbId, (queue = { queued: [], inFlight: [] }));
+    return queue;
+  }
+
+  /** The agent was handed message `messageId`: it must be the first the model's queue hands out. */
+  claimed(sessionDbId: number, messageId: number, nowMs: number): void {
+    const generator = this.#generators.get(sessionDbId);
+    if (generator) {
+      generator.claims += 1;
+      this.#active(sessionDbId, generator, nowMs);
+    }
+    const queue = this.#queueOf(sessionDbId);
+    const expected = queue.queued[0];
+    const session = this.#sessions.get(sessionDbId);
+    if (expected !== undefined && expected !== messageId && this.follows('queue') && session && !session.diverged) {
+      this.#diverge(sessionDbId, `the agent was handed message #${messageId} of session ${sessionDbId}; the model hands out #${expected} first (${expected < messageId ? 'older, handed back by a generator that ended without finishing it' : 'queued first'})`);
+    }
+    const at = queue.queued.indexOf(messageId);
+    if (at >= 0) queue.queued.splice(at, 1);
+    queue.inFlight.push(messageId);
+  }
+
+  acknowledged(sessionDbId: number, messageId: number): void {
+    const queue = this.#queue.get(sessionDbId);
+    if (!queue) return;
+    const at = queue.inFlight.indexOf(messageId);
+    if (at >= 0) queue.inFlight.splice(at, 1);
+    if (queue.queued.length === 0 && queue.inFlight.length === 0) this.#queue.delete(sessionDbId);
+  }
+
+  /** A hook for this session is about to reach the target: new work may start its generator at once. */
+  hookFor(sessionDbId: number): void {
+    this.#restartDue.delete(sessionDbId);
+  }
+
+  runStarted(sessionDbId: number, nowMs: number, waits: boolean): void {
+    let generator = this.#generators.get(sessionDbId);
+    if (!generator) this.#generators.set(sessionDbId, (generator = { live: 0, waits, lastActivityMs: nowMs, claims: 0, lingering: false }));
+    generator.live += 1;
+    generator.waits = waits;
+    generator.claims = 0;
+    const session = this.#sessions.get(sessionDbId);
+    const judged = this.follows('generators') && session !== undefined && !session.diverged;
+    if (judged && generator.live > 1) this.#diverge(sessionDbId, `a second generator started for session ${sessionDbId} while one was running; the model runs one generator per session`);
+    const dueMs = this.#restartDue.get(sessionDbId);
+    this.#restartDue.delete(sessionDbId);
+    if (judged && dueMs !== undefined && nowMs < dueMs) {
+      this.#diverge(sessionDbId, `session ${sessionDbId}'s generator was restarted at ${formatSimTime(nowMs)}; the model restarts it at ${formatSimTime(dueMs)}, the restart delay of ${formatMs(this.#settings.generatorRestartDelayMs)} after it stopped, with no new work for it`);
+    }
+    this.#active(sessionDbId, generator, nowMs);
+  }
+
+  /** The generator showed activity (claimed, appended, acknowledged). */
+  generatorActivity(sessionDbId: number, nowMs: number): void {
+    const generator = this.#generators.get(sessionDbId);
+    if (generator && generator.live > 0) this.#active(sessionDbId, generator, nowMs);
+  }
+
+  runEnded(sessionDbId: number, end: 'finished' | 'crashed' | 'aborted', nowMs: number): void {
+    const generator = this.#generators.get(sessionDbId);
+    if (!generator) return; // a run of a worker that has restarted since
+    generator.live = Math.max(0, generator.live - 1);
+    if (generator.live > 0) return;
+    this.#silent.delete(sessionDbId);
+    // What it held goes back to the front of the queue, oldest first.
+    const queue = this.#queue.get(sessionDbId);
+    if (queue && queue.inFlight.length > 0) {
+      queue.queued = [...queue.inFlight.sort((a, b) => a - b), ...queue.queued];
+      queue.inFlight = [];
+    }
+    const pending = queue ? queue.queued.length : 0;
+    // A run that crashed, was aborted, or ended without taking any of the work left is restarted after the delay.
+    if (this.#sessions.has(sessionDbId) && !this.#closing && pending > 0 && (end !== 'finished' || generator.claims === 0)) {
+      if (generator.lingering) this.#restartDue.delete(sessionDbId);
+      else {
+        this.#restartDue.delete(sessionDbId);
+        this.#restartDue.set(sessionDbId, nowMs + this.#settings.generatorRestartDelayMs);
+      }
+    }
+    if (!generator.lingering) this.#generators.delete(sessionDbId);
+  }
+
+  /** An aborted run lingers (`started`), or has settled at last: its restart delay counts from then. */
+  lingering(sessionDbId: number, started: boolean, nowMs: number): void {
+    let generator = this.#generators.get(sessionDbId);
+    if (started) {
+      // Reported after the run counted as ended: the restart delay counts from when it settles.
+      if (!generator) this.#generators.set(sessionDbId, (generator = { live: 0, waits: false, lastActivityMs: nowMs, claims: 0, lingering: true }));
+      generator.lingering = true;
+      this.#silent.delete(sessionDbId);
+      this.#restartDue.delete(sessionDbId);
+      return;
+    }
+    if (!generator || !generator.lingering) return;
+    generator.lingering = false;
+    const queue = this.#queue.get(sessionDbId);
+    if (generator.live === 0) {
+      this.#generators.delete(sessionDbId);
+      if (this.#sessions.has(sessionDbId) && !this.#closing && queue && queue.queued.length > 0) {
+        this.#restartDue.delete(sessionDbId);
+        this.#restartDue.set(sessionDbId, nowMs + this.#settings.generatorRestartDelayMs);
+      }
+    }
+  }
+
+  /** A generator's abort signal fired; its last activity was at `lastActivityMs`. */
+  aborted(sessionDbId: number, lastActivityMs: number, nowMs: number): void {
+    this.#silent.delete(sessionDbId);
+    if (this.#closing || !this.#sessions.has(sessionDbId)) return;
+    const silentMs = nowMs - lastActivityMs;
+    const timeoutMs = this.#settings.generatorIdleTimeoutMs;
+    if (silentMs < timeoutMs && !this.#earlyAborts.has(sessionDbId)) {
+      this.#earlyAborts.set(sessionDbId, `the target aborted session ${sessionDbId}'s generator at ${formatSimTime(nowMs)}, ${formatMs(silentMs)} after its last activity, and kept the session; the model aborts a generator only once it has been silent for ${formatMs(timeoutMs)}`);
+    }
+  }
+
+  /** shutdown() resolved: the model's shutdown has waited for every generator. */
+  shutdownResolved(): void {
+    if (!this.follows('generators')) return;
+    for (const [sessionDbId, generator] of this.#generators) {
+      if (generator.live > 0) return this.#diverge(undefined, `shutdown resolved while session ${sessionDbId}'s generator was still running; the model's shutdown resolves once every generator has ended`);
+    }
+  }
+
+  /** At every sample: the target's counters against the model's count of this incarnation. */
+  checkCounters(stats: { readonly expirations: number; readonly evictions: number; readonly refusedSessions: number }): void {
+    if (!this.follows('counters')) return;
+    const reported: ModelCounters = { expirations: stats.expirations, evictions: stats.evictions, refused: stats.refusedSessions };
+    for (const key of ['expirations', 'evictions', 'refused'] as const) {
+      if (reported[key] === this.#counters[key] || this.#countersReported.has(key)) continue;
+      this.#countersReported.add(key);
+      this.#diverge(undefined, `since the worker started the model counts ${this.#counters[key]} ${key === 'refused' ? 'refused sessions' : key}; stats() says ${reported[key]}`);
+    }
+  }
+
+  /**
+   * At every sample: what the model's sessions account for. A session in memory holds at most
+   * `listenersPerSession` listeners and one timer (its deadline); one that left memory holds none.
+   * Reported once per kind until the target is back within them.
+   */
+  checkResources(counts: { readonly timers: number; readonly listeners: number }): void {
+    if (!this.follows('resources')) return;
+    const sessions = this.#sessions.size;
+    const listenerBound = sessions * this.#listenersPerSession + MODEL_RESOURCE_SLACK;
+    this.#resource('listeners', counts.listeners > listenerBound, `the model's ${plural(sessions, 'session')} in memory account for at most ${listenerBound} listeners (${this.#listenersPerSession} each + ${MODEL_RESOURCE_SLACK}); the target holds ${counts.listeners}`);
+    const timerBound = sessions + MODEL_RESOURCE_SLACK;
+    this.#resource('timers', counts.timers > timerBound, `the model's ${plural(sessions, 'session')} in memory account for at most ${timerBound} timers (one deadline each + ${MODEL_RESOURCE_SLACK}); the target holds ${counts.timers}`);
+  }
+
+  /** At every sample: the abort listeners on one session's latest generator signal (a fresh signal per run carries only the running agent's own). */
+  checkRunSignal(sessionDbId: number, listeners: number): void {
+    if (!this.follows('resources')) return;
+    const bound = this.#listenersPerSession + 1;
+    this.#resource(`signal ${sessionDbId}`, listeners > bound, `session ${sessionDbId}'s generator signal carries ${listeners} abort listeners; the model's fresh signal per run carries at most ${bound} (${this.#listenersPerSession} + the running agent's own)`, sessionDbId);
+  }
+
+  #resource(kind: string, over: boolean, detail: string, sessionDbId?: number): void {
+    if (!over) {
+      this.#resourcesReported.delete(kind);
+      return;
+    }
+    if (this.#resourcesReported.has(kind)) return;
+    this.#resourcesReported.add(kind);
+    this.#found.push(sessionDbId === undefined ? { detail } : { sessionDbId, detail });
+  }
+
+  #active(sessionDbId: number, generator: ModelGenerator, nowMs: number): void {
+    generator.lastActivityMs = nowMs;
+    this.#silent.delete(sessionDbId);
+    if (!generator.waits && generator.live > 0 && !generator.lingering) this.#silent.set(sessionDbId, generator);
   }
 
   /** The delete (or complete) route was called for this session. */
@@ -225,7 +459,11 @@ export class RetentionModel {
       else if (reason === 'shutdown' && this.follows('sessions') && !this.#closing) this.#diverge(sessionDbId, `the target reported session ${sessionDbId} removed at shutdown, but no shutdown was asked for`);
     }
     if (reason === 'evicted') this.#roomMade += 1;
+    if (reason === 'evicted') this.#counters.evictions += 1;
+    if (reason === 'expired') this.#counters.expirations += 1;
     this.#deleting.delete(sessionDbId);
+    this.#restartDue.delete(sessionDbId);
+    this.#earlyAborts.delete(sessionDbId);
     // Its pending work goes with it (a delete drops it; an eviction or expiry of a busy session is judged above).
     this.#queue.delete(sessionDbId);
     this.#forget(sessionDbId);
@@ -282,7 +520,8 @@ export class RetentionModel {
       }
     }
     if (this.follows('queue')) {
-      const pending = this.#queue.get(sessionDbId) ?? 0;
+      const queue = this.#queue.get(sessionDbId);
+      const pending = queue ? queue.queued.length + queue.inFlight.length : 0;
       if (view.pending !== pending) {
         this.#diverge(sessionDbId, `session ${sessionDbId}'s queue: the model holds ${plural(pending, 'pending message')} (queued and not yet acknowledged); the target shows ${view.pending}`);
       }
@@ -295,6 +534,7 @@ export class RetentionModel {
    */
   afterEvent(nowMs: number, targetSessionCount: number, routesUnanswered: number): void {
     if (this.follows('expiry')) this.#checkIdleHead(nowMs);
+    if (this.follows('generators')) this.#checkGenerators(nowMs);
     for (const sessionDbId of this.#deleting) {
       const session = this.#sessions.get(sessionDbId);
       if (session && !session.diverged && this.follows('sessions')) this.#diverge(sessionDbId, `the delete route was called for session ${sessionDbId}; the model removes it, the target still holds it`);
@@ -367,6 +607,39 @@ export class RetentionModel {
     this.#diverge(head.sessionDbId, `session ${head.sessionDbId} has been idle since ${formatSimTime(head.idleSinceMs)}: the model expires it at ${formatSimTime(dueMs)} (TTL ${formatMs(this.#settings.ttlMs)}); the target still holds it at ${formatSimTime(nowMs)}, ${formatMs(nowMs - dueMs)} late`);
   }
 
+  /**
+   * The generator silent longest must have been aborted by its idle timeout plus the slack; the
+   * restart due first must have happened by its time plus the slack; an early abort of a session
+   * still in memory once its runs ended. Each reported once.
+   */
+  #checkGenerators(nowMs: number): void {
+    const timeoutMs = this.#settings.generatorIdleTimeoutMs;
+    for (const [sessionDbId, generator] of this.#silent) {
+      if (nowMs <= generator.lastActivityMs + timeoutMs + MODEL_GENERATOR_SLACK_MS) break;
+      this.#silent.delete(sessionDbId);
+      const session = this.#sessions.get(sessionDbId);
+      if (session && !session.diverged) {
+        this.#diverge(sessionDbId, `session ${sessionDbId}'s generator has been silent since ${formatSimTime(generator.lastActivityMs)}: the model aborts it at ${formatSimTime(generator.lastActivityMs + timeoutMs)} (idle timeout ${formatMs(timeoutMs)}); the target has not by ${formatSimTime(nowMs)}`);
+      }
+      break;
+    }
+    for (const [sessionDbId, dueMs] of this.#restartDue) {
+      if (nowMs <= dueMs + MODEL_GENERATOR_SLACK_MS) break;
+      this.#restartDue.delete(sessionDbId);
+      const session = this.#sessions.get(sessionDbId);
+      if (session && !session.diverged && !this.#closing) {
+        this.#diverge(sessionDbId, `session ${sessionDbId}'s generator stopped with work left: the model restarts it at ${formatSimTime(dueMs)} (restart delay ${formatMs(this.#settings.generatorRestartDelayMs)}); the target has not by ${formatSimTime(nowMs)}`);
+      }
+      break;
+    }
+    for (const [sessionDbId, detail] of this.#earlyAborts) {
+      if ((this.#generators.get(sessionDbId)?.live ?? 0) > 0 || this.#generators.get(sessionDbId)?.lingering) continue;
+      this.#earlyAborts.delete(sessionDbId);
+      const session = this.#sessions.get(sessionDbId);
+      if (session && !session.diverged) this.#diverge(sessionDbId, detail);
+    }
+  }
+
   #diverge(sessionDbId: number | undefined, detail: string): void {
     this.#found.push(sessionDbId === undefined ? { detail } : { sessionDbId, detail });
     if (sessionDbId === undefined) return;
@@ -375,6 +648,8 @@ export class RetentionModel {
     session.diverged = true;
     this.#idle.delete(sessionDbId); // not judged again until it leaves memory
     this.#mustResume.delete(sessionDbId);
+    this.#silent.delete(sessionDbId);
+    this.#restartDue.delete(sessionDbId);
   }
 
   #forget(sessionDbId: number): void {

@@ -14,7 +14,7 @@
  */
 import TinyQueue from 'tinyqueue';
 import { type Awaitable, type GeneratorContext, type InitSessionResult, type QueueResult, type SessionTarget, type TargetDescription, type TargetFactory, SessionLimitError } from '../../src/contract.ts';
-import { PendingStore } from '../../src/pending-store.ts';
+import { PendingStore, type PendingMessage } from '../../src/pending-store.ts';
 import type { RetentionSettings } from '../../src/settings.ts';
 import { SimulatedAgent, type AgentFaults, type AgentHost, type AgentModel, type Deferred } from '../engine/agent.ts';
 import { RunawayTimersError, SimClock, settle } from '../engine/clock.ts';
@@ -468,7 +468,7 @@ class Simulation {
       return;
     }
     this.#queued += 1;
-    this.#checker.enqueued(result.sessionDbId);
+    this.#checker.enqueued(result.message);
     if (result.created) {
       this.#sessionsCreated += 1;
       this.#costs.created(result.sessionDbId);
@@ -496,7 +496,7 @@ class Simulation {
         if (incarnation === this.#incarnation) handle(result);
         else if (isQueued(result)) {
           this.#queued += 1;
-          this.#checker.enqueued(result.sessionDbId);
+          this.#checker.enqueued(result.message);
         }
       },
       (error: unknown) => {
@@ -618,9 +618,9 @@ class Simulation {
         // A lingering run that ends settles its promise: the target's reaction to it (claude-mem
         // 13.x removes the session then) must run now, not at the next event that settles.
         if (!started) this.#needsSettle = true;
-        this.#checker.lingering(sessionDbId, started);
+        this.#checker.lingering(sessionDbId, started, this.#clock.nowMs);
       },
-      activity: (sessionDbId) => this.#checker.touch(sessionDbId),
+      activity: (sessionDbId) => this.#checker.generatorActivity(sessionDbId, this.#clock.nowMs),
       acknowledged: (message) => this.#checker.acknowledged(message),
       appended: (sessionDbId, message) => this.#checker.appended(sessionDbId, message),
     };
@@ -814,7 +814,7 @@ function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
-function isQueued(result: unknown): result is { readonly queued: true; readonly sessionDbId: number } {
+function isQueued(result: unknown): result is { readonly queued: true; readonly sessionDbId: number; readonly message: PendingMessage } {
   return typeof result === 'object' && result !== null && (result as { queued?: unknown }).queued === true;
 }
 

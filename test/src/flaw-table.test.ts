@@ -48,22 +48,10 @@ const DESIGNED_TO_BREAK: Record<FlawName, string> = {
 };
 
 /**
- * Flaws the model does not see, because they break nothing it holds: resources (timers,
- * listeners), generators and counters are judged by their own invariants only. Pinned here so
- * that the column of the table cannot silently shrink.
+ * Flaws the model does not see. None today: every flaw breaks something the model holds. Pinned
+ * here so that the column of the table cannot silently shrink.
  */
-const MODEL_BLIND_TO: readonly FlawName[] = [
-  'duplicate-generator',
-  'no-generator-watchdog',
-  'timer-kept-on-delete',
-  'listener-kept-on-delete',
-  'signal-shared-across-runs',
-  'requeue-at-back',
-  'restart-without-delay',
-  'watchdog-from-start',
-  'expirations-uncounted',
-  'shutdown-does-not-wait',
-];
+const MODEL_BLIND_TO: readonly FlawName[] = [];
 
 interface Row {
   readonly target: string;
