@@ -136,8 +136,16 @@ export class RetentionModel {
   readonly #generators = new Map<number, ModelGenerator>();
   /** Sessions with a non-waiting generator running, least recently active first: the head is aborted first. */
   readonly #silent = new Map<number, ModelGenerator>();
-  /** Sessions whose generator stopped with work left, by when the model restarts it (a constant delay: insertion order is due order). */
+  /** Sessions whose generator stopped with work left, by when the model restarts it at the latest (a constant delay: insertion order is due order). */
   readonly #restartDue = new Map<number, number>();
+  /** The same sessions, by when the model restarts them at the earliest: the stop plus the delay. */
+  readonly #restartNotBefore = new Map<number, number>();
+  /**
+   * Stopped in this event: the target learns of a generator's end when its promise settles, which
+   * for a worker that was asleep is the wake-up, after the clock moved on. The latest restart is
+   * counted from the end of the event.
+   */
+  readonly #restartSettling = new Set<number>();
   /** Aborts of generators silent for less than the idle timeout, judged once the session's runs have ended. */
   readonly #earlyAborts = new Map<number, string>();
   #counters: ModelCounters = { expirations: 0, evictions: 0, refused: 0 };
@@ -193,6 +201,8 @@ export class RetentionModel {
     this.#generators.clear(); // the old worker's generators died with it
     this.#silent.clear();
     this.#restartDue.clear();
+    this.#restartNotBefore.clear();
+    this.#restartSettling.clear();
     this.#earlyAborts.clear();
     this.#counters = { expirations: 0, evictions: 0, refused: 0 };
     this.#countersReported.clear();
@@ -299,7 +309,7 @@ export class RetentionModel {
 
   /** A hook for this session is about to reach the target: new work may start its generator at once. */
   hookFor(sessionDbId: number): void {
-    this.#restartDue.delete(sessionDbId);
+    this.#forgetRestart(sessionDbId);
   }
 
   runStarted(sessionDbId: number, nowMs: number, waits: boolean): void {
@@ -311,8 +321,8 @@ export class RetentionModel {
     const session = this.#sessions.get(sessionDbId);
     const judged = this.follows('generators') && session !== undefined && !session.diverged;
     if (judged && generator.live > 1) this.#diverge(sessionDbId, `a second generator started for session ${sessionDbId} while one was running; the model runs one generator per session`);
-    const dueMs = this.#restartDue.get(sessionDbId);
-    this.#restartDue.delete(sessionDbId);
+    const dueMs = this.#restartNotBefore.get(sessionDbId);
+    this.#forgetRestart(sessionDbId);
     if (judged && dueMs !== undefined && nowMs < dueMs) {
       this.#diverge(sessionDbId, `session ${sessionDbId}'s generator was restarted at ${formatSimTime(nowMs)}; the model restarts it at ${formatSimTime(dueMs)}, the restart delay of ${formatMs(this.#settings.generatorRestartDelayMs)} after it stopped, with no new work for it`);
     }
@@ -340,11 +350,8 @@ export class RetentionModel {
     const pending = queue ? queue.queued.length : 0;
     // A run that crashed, was aborted, or ended without taking any of the work left is restarted after the delay.
     if (this.#sessions.has(sessionDbId) && !this.#closing && pending > 0 && (end !== 'finished' || generator.claims === 0)) {
-      if (generator.lingering) this.#restartDue.delete(sessionDbId);
-      else {
-        this.#restartDue.delete(sessionDbId);
-        this.#restartDue.set(sessionDbId, nowMs + this.#settings.generatorRestartDelayMs);
-      }
+      this.#forgetRestart(sessionDbId);
+      if (!generator.lingering) this.#restartAfterDelay(sessionDbId, nowMs);
     }
     if (!generator.lingering) this.#generators.delete(sessionDbId);
   }
@@ -357,7 +364,7 @@ export class RetentionModel {
       if (!generator) this.#generators.set(sessionDbId, (generator = { live: 0, waits: false, lastActivityMs: nowMs, claims: 0, lingering: true }));
       generator.lingering = true;
       this.#silent.delete(sessionDbId);
-      this.#restartDue.delete(sessionDbId);
+      this.#forgetRestart(sessionDbId);
       return;
     }
     if (!generator || !generator.lingering) return;
@@ -366,8 +373,8 @@ export class RetentionModel {
     if (generator.live === 0) {
       this.#generators.delete(sessionDbId);
       if (this.#sessions.has(sessionDbId) && !this.#closing && queue && queue.queued.length > 0) {
-        this.#restartDue.delete(sessionDbId);
-        this.#restartDue.set(sessionDbId, nowMs + this.#settings.generatorRestartDelayMs);
+        this.#forgetRestart(sessionDbId);
+        this.#restartAfterDelay(sessionDbId, nowMs);
       }
     }
   }
@@ -433,6 +440,17 @@ export class RetentionModel {
     this.#found.push(sessionDbId === undefined ? { detail } : { sessionDbId, detail });
   }
 
+  #restartAfterDelay(sessionDbId: number, stoppedAtMs: number): void {
+    this.#restartNotBefore.set(sessionDbId, stoppedAtMs + this.#settings.generatorRestartDelayMs);
+    this.#restartSettling.add(sessionDbId);
+  }
+
+  #forgetRestart(sessionDbId: number): void {
+    this.#restartDue.delete(sessionDbId);
+    this.#restartNotBefore.delete(sessionDbId);
+    this.#restartSettling.delete(sessionDbId);
+  }
+
   #active(sessionDbId: number, generator: ModelGenerator, nowMs: number): void {
     generator.lastActivityMs = nowMs;
     this.#silent.delete(sessionDbId);
@@ -462,7 +480,7 @@ export class RetentionModel {
     if (reason === 'evicted') this.#counters.evictions += 1;
     if (reason === 'expired') this.#counters.expirations += 1;
     this.#deleting.delete(sessionDbId);
-    this.#restartDue.delete(sessionDbId);
+    this.#forgetRestart(sessionDbId);
     this.#earlyAborts.delete(sessionDbId);
     // Its pending work goes with it (a delete drops it; an eviction or expiry of a busy session is judged above).
     this.#queue.delete(sessionDbId);
@@ -534,6 +552,8 @@ export class RetentionModel {
    */
   afterEvent(nowMs: number, targetSessionCount: number, routesUnanswered: number): void {
     if (this.follows('expiry')) this.#checkIdleHead(nowMs);
+    for (const sessionDbId of this.#restartSettling) this.#restartDue.set(sessionDbId, nowMs + this.#settings.generatorRestartDelayMs);
+    this.#restartSettling.clear();
     if (this.follows('generators')) this.#checkGenerators(nowMs);
     for (const sessionDbId of this.#deleting) {
       const session = this.#sessions.get(sessionDbId);
@@ -625,7 +645,7 @@ export class RetentionModel {
     }
     for (const [sessionDbId, dueMs] of this.#restartDue) {
       if (nowMs <= dueMs + MODEL_GENERATOR_SLACK_MS) break;
-      this.#restartDue.delete(sessionDbId);
+      this.#forgetRestart(sessionDbId);
       const session = this.#sessions.get(sessionDbId);
       if (session && !session.diverged && !this.#closing) {
         this.#diverge(sessionDbId, `session ${sessionDbId}'s generator stopped with work left: the model restarts it at ${formatSimTime(dueMs)} (restart delay ${formatMs(this.#settings.generatorRestartDelayMs)}); the target has not by ${formatSimTime(nowMs)}`);
@@ -649,7 +669,7 @@ export class RetentionModel {
     this.#idle.delete(sessionDbId); // not judged again until it leaves memory
     this.#mustResume.delete(sessionDbId);
     this.#silent.delete(sessionDbId);
-    this.#restartDue.delete(sessionDbId);
+    this.#forgetRestart(sessionDbId);
   }
 
   #forget(sessionDbId: number): void {
