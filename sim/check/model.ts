@@ -482,8 +482,9 @@ export class RetentionModel {
     this.#deleting.delete(sessionDbId);
     this.#forgetRestart(sessionDbId);
     this.#earlyAborts.delete(sessionDbId);
-    // Its pending work goes with it (a delete drops it; an eviction or expiry of a busy session is judged above).
-    this.#queue.delete(sessionDbId);
+    // Its pending work goes with it (a delete drops it; an eviction or expiry of a busy session is
+    // judged above), except at shutdown: the persisted queue waits for the next worker.
+    if (reason !== 'shutdown') this.#queue.delete(sessionDbId);
     this.#forget(sessionDbId);
   }
 
@@ -514,7 +515,7 @@ export class RetentionModel {
       const firstAgrees = view.firstMessage !== undefined && view.firstMessage.role === first.role && view.firstMessage.content === first.content;
       if (view.historyMessages !== expected.length || view.historyTokens !== tokens || !firstAgrees) {
         const parts = [
-          view.historyMessages !== expected.length ? `keeps ${view.historyMessages} messages` : `keeps ${view.historyMessages} messages too`,
+          view.historyMessages !== expected.length ? `keeps ${plural(view.historyMessages, 'message')}` : `keeps ${plural(view.historyMessages, 'message')} too`,
           view.historyTokens !== tokens ? `counts ${view.historyTokens} tokens` : '',
           !firstAgrees ? `starts with ${describeMessage(view.firstMessage, session)}` : '',
         ].filter(Boolean);
