@@ -370,16 +370,17 @@ export class Checker {
 
   /** At every metrics sample: the O(n) resource counts. */
   checkResources(counts: ResourceCounts, nowMs: number): void {
-    if (this.#model.judged) {
-      this.#model.checkResources(counts);
-      this.#flushModel(nowMs);
-    }
     const bound = counts.activeSessions + RESOURCE_SLACK;
     if (counts.timers > bound) this.#fail('timers-bounded', nowMs, `${counts.timers} timers held with ${counts.activeSessions} sessions (bound ${bound})`);
     const listenerBound = counts.activeSessions * this.#listenersPerSession + RESOURCE_SLACK;
     if (counts.listeners > listenerBound) {
       const per = this.#description.listenersPerSession === undefined ? '' : `, ${declarationText('listenersPerSession', this.#listenersPerSession)}`;
       this.#fail('listeners-bounded', nowMs, `${counts.listeners} listeners held with ${counts.activeSessions} sessions (bound ${listenerBound}${per})`);
+    }
+    // The model after the bounds, so that a failure is named by its own invariant first.
+    if (this.#model.judged) {
+      this.#model.checkResources(counts);
+      this.#flushModel(nowMs);
     }
   }
 
@@ -410,10 +411,15 @@ export class Checker {
 
   /** At every metrics sample: stats() against ground truth (stats-agree, in sim/check/rule-invariants.ts). O(sessions). */
   checkStats(stats: TargetStats, nowMs: number): void {
+    this.#checkStatsAgree(stats, nowMs);
+    // The model after stats-agree, so that a failure is named by its own invariant first.
     if (this.#model.judged) {
       this.#model.checkCounters(stats);
       this.#flushModel(nowMs);
     }
+  }
+
+  #checkStatsAgree(stats: TargetStats, nowMs: number): void {
     if (this.#invariantsOff.has('stats-agree')) return;
     const target = this.#target!;
     let historyMessages = 0;
