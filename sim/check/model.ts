@@ -13,13 +13,18 @@
  *
  * What it holds, per session in memory: its history (the pinned prompt and the messages after it,
  * hence count, tokens and first message), when it went idle (so when it must expire and who is
- * evicted first), and what its queue holds. Parameterised by the judged settings and by what the
- * target declares: `pinnedPrompt`, `queue`, `fixedSettings` (through the judged settings), and
- * which parts of the model it follows (`followsModel`).
+ * evicted first), what its queue holds and in which order it hands it out, and its generator
+ * (one; when it must be aborted as hung, when restarted after a crash); and for the worker, the
+ * counters stats() must show and the timers and listeners its sessions account for.
+ * Parameterised by the judged settings and by what the target declares: `pinnedPrompt`, `queue`,
+ * `listenersPerSession`, `fixedSettings` (through the judged settings), and which parts of the
+ * model it follows (`followsModel`).
  *
  * Cost per event: O(touched sessions × maxHistoryMessages) for the sessions the event touched,
- * plus O(1) for the idle head, the deletes asked for and the sessions a restart must resume.
- * Nothing is proportional to the number of sessions in memory.
+ * plus O(1) for the heads of the idle, silent-generator and restart queues (each in deadline
+ * order: their delays are constant), the deletes asked for and the sessions a restart must
+ * resume. Nothing is proportional to the number of sessions in memory; resources and counters are
+ * read at metrics samples, as the bounds they mirror are.
  */
 import type { ModelPart, RemovalReason, TargetDescription } from '../../src/contract.ts';
 import { CHARS_PER_TOKEN, estimateTokens, type ConversationMessage } from '../../src/history.ts';
