@@ -5,7 +5,6 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../engine/package-root.ts';
 import { parseSettings, settingsFileText, type RetentionSettings } from '../../src/settings.ts';
-import { readJsonText } from '../../src/json-text.ts';
 import { InputError } from '../../src/input-error.ts';
 import { RunawayTimersError } from '../engine/clock.ts';
 import { formatSimTime } from '../engine/sim-time.ts';
@@ -139,11 +138,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 }
 
 /**
- * The settings file a run's target reads: the one given with --settings, or the scenario's
- * settings written as claude-mem writes settings.json (src/settings.ts, settingsFileText).
+ * The settings file a run's target reads: the run's settings (the scenario's, or those read from
+ * --settings) written as claude-mem writes settings.json (src/settings.ts, settingsFileText).
  */
 export function scenarioSettingsFile(scenario: Scenario, options: Pick<RunOptions, 'settings'>): { readonly file: string; readonly text: string } {
-  if (options.settings) return { file: options.settings.file, text: readJsonText(options.settings.file) };
+  if (options.settings) return { file: options.settings.file, text: settingsFileText(options.settings.values) };
   return { file: `${scenario.file} (settings, written as settings.json)`, text: settingsFileText(scenario.settings) };
 }
 
