@@ -17,10 +17,14 @@ import type { SessionTarget, TargetDescription, TargetFactory } from '../src/con
 import { ClaudeMemLikeSessionManager } from './claude-mem-like-manager.ts';
 
 /**
- * This manager keeps leaksim's reference semantics, so it declares nothing but how the heap gate
- * finds its objects: a session is a plain object of this shape, a history message a `{ role, content }` literal.
+ * This manager keeps leaksim's reference semantics, so it declares only which parts of the model
+ * it follows and how the heap gate finds its objects: a session is a plain object of this shape,
+ * a history message a `{ role, content }` literal.
  */
 export const description: TargetDescription = {
+  // The parts of leaksim's model of the retention rules it follows (matches-model judges them
+  // after every event). Not 'sessions' (no cap, like 8.5.x) nor 'generators' (no watchdog).
+  followsModel: ['expiry', 'history', 'queue', 'counters', 'resources'],
   heap: {
     session: { properties: ['history', 'controller', 'generatorPromise', 'cleanupTimer'] },
     historyMessage: { properties: ['role', 'content'] },
@@ -82,7 +86,8 @@ export const createTarget: TargetFactory = ({ settings, store, agent, observer }
     const record = store.lookup(contentSessionId);
     if (!record) return { queued: false as const, reason: 'private' as const };
     const created = !manager.sessions.has(record.sessionDbId);
-    manager.initializeSession(record.sessionDbId, record.userPrompt);
+    // Only a session not in memory is (re-)created from its prompt; one in memory already has it.
+    if (created) manager.initializeSession(record.sessionDbId, record.userPrompt);
     const message = store.enqueue(record.sessionDbId, kind, text, toolName);
     manager.ensureGenerator(record.sessionDbId);
     return { queued: true as const, sessionDbId: record.sessionDbId, message, created };

@@ -24,6 +24,10 @@ export const description: TargetDescription = {
   invariantsOff: {
     'restart-after-delay': 'a generator that ends with work still queued (a crash included) is restarted at once: the manager has no restart delay',
   },
+  // The parts of leaksim's model it follows: not 'sessions' (no cap), 'generators' (no restart
+  // delay) nor 'history' (a prompt hook fired twice reaches the async route of a session the
+  // model cannot know yet; see docs/invariants.md, "The model").
+  followsModel: ['expiry', 'queue', 'counters', 'resources'],
   heap: { session: { constructorName: 'WaitingSession' }, historyMessage: { properties: ['role', 'content'] } },
 };
 

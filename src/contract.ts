@@ -135,7 +135,10 @@ export interface SessionTarget {
 }
 
 export interface TargetEnvironment {
+  /** The settings, as read from `settingsFile` by leaksim's reader when there is one. */
   readonly settings: RetentionSettings;
+  /** The claude-mem settings.json the settings came from, for a target that reads the file itself. Absent when the settings were given as values. */
+  readonly settingsFile?: { readonly file: string; readonly text: string };
   readonly store: PendingStore;
   readonly agent: Agent;
   readonly observer?: SessionObserver;
@@ -164,9 +167,25 @@ export interface TargetDescription {
   readonly invariantsOff?: Readonly<Record<string, string>>;
   /** Whether a session's history may be empty until its generator first runs (default false). */
   readonly historyEmptyUntilGenerator?: boolean;
+  /**
+   * Which parts of leaksim's executable model of the retention rules (sim/check/model.ts) the
+   * target follows, judged after every event by `matches-model`: `true` for all of them, or a
+   * list of parts. 'sessions': which sessions are in memory (creation, eviction of the idlest,
+   * refusal, delete, resuming after a restart); 'expiry': when an idle session goes; 'history':
+   * each history's messages, count, tokens and first message; 'queue': pending messages per
+   * session and the order they are handed out; 'generators': one per session, aborted once silent
+   * for the idle timeout and not before, restarted after the delay, all ended before shutdown
+   * resolves; 'counters': stats()'s expirations, evictions and refusals; 'resources': timers and
+   * listeners, at most what the sessions in memory account for. Absent: the model does
+   * not judge the target (docs/invariants.md, "The model").
+   */
+  readonly followsModel?: true | readonly ModelPart[];
   /** How the heap gate finds this target's sessions and history messages in a snapshot. */
   readonly heap?: { readonly session: HeapMatcher; readonly historyMessage: HeapMatcher };
 }
+
+/** A part of the executable model a target may declare it follows (`TargetDescription.followsModel`). */
+export type ModelPart = 'sessions' | 'expiry' | 'history' | 'queue' | 'generators' | 'counters' | 'resources';
 
 /** Builds a target for one worker incarnation. A restart builds a new one over the same store. */
 export type TargetFactory = (environment: TargetEnvironment) => SessionTarget;

@@ -36,7 +36,7 @@ export const DEFAULT_SETTINGS: RetentionSettings = Object.freeze({
   generatorRestartDelayMs: 1_000,
 });
 
-interface SettingKey {
+export interface SettingKey {
   readonly key: string;
   readonly field: keyof RetentionSettings;
   /** Multiplier from the file's unit to the field's unit. */
@@ -57,8 +57,11 @@ export const SETTING_KEYS: readonly SettingKey[] = [
   { key: 'CLAUDE_MEM_MAX_HISTORY_TOKENS', field: 'maxHistoryTokens', scale: 1, min: 100, max: 10_000_000, unit: 'tokens' },
 ];
 
-/** Parses the text of a settings file. Throws `InputError` naming file, line, key and value. */
-export function parseSettings(text: string, file = '<settings>', base: RetentionSettings = DEFAULT_SETTINGS): RetentionSettings {
+/**
+ * Parses the text of a settings file. Throws `InputError` naming file, line, key and value.
+ * `keys` is the table of keys read (SETTING_KEYS; a flaw of the leaky baseline hands a slipped one).
+ */
+export function parseSettings(text: string, file = '<settings>', base: RetentionSettings = DEFAULT_SETTINGS, keys: readonly SettingKey[] = SETTING_KEYS): RetentionSettings {
   text = checkedJsonText(text, file);
   // jsonc-parser reports where the text went wrong (JSON.parse gives only a character position).
   const errors: ParseError[] = [];
@@ -80,7 +83,7 @@ export function parseSettings(text: string, file = '<settings>', base: Retention
     if (nearest.distance <= 3) throw new InputError(file, lineOfOffset(text, text.indexOf(`"${key}"`)), key, `is not a setting leaksim reads: did you mean ${nearest.key}?`);
   }
   const result: Record<string, number> = { ...base };
-  for (const spec of SETTING_KEYS) {
+  for (const spec of keys) {
     if (!(spec.key in record)) continue;
     result[spec.field] = parseSettingValue(spec, record[spec.key], file, text);
   }
@@ -111,6 +114,22 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+/**
+ * Settings as claude-mem writes them to settings.json: a flat object of string values, two-space
+ * indented. Only the keys whose value the file can state are written (a TTL in whole minutes,
+ * every value within its key's bounds); the others stay with the reader's base. What the
+ * simulator hands a target is this text read back by `parseSettings`, so a slip in the reader
+ * changes what the gate sees.
+ */
+export function settingsFileText(settings: RetentionSettings): string {
+  const record: Record<string, string> = {};
+  for (const spec of SETTING_KEYS) {
+    const value = settings[spec.field] / spec.scale;
+    if (Number.isInteger(value) && value >= spec.min && value <= spec.max) record[spec.key] = String(value);
+  }
+  return `${JSON.stringify(record, null, 2)}\n`;
 }
 
 export function loadSettings(file: string, base: RetentionSettings = DEFAULT_SETTINGS): RetentionSettings {

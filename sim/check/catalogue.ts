@@ -28,6 +28,8 @@ export const INVARIANTS = {
   // What a target does to the run itself (sim/runs/run.ts, "target faults"): verdicts, not bad input.
   'target-responds': "every call into the target returns or settles, with a value or a SessionLimitError: it never throws or rejects, spins, never settles, exits the process or crashes the thread it runs in",
   'no-restart-storm': 'the target never restarts generators (or fires zero-delay timers) without bound between two events: a crashing generator is restarted after a delay',
+  // Conformance to the executable model (sim/check/model.ts), for targets that declare followsModel.
+  'matches-model': 'after every event, the target holds what the model of the retention rules holds: the same sessions, histories, expiries, evictions and queues',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;

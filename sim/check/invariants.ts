@@ -24,6 +24,8 @@ import type { RunEnd } from '../engine/agent.ts';
 import { LinkedQueue, QueueLink } from '../../src/linked-queue.ts';
 import { RuleInvariants } from './rule-invariants.ts';
 import { INVARIANT_NAMES, type InvariantName } from './catalogue.ts';
+import { RetentionModel } from './model.ts';
+import type { ConversationMessage } from '../../src/history.ts';
 import { formatMs } from '../engine/sim-time.ts';
 
 /** Idle sessions must be gone within the TTL plus this: the reference expires on time to the millisecond; one second allows a target to sweep on a coarse timer. */
@@ -94,6 +96,8 @@ export class Checker {
   readonly #idleOrder = new LinkedQueue<TrackedSession>();
   /** Generators, shutdown and counters: sim/check/rule-invariants.ts. */
   readonly #rules: RuleInvariants;
+  /** The executable model, for matches-model: sim/check/model.ts. Judges only targets that declare followsModel. */
+  readonly #model: RetentionModel;
   readonly #touched = new Set<number>();
   /** Live runs by session id, tracked or not (see LiveRuns). */
   readonly #runs = new Map<number, LiveRuns>();
@@ -113,6 +117,7 @@ export class Checker {
     const off = new Set(Object.keys(description.invariantsOff ?? {}));
     this.#invariantsOff = off;
     this.#listenersPerSession = description.listenersPerSession ?? 1;
+    this.#model = new RetentionModel(settings, description);
     this.#rules = new RuleInvariants(settings, store, {
       fail: (invariant, atMs, detail, sessionDbId) => this.#fail(invariant, atMs, detail, sessionDbId),
       inMemory: (sessionDbId) => this.#sessions.has(sessionDbId),
@@ -141,6 +146,7 @@ export class Checker {
     this.#touched.clear();
     this.#runs.clear(); // the old worker's generators died with it
     this.#rules.workerRestarted();
+    this.#model.workerStarted();
   }
 
   /** Whether the target announced this session (created since it started, and not removed). */
@@ -148,8 +154,9 @@ export class Checker {
     return this.#sessions.has(sessionDbId);
   }
 
-  /** The target created a session in memory, pinned to `pinned`. */
-  created(sessionDbId: number, pinned: string, nowMs: number): void {
+  /** The target created a session in memory, pinned to `pinned`; `recovered`: resumed by a starting worker, not by a route. */
+  created(sessionDbId: number, pinned: string, nowMs: number, recovered = false): void {
+    this.#model.created(sessionDbId, pinned, nowMs, recovered);
     const existing = this.#sessions.get(sessionDbId);
     if (existing) this.#fail('removals-reported', nowMs, `session ${sessionDbId} was created again without its removal being reported`, sessionDbId);
     const live = this.#liveRuns(sessionDbId);
@@ -164,32 +171,44 @@ export class Checker {
   /** A hook for this session is about to reach the target: new work may start its generator at once. */
   hookFor(sessionDbId: number | undefined): void {
     this.#rules.hookFor(sessionDbId);
+    if (sessionDbId !== undefined) this.#model.hookFor(sessionDbId);
   }
 
   /** The target refused a session (SessionLimitError). */
   refused(): void {
+    this.#model.refused();
     this.#rules.refused();
   }
 
   claimed(message: PendingMessage, nowMs: number): void {
     this.#rules.claimed(message, nowMs);
+    this.#model.claimed(message.sessionDbId, message.id, nowMs);
   }
 
   touch(sessionDbId: number): void {
     this.#touched.add(sessionDbId);
   }
 
-  enqueued(): void {
+  /** The session's generator showed activity (the agent claimed, replied or acknowledged). */
+  generatorActivity(sessionDbId: number, nowMs: number): void {
+    this.#touched.add(sessionDbId);
+    this.#model.generatorActivity(sessionDbId, nowMs);
+  }
+
+  enqueued(message: PendingMessage): void {
     this.#enqueued += 1;
+    this.#model.enqueued(message.sessionDbId, message.id);
   }
 
   acknowledged(message: PendingMessage): void {
     this.#acknowledged += 1;
+    this.#model.acknowledged(message.sessionDbId, message.id);
     this.#rules.acknowledged(message);
   }
 
   runStarted(sessionDbId: number, nowMs: number, waits = false): void {
     this.#rules.runStarted(sessionDbId, nowMs);
+    this.#model.runStarted(sessionDbId, nowMs, waits);
     const live = this.#liveRuns(sessionDbId);
     live.runs += 1;
     if (waits) live.waitingRuns += 1;
@@ -202,6 +221,7 @@ export class Checker {
 
   runEnded(sessionDbId: number, waits: boolean, end: RunEnd, nowMs: number): void {
     this.#rules.runEnded(sessionDbId, end, nowMs);
+    this.#model.runEnded(sessionDbId, end, nowMs);
     const live = this.#runs.get(sessionDbId);
     if (!live) return; // a run of a worker that has restarted since
     live.runs -= 1;
@@ -212,21 +232,43 @@ export class Checker {
   /** A generator's abort signal fired; its last activity was at `lastActivityMs`. */
   aborted(sessionDbId: number, lastActivityMs: number, nowMs: number): void {
     this.#rules.aborted(sessionDbId, lastActivityMs, nowMs);
+    this.#model.aborted(sessionDbId, lastActivityMs, nowMs);
   }
 
   /** An aborted run lingers on (or has settled at last): see RuleInvariants.lingering. */
-  lingering(sessionDbId: number, started: boolean): void {
+  lingering(sessionDbId: number, started: boolean, nowMs: number): void {
     this.#rules.lingering(sessionDbId, started);
+    this.#model.lingering(sessionDbId, started, nowMs);
+  }
+
+  /** A prompt reached a session already in memory: the target appends it to the history. */
+  prompted(sessionDbId: number, text: string): void {
+    this.#model.prompted(sessionDbId, text);
+  }
+
+  /** The agent appended a message through a live generator context. */
+  appended(sessionDbId: number, message: ConversationMessage): void {
+    this.#model.appended(sessionDbId, message);
+  }
+
+  /** The driver is calling the delete (or complete) route for this session. */
+  deleting(sessionDbId: number): void {
+    this.#model.deleting(sessionDbId);
   }
 
   /** The driver called shutdown(). */
   shutdownBegan(): void {
+    this.#model.shutdownBegan();
     this.#rules.shutdownBegan();
   }
 
   /** shutdown() resolved. */
   shutdownResolved(nowMs: number): void {
     this.#rules.shutdownResolved(nowMs);
+    if (this.#model.judged) {
+      this.#model.shutdownResolved();
+      this.#flushModel(nowMs);
+    }
   }
 
   /** shutdown() had not resolved when the driver gave up waiting (or it rejected). */
@@ -269,6 +311,7 @@ export class Checker {
       return;
     }
     this.#rules.removed(sessionDbId, reason);
+    this.#model.removed(sessionDbId, reason, nowMs);
     if (reason === 'expired' || reason === 'evicted') {
       const pending = this.#store.pendingCount(sessionDbId);
       const { runs, waitingRuns, processing } = session.live;
@@ -324,6 +367,15 @@ export class Checker {
     this.#checkIdleHead(nowMs);
     this.#checkAccounting(nowMs);
     this.#rules.afterEvent();
+    if (this.#model.judged) {
+      this.#model.afterEvent(nowMs, activeSessions, this.routesUnanswered);
+      this.#flushModel(nowMs);
+    }
+  }
+
+  /** The model's divergences, each a matches-model violation. */
+  #flushModel(nowMs: number): void {
+    for (const divergence of this.#model.takeDivergences()) this.#fail('matches-model', nowMs, divergence.detail, divergence.sessionDbId);
   }
 
   /** At every metrics sample: the O(n) resource counts. */
@@ -334,6 +386,11 @@ export class Checker {
     if (counts.listeners > listenerBound) {
       const per = this.#description.listenersPerSession === undefined ? '' : `, ${declarationText('listenersPerSession', this.#listenersPerSession)}`;
       this.#fail('listeners-bounded', nowMs, `${counts.listeners} listeners held with ${counts.activeSessions} sessions (bound ${listenerBound}${per})`);
+    }
+    // The model after the bounds, so that a failure is named by its own invariant first.
+    if (this.#model.judged) {
+      this.#model.checkResources(counts);
+      this.#flushModel(nowMs);
     }
   }
 
@@ -347,11 +404,13 @@ export class Checker {
     for (const [sessionDbId, signal] of signals) {
       const listeners = getEventListeners(signal, 'abort').length;
       most = Math.max(most, listeners);
+      if (this.#model.judged) this.#model.checkRunSignal(sessionDbId, listeners);
       if (listeners > bound) {
         const budget = this.#description.listenersPerSession === undefined ? `${this.#listenersPerSession} per session` : declarationText('listenersPerSession', this.#listenersPerSession);
         this.#fail('listeners-bounded', nowMs, `session ${sessionDbId}'s generator signal holds ${listeners} abort listeners (bound ${bound}: ${budget} + the running agent's own)`, sessionDbId);
       }
     }
+    if (this.#model.judged) this.#flushModel(nowMs);
     return most;
   }
 
@@ -362,6 +421,15 @@ export class Checker {
 
   /** At every metrics sample: stats() against ground truth (stats-agree, in sim/check/rule-invariants.ts). O(sessions). */
   checkStats(stats: TargetStats, nowMs: number): void {
+    this.#checkStatsAgree(stats, nowMs);
+    // The model after stats-agree, so that a failure is named by its own invariant first.
+    if (this.#model.judged) {
+      this.#model.checkCounters(stats);
+      this.#flushModel(nowMs);
+    }
+  }
+
+  #checkStatsAgree(stats: TargetStats, nowMs: number): void {
     if (this.#invariantsOff.has('stats-agree')) return;
     const target = this.#target!;
     let historyMessages = 0;
@@ -436,6 +504,10 @@ export class Checker {
       session.idleOrderLink.value = session;
       this.#idle.append(session.idleLink);
       this.#idleOrder.append(session.idleOrderLink);
+    }
+    if (this.#model.judged) {
+      this.#model.settled(sessionDbId, busy, nowMs);
+      this.#model.compare(sessionDbId, view, () => target.history(sessionDbId));
     }
   }
 

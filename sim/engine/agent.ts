@@ -21,6 +21,7 @@
  * aborted them".
  */
 import type { Agent, GeneratorContext } from '../../src/contract.ts';
+import type { ConversationMessage } from '../../src/history.ts';
 import type { PendingMessage } from '../../src/pending-store.ts';
 import type { ContentSource } from './content.ts';
 import type { Rng } from './rng.ts';
@@ -82,6 +83,8 @@ export interface AgentHost {
   staleClaim(sessionDbId: number): void;
   activity(sessionDbId: number): void;
   acknowledged(message: PendingMessage): void;
+  /** The run appended `message` to its context while live (not lingering after an abort): what the target's history must take. */
+  appended(sessionDbId: number, message: ConversationMessage): void;
 }
 
 export class GeneratorCrash extends Error {
@@ -222,7 +225,9 @@ abstract class Run implements Deferred {
     const agent = this.agent;
     const context = this.context;
     this.lastActivityMs = agent.host.nowMs;
-    context.append({ role: 'assistant', content: agent.content.text(this.#replyChars) });
+    const reply: ConversationMessage = { role: 'assistant', content: agent.content.text(this.#replyChars) };
+    context.append(reply);
+    if (!this.aborted) agent.host.appended(context.sessionDbId, reply);
     context.ack(message);
     return !this.aborted;
   }
@@ -236,7 +241,9 @@ abstract class Run implements Deferred {
     agent.host.claimed(message);
     this.claimedHook();
     agent.host.activity(context.sessionDbId);
-    context.append({ role: 'user', content: message.text });
+    const prompt: ConversationMessage = { role: 'user', content: message.text };
+    context.append(prompt);
+    agent.host.appended(context.sessionDbId, prompt);
     const latencyMs = Math.round(50 + agent.rng.exponential(agent.model.replyLatencyMs));
     this.#replyChars = agent.rng.around(agent.model.replyChars, 1);
     this.crashes = agent.faultRng.chance(agent.faults.crashProbability);

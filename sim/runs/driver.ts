@@ -14,7 +14,7 @@
  */
 import TinyQueue from 'tinyqueue';
 import { type Awaitable, type GeneratorContext, type InitSessionResult, type QueueResult, type SessionTarget, type TargetDescription, type TargetFactory, SessionLimitError } from '../../src/contract.ts';
-import { PendingStore } from '../../src/pending-store.ts';
+import { PendingStore, type PendingMessage } from '../../src/pending-store.ts';
 import type { RetentionSettings } from '../../src/settings.ts';
 import { SimulatedAgent, type AgentFaults, type AgentHost, type AgentModel, type Deferred } from '../engine/agent.ts';
 import { RunawayTimersError, SimClock, settle } from '../engine/clock.ts';
@@ -45,7 +45,16 @@ export interface Checkpoint {
 
 export interface SimulationInput {
   readonly seed: number;
+  /** The settings the run states: what the checker and the model judge with. */
   readonly settings: RetentionSettings;
+  /**
+   * The settings as the target was handed them, read from `settingsFile` by src/settings.ts
+   * (sim/runs/run.ts does that for every scenario). Omitted: `settings`. A slip in the reader
+   * makes the two differ, and the judging, which keeps `settings`, sees it.
+   */
+  readonly targetSettings?: RetentionSettings;
+  /** The claude-mem settings.json the target's settings were read from, handed to the target too. */
+  readonly settingsFile?: { readonly file: string; readonly text: string };
   readonly target: TargetFactory;
   /** Hook events in time order (ms from the origin). */
   readonly traffic: Iterable<HookEvent>;
@@ -386,6 +395,9 @@ class Simulation {
         trace.mixString(event.session);
         this.#checker.hookFor(this.#store.lookup(event.session)?.sessionDbId);
         const text = event.text ?? this.#content.text(event.promptChars);
+        // Before the route: a session in memory takes the prompt before anything its generator appends.
+        const known = this.#store.lookup(event.session)?.sessionDbId;
+        if (known !== undefined) this.#checker.prompted(known, text);
         let result: Awaitable<InitSessionResult>;
         try {
           result = target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: text });
@@ -421,6 +433,7 @@ class Simulation {
         const record = this.#store.lookup(event.session);
         if (!record) return;
         this.#needsSettle = true;
+        this.#checker.deleting(record.sessionDbId);
         void target.completeSession(record.sessionDbId);
         return;
       }
@@ -466,7 +479,7 @@ class Simulation {
       return;
     }
     this.#queued += 1;
-    this.#checker.enqueued();
+    this.#checker.enqueued(result.message);
     if (result.created) {
       this.#sessionsCreated += 1;
       this.#costs.created(result.sessionDbId);
@@ -494,7 +507,7 @@ class Simulation {
         if (incarnation === this.#incarnation) handle(result);
         else if (isQueued(result)) {
           this.#queued += 1;
-          this.#checker.enqueued();
+          this.#checker.enqueued(result.message);
         }
       },
       (error: unknown) => {
@@ -517,7 +530,8 @@ class Simulation {
   #startTarget(): void {
     if (this.#target) this.#carryCounters(this.#target);
     this.#target = this.#input.target({
-      settings: this.#input.settings,
+      settings: this.#input.targetSettings ?? this.#input.settings,
+      ...(this.#input.settingsFile ? { settingsFile: this.#input.settingsFile } : {}),
       store: this.#store,
       agent: this.#agentGate,
       observer: {
@@ -541,7 +555,7 @@ class Simulation {
   #recovered(): void {
     for (const sessionDbId of this.#recoveredSessions()) {
       this.#sessionsCreated += 1;
-      this.#checker.created(sessionDbId, this.#pinnedPrompt(sessionDbId), this.#clock.nowMs);
+      this.#checker.created(sessionDbId, this.#pinnedPrompt(sessionDbId), this.#clock.nowMs, true);
     }
   }
 
@@ -615,10 +629,11 @@ class Simulation {
         // A lingering run that ends settles its promise: the target's reaction to it (claude-mem
         // 13.x removes the session then) must run now, not at the next event that settles.
         if (!started) this.#needsSettle = true;
-        this.#checker.lingering(sessionDbId, started);
+        this.#checker.lingering(sessionDbId, started, this.#clock.nowMs);
       },
-      activity: (sessionDbId) => this.#checker.touch(sessionDbId),
+      activity: (sessionDbId) => this.#checker.generatorActivity(sessionDbId, this.#clock.nowMs),
       acknowledged: (message) => this.#checker.acknowledged(message),
+      appended: (sessionDbId, message) => this.#checker.appended(sessionDbId, message),
     };
   }
 
@@ -768,6 +783,9 @@ class Simulation {
       if (count) violationCounts[name] = count;
     }
     for (const violation of this.#checker.violations) {
+      // The trace hash covers what the target did and the bounds it broke; the model's verdicts are
+      // judgement added on top, left out so that judging a run more closely keeps its pinned hash.
+      if (violation.invariant === 'matches-model') continue;
       this.#trace.mix(100 + INVARIANT_NAMES.indexOf(violation.invariant));
       this.#trace.mixTime(violation.atMs);
     }
@@ -807,7 +825,7 @@ function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
-function isQueued(result: unknown): boolean {
+function isQueued(result: unknown): result is { readonly queued: true; readonly sessionDbId: number; readonly message: PendingMessage } {
   return typeof result === 'object' && result !== null && (result as { queued?: unknown }).queued === true;
 }
 

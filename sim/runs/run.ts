@@ -4,7 +4,7 @@
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../engine/package-root.ts';
-import type { RetentionSettings } from '../../src/settings.ts';
+import { parseSettings, settingsFileText, type RetentionSettings } from '../../src/settings.ts';
 import { InputError } from '../../src/input-error.ts';
 import { RunawayTimersError } from '../engine/clock.ts';
 import { formatSimTime } from '../engine/sim-time.ts';
@@ -107,11 +107,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     if (failure.call === 'createTarget') return noTarget(failure.message);
     return fault(failure.call.startsWith('shutdown(') ? 'clean-shutdown' : 'target-responds', failure.message);
   };
+  const settingsFile = scenarioSettingsFile(scenario, options);
   let result: SimulationResult;
   try {
     result = await simulate({
       seed: options.seed,
       settings,
+      // The target's settings go through claude-mem's settings.json and leaksim's reader of it.
+      targetSettings: parseSettings(settingsFile.text, settingsFile.file, settings),
+      settingsFile,
       target: options.target.factory,
       traffic: scenarioTraffic(scenario, options.seed, days),
       originEpochMs: ORIGIN_EPOCH_MS,
@@ -174,6 +178,15 @@ export function targetFault(base: OutcomeBase, invariant: TargetFaultInvariant, 
     result: undefined,
     costs: undefined,
   };
+}
+
+/**
+ * The settings file a run's target reads: the run's settings (the scenario's, or those read from
+ * --settings) written as claude-mem writes settings.json (src/settings.ts, settingsFileText).
+ */
+export function scenarioSettingsFile(scenario: Scenario, options: Pick<RunOptions, 'settings'>): { readonly file: string; readonly text: string } {
+  if (options.settings) return { file: options.settings.file, text: settingsFileText(options.settings.values) };
+  return { file: `${scenario.file} (settings, written as settings.json)`, text: settingsFileText(scenario.settings) };
 }
 
 export function expectationFor(scenario: Scenario, target: string): Verdict | undefined {

@@ -5,6 +5,7 @@
  * on a declaration names it (`declaration`).
  */
 import type { HeapMatcher, TargetDescription } from '../../src/contract.ts';
+import { MODEL_PARTS } from '../check/model.ts';
 import { InputError } from '../../src/input-error.ts';
 import { DEFAULT_SETTINGS, type RetentionSettings } from '../../src/settings.ts';
 import { INVARIANTS } from '../check/catalogue.ts';
@@ -12,7 +13,10 @@ import { INVARIANTS } from '../check/catalogue.ts';
 /** The description of a target that declares nothing. */
 export const NO_DECLARATIONS: TargetDescription = Object.freeze({});
 
-const FIELDS = ['pinnedPrompt', 'queue', 'listenersPerSession', 'fixedSettings', 'skippedTools', 'invariantsOff', 'historyEmptyUntilGenerator', 'heap'] as const;
+const FIELDS = ['pinnedPrompt', 'queue', 'listenersPerSession', 'fixedSettings', 'skippedTools', 'invariantsOff', 'historyEmptyUntilGenerator', 'followsModel', 'heap'] as const;
+
+/** The parts of the model a target may follow (sim/check/model.ts). */
+const MODEL_PART_NAMES: readonly unknown[] = MODEL_PARTS;
 
 /** Listeners one session may hold when the target declares nothing. */
 export const DEFAULT_LISTENERS_PER_SESSION = 1;
@@ -67,6 +71,10 @@ export function parseDescription(value: unknown, file: string): TargetDescriptio
       if (!Object.hasOwn(INVARIANTS, name)) fail(`invariantsOff.${name}`, `is not an invariant; expected one of ${Object.keys(INVARIANTS).join(', ')}`);
       if (typeof reason !== 'string' || reason.trim() === '') fail(`invariantsOff.${name}`, 'needs the reason, as a non-empty string');
     }
+  }
+  const follows = description.followsModel;
+  if (follows !== undefined && follows !== true && !(Array.isArray(follows) && follows.length > 0 && follows.every((part) => MODEL_PART_NAMES.includes(part)))) {
+    fail('followsModel', `must be true or a list of parts (${MODEL_PART_NAMES.map((part) => `'${part}'`).join(', ')}), got ${JSON.stringify(follows)}`);
   }
   if (description.heap !== undefined) {
     if (!isObject(description.heap)) fail('heap', 'must be { session: matcher, historyMessage: matcher }');

@@ -31,8 +31,9 @@ export interface NamedTarget {
 
 /** A history message is a `{ role, content }` literal in every built-in target. */
 const HISTORY_MESSAGE = { properties: ['role', 'content'] } as const;
-const REFERENCE_DESCRIPTION: TargetDescription = Object.freeze({ heap: { session: { constructorName: 'ActiveSession' }, historyMessage: HISTORY_MESSAGE } });
-const LEAKY_DESCRIPTION: TargetDescription = Object.freeze({ heap: { session: { constructorName: 'LeakySession' }, historyMessage: HISTORY_MESSAGE } });
+/** The reference and the leaky implementation (every flaw of it too) follow the whole model: matches-model judges them after every event. */
+const REFERENCE_DESCRIPTION: TargetDescription = Object.freeze({ followsModel: true, heap: { session: { constructorName: 'ActiveSession' }, historyMessage: HISTORY_MESSAGE } });
+const LEAKY_DESCRIPTION: TargetDescription = Object.freeze({ followsModel: true, heap: { session: { constructorName: 'LeakySession' }, historyMessage: HISTORY_MESSAGE } });
 
 export const BUILT_IN_TARGETS = ['reference', 'baseline', 'twin', ...FLAW_NAMES.map((flaw) => `flaw:${flaw}`)];
 

@@ -23,6 +23,12 @@ export const FLAWS = {
   'trim-leaves-orphan-reply': 'trimming stops as soon as the bounds hold, so a reply whose prompt was trimmed can be left first after the pinned prompt',
   'expirations-uncounted': 'stats() never counts expirations: the counter stays at 0 while idle sessions expire',
   'shutdown-does-not-wait': 'shutdown aborts every generator but resolves without waiting for them to end, so the work they held is left in flight',
+  // Slips only the executable model sees: every bound still holds (sim/check/model.ts, matches-model).
+  'over-trim': 'history is trimmed while it holds maxHistoryMessages or more (a `>` that became `>=`): one message fewer than the bound allows, context silently lost',
+  'ttl-read-as-seconds': 'the settings reader takes CLAUDE_MEM_SESSION_TTL_MINUTES in seconds: with a settings file, sessions expire 60 times too early',
+  'wakeup-not-rearmed': 'idle expiries and hung-generator checks share one wake-up timer, which is not re-armed when a new deadline falls before the armed one: idle sessions expire late',
+  'tokens-drift-on-trim': "a trimmed message's tokens are taken off the running total rounded down rather than up, so the token count drifts above the history's real size",
+  'recovery-skips-in-flight': 'at start-up, only sessions with queued messages are resumed: one whose only pending messages were in flight when the worker stopped waits for its next hook',
 } as const;
 
 export type FlawName = keyof typeof FLAWS;

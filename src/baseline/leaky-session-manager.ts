@@ -30,8 +30,11 @@ import type {
 import { SessionLimitError } from '../contract.ts';
 import { CHARS_PER_TOKEN, ConversationHistory, estimateTokens, type ConversationMessage } from '../history.ts';
 import type { MessageKind, PendingStore, SessionRecord } from '../pending-store.ts';
-import type { RetentionSettings } from '../settings.ts';
+import { SETTING_KEYS, parseSettings, type RetentionSettings } from '../settings.ts';
 import { BASELINE_FLAWS, type FlawName } from './flaws.ts';
+
+/** The reader's key table with the slip: the TTL read in seconds instead of minutes. */
+const SLIPPED_SETTING_KEYS = SETTING_KEYS.map((spec) => (spec.field === 'ttlMs' ? { ...spec, scale: 1_000 } : spec));
 
 /**
  * The analysis's recommended fix, as sketched: keep the last `maxHistoryMessages` messages by
@@ -137,6 +140,65 @@ function fit(message: ConversationMessage, roomTokens: number): ConversationMess
   return { role: message.role, content: message.content.slice(0, Math.max(0, roomTokens) * CHARS_PER_TOKEN) };
 }
 
+/**
+ * The reference's trimming written as a plain array, with two slips behind switches: `overTrim`
+ * trims while the history holds the bound or more (`>=` for `>`), `tokenDrift` takes a trimmed
+ * message's tokens off the total rounded down. Both keep every bound.
+ */
+class SlippedHistory {
+  readonly #messages: ConversationMessage[] = [];
+  readonly #limits: { readonly maxHistoryMessages: number; readonly maxHistoryTokens: number };
+  readonly #overTrim: boolean;
+  readonly #tokenDrift: boolean;
+  #tokens = 0;
+  #chars = 0;
+
+  constructor(limits: { readonly maxHistoryMessages: number; readonly maxHistoryTokens: number }, slips: { readonly overTrim: boolean; readonly tokenDrift: boolean }) {
+    this.#limits = limits;
+    this.#overTrim = slips.overTrim;
+    this.#tokenDrift = slips.tokenDrift;
+  }
+
+  get length(): number {
+    return this.#messages.length;
+  }
+  get tokens(): number {
+    return this.#tokens;
+  }
+  get chars(): number {
+    return this.#chars;
+  }
+  first(): ConversationMessage | undefined {
+    return this.#messages[0];
+  }
+  pin(message: ConversationMessage): void {
+    this.#push(fit(message, Math.floor(this.#limits.maxHistoryTokens / 2)));
+  }
+  append(message: ConversationMessage): { removed: number } {
+    this.#push(fit(message, this.#limits.maxHistoryTokens - estimateTokens(this.#messages[0]?.content ?? '')));
+    const { maxHistoryMessages, maxHistoryTokens } = this.#limits;
+    const over = () => (this.#overTrim ? this.#messages.length >= maxHistoryMessages : this.#messages.length > maxHistoryMessages) || this.#tokens > maxHistoryTokens;
+    let removed = 0;
+    while (this.#messages.length > 1 && over()) removed += this.#dropSecond();
+    if (removed > 0) while (this.#messages[1]?.role === 'assistant') removed += this.#dropSecond();
+    return { removed };
+  }
+  toArray(): ConversationMessage[] {
+    return [...this.#messages];
+  }
+  #dropSecond(): number {
+    const [dropped] = this.#messages.splice(1, 1);
+    this.#tokens -= this.#tokenDrift ? Math.floor(dropped!.content.length / CHARS_PER_TOKEN) : estimateTokens(dropped!.content);
+    this.#chars -= dropped!.content.length;
+    return 1;
+  }
+  #push(message: ConversationMessage): void {
+    this.#messages.push(message);
+    this.#tokens += estimateTokens(message.content);
+    this.#chars += message.content.length;
+  }
+}
+
 /** What the history array of 8.5.7 did: push, never trim. Same surface as ConversationHistory. */
 class UnboundedHistory {
   readonly #messages: ConversationMessage[] = [];
@@ -176,7 +238,7 @@ class UnboundedHistory {
  */
 class LeakySession {
   readonly record: SessionRecord;
-  readonly history: ConversationHistory | UnboundedHistory | SplicedHistory | OrphaningHistory;
+  readonly history: ConversationHistory | UnboundedHistory | SplicedHistory | OrphaningHistory | SlippedHistory;
   generatorPromise: Promise<void> | null = null;
   abortController = new AbortController();
   generatorCount = 0;
@@ -188,7 +250,13 @@ class LeakySession {
   restartTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly onShutdown: () => void;
 
-  constructor(record: SessionRecord, history: ConversationHistory | UnboundedHistory | SplicedHistory | OrphaningHistory, nowMs: number) {
+  /** With wakeup-not-rearmed: when its idle expiry falls due on the shared wake-up (Infinity: none). */
+  cleanupDueMs = Infinity;
+  /** With wakeup-not-rearmed: when its generator's silence is next checked, and which generator (Infinity: none). */
+  watchdogDueMs = Infinity;
+  watchdogController: AbortController | undefined = undefined;
+
+  constructor(record: SessionRecord, history: ConversationHistory | UnboundedHistory | SplicedHistory | OrphaningHistory | SlippedHistory, nowMs: number) {
     this.record = record;
     this.history = history;
     this.lastActivity = nowMs;
@@ -205,6 +273,8 @@ export class LeakySessionManager implements SessionTarget {
   readonly #sessions = new Map<number, LeakySession>();
   readonly #lifetime = new AbortController();
   #closed = false;
+  /** The shared wake-up of wakeup-not-rearmed (unused otherwise: each session owns its timers). */
+  #wakeup: ReturnType<typeof setTimeout> | undefined = undefined;
   #refused = 0;
   #evictions = 0;
   #expirations = 0;
@@ -212,7 +282,8 @@ export class LeakySessionManager implements SessionTarget {
 
   constructor(environment: TargetEnvironment, flaws: Iterable<FlawName>) {
     this.flaws = new Set(flaws);
-    this.#settings = environment.settings;
+    // The settings reader's slip applies only where there is a file to read.
+    this.#settings = this.flaws.has('ttl-read-as-seconds') && environment.settingsFile ? parseSettings(environment.settingsFile.text, environment.settingsFile.file, environment.settings, SLIPPED_SETTING_KEYS) : environment.settings;
     this.#store = environment.store;
     this.#agent = environment.agent;
     this.#observer = environment.observer;
@@ -221,7 +292,10 @@ export class LeakySessionManager implements SessionTarget {
   }
 
   start(): void {
-    const pending = this.#has('lose-claimed-on-crash') ? this.#store.forgetAllInFlight() : this.#store.recoverInFlight();
+    // The slip: the sessions to resume are listed before in-flight work goes back to the queue.
+    const queuedBefore = this.#has('recovery-skips-in-flight') ? this.#sessionsWithQueuedWork() : undefined;
+    let pending = this.#has('lose-claimed-on-crash') ? this.#store.forgetAllInFlight() : this.#store.recoverInFlight();
+    if (queuedBefore) pending = pending.filter((sessionDbId) => queuedBefore.has(sessionDbId));
     for (const sessionDbId of pending) {
       const record = this.#store.recordById(sessionDbId);
       if (!record) continue;
@@ -271,6 +345,8 @@ export class LeakySessionManager implements SessionTarget {
     const generators = [...this.#sessions.values()].flatMap((session) => (session.generatorPromise ? [session.generatorPromise] : []));
     if (!this.#has('shutdown-does-not-wait')) await Promise.all(generators);
     for (const session of [...this.#sessions.values()]) this.#remove(session, 'shutdown');
+    clearTimeout(this.#wakeup);
+    this.#wakeup = undefined;
   }
 
   session(sessionDbId: number): SessionView | undefined {
@@ -321,6 +397,12 @@ export class LeakySessionManager implements SessionTarget {
     return getEventListeners(this.#lifetime.signal, 'abort').length;
   }
 
+  #sessionsWithQueuedWork(): Set<number> {
+    const ids = new Set<number>();
+    for (let id = 1; id <= this.#store.recordCount(); id += 1) if (this.#store.queuedCount(id) > 0) ids.add(id);
+    return ids;
+  }
+
   #has(flaw: FlawName): boolean {
     return this.flaws.has(flaw);
   }
@@ -348,7 +430,9 @@ export class LeakySessionManager implements SessionTarget {
         ? new SplicedHistory(this.#settings)
         : this.#has('trim-leaves-orphan-reply')
           ? new OrphaningHistory(this.#settings)
-          : new ConversationHistory(this.#settings);
+          : this.#has('over-trim') || this.#has('tokens-drift-on-trim')
+            ? new SlippedHistory(this.#settings, { overTrim: this.#has('over-trim'), tokenDrift: this.#has('tokens-drift-on-trim') })
+            : new ConversationHistory(this.#settings);
     history.pin({ role: 'user', content: record.userPrompt });
     const session = new LeakySession(record, history, Date.now());
     this.#sessions.set(record.sessionDbId, session);
@@ -440,6 +524,11 @@ export class LeakySessionManager implements SessionTarget {
   }
 
   #armWatchdog(session: LeakySession, controller: AbortController): void {
+    if (this.#has('wakeup-not-rearmed')) {
+      session.watchdogDueMs = session.lastGeneratorActivity + this.#settings.generatorIdleTimeoutMs;
+      session.watchdogController = controller;
+      return this.#armWakeup(session.watchdogDueMs);
+    }
     clearTimeout(session.watchdogTimer);
     const dueIn = session.lastGeneratorActivity + this.#settings.generatorIdleTimeoutMs - Date.now();
     session.watchdogTimer = setTimeout(() => {
@@ -455,6 +544,7 @@ export class LeakySessionManager implements SessionTarget {
     session.generatorPromise = null;
     clearTimeout(session.watchdogTimer);
     session.watchdogTimer = undefined;
+    session.watchdogDueMs = Infinity;
     if (this.#sessions.get(session.record.sessionDbId) !== session) return;
     const id = session.record.sessionDbId;
     if (this.#has('lose-claimed-on-crash')) this.#store.forgetInFlight(id);
@@ -478,6 +568,10 @@ export class LeakySessionManager implements SessionTarget {
     // With the flaw, the handle is overwritten without clearTimeout: the timer from the previous
     // idle period stays armed and fires a TTL after that period began.
     if (!this.#has('cleanup-not-cancelled')) this.#cancelCleanup(session);
+    if (this.#has('wakeup-not-rearmed')) {
+      session.cleanupDueMs = Date.now() + this.#settings.ttlMs;
+      return this.#armWakeup(session.cleanupDueMs);
+    }
     session.cleanupTimer = setTimeout(() => {
       session.cleanupTimer = undefined;
       if (this.#sessions.get(session.record.sessionDbId) !== session) return;
@@ -493,6 +587,44 @@ export class LeakySessionManager implements SessionTarget {
   #cancelCleanup(session: LeakySession): void {
     clearTimeout(session.cleanupTimer);
     session.cleanupTimer = undefined;
+    session.cleanupDueMs = Infinity;
+  }
+
+  /**
+   * wakeup-not-rearmed: one wake-up timer serves every idle expiry and every generator's silence
+   * check. The slip: a wake-up already armed is kept even when `dueMs` falls before it, so a
+   * session going idle with a TTL shorter than a running generator's idle timeout waits for the
+   * generator's check.
+   */
+  #armWakeup(dueMs: number): void {
+    if (this.#wakeup !== undefined || this.#closed) return;
+    this.#wakeup = setTimeout(() => this.#wake(), Math.max(0, dueMs - Date.now()));
+  }
+
+  #wake(): void {
+    this.#wakeup = undefined;
+    if (this.#closed) return;
+    const nowMs = Date.now();
+    for (const session of [...this.#sessions.values()]) {
+      if (session.watchdogDueMs <= nowMs) {
+        session.watchdogDueMs = Infinity;
+        const controller = session.watchdogController;
+        if (controller && !controller.signal.aborted && controller === session.abortController && session.generatorPromise) {
+          if (nowMs - session.lastGeneratorActivity >= this.#settings.generatorIdleTimeoutMs) controller.abort(new Error('generator idle too long'));
+          else session.watchdogDueMs = session.lastGeneratorActivity + this.#settings.generatorIdleTimeoutMs;
+        }
+      }
+      if (session.cleanupDueMs <= nowMs) {
+        session.cleanupDueMs = Infinity;
+        if (this.#sessions.get(session.record.sessionDbId) === session && !this.#isBusy(session)) {
+          if (!this.#has('expirations-uncounted')) this.#expirations += 1;
+          this.#remove(session, 'expired');
+        }
+      }
+    }
+    let nextMs = Infinity;
+    for (const session of this.#sessions.values()) nextMs = Math.min(nextMs, session.watchdogDueMs, session.cleanupDueMs);
+    if (nextMs < Infinity) this.#armWakeup(nextMs);
   }
 
   #append(session: LeakySession, message: ConversationMessage): void {
@@ -503,6 +635,7 @@ export class LeakySessionManager implements SessionTarget {
     const id = session.record.sessionDbId;
     this.#sessions.delete(id);
     if (!this.#has('timer-kept-on-delete')) this.#cancelCleanup(session);
+    session.watchdogDueMs = Infinity;
     clearTimeout(session.watchdogTimer);
     clearTimeout(session.restartTimer);
     session.watchdogTimer = undefined;

@@ -6,7 +6,7 @@
  */
 import type { RemovalReason, SynchronousTarget, SynchronousTargetFactory } from '../../src/contract.ts';
 import { PendingStore } from '../../src/pending-store.ts';
-import { DEFAULT_SETTINGS, MINUTE_MS, type RetentionSettings } from '../../src/settings.ts';
+import { DEFAULT_SETTINGS, MINUTE_MS, parseSettings, settingsFileText, type RetentionSettings } from '../../src/settings.ts';
 import { ORIGIN_EPOCH_MS } from '../../sim/runs/run.ts';
 import { installFakeClock, type FakeClock } from './fake-clock.ts';
 import { ManualAgent, settle, type ManualRun } from './manual-agent.ts';
@@ -110,9 +110,12 @@ export class World {
     this.clock.uninstall();
   }
 
+  /** The settings reach the target as the gate's do: written as claude-mem's settings.json and read back by src/settings.ts. */
   #build(): SynchronousTarget {
+    const settingsFile = { file: 'world settings.json', text: settingsFileText(this.settings) };
     return this.factory({
-      settings: this.settings,
+      settings: parseSettings(settingsFile.text, settingsFile.file, this.settings),
+      settingsFile,
       store: this.store,
       agent: this.agent,
       observer: { onRemoved: (sessionDbId, reason) => this.removals.push({ sessionDbId, reason, atMs: this.nowMs }) },

@@ -1,8 +1,10 @@
 /**
  * Model-based runs of the reference session manager: random command sequences (prompt, observe,
  * summarize, generator step / finish / crash / hang, delete, small and large time steps, restart,
- * shutdown, a quiet phase) against the model in support/session-model.ts, every invariant checked
- * after every command.
+ * shutdown, a quiet phase) against two models, every invariant checked after every command: the
+ * commands' own (support/session-model.ts: which route creates, evicts or is refused) and the
+ * simulator's executable model (sim/check/model.ts: histories, queues, expiries, generators), whose
+ * divergences are matches-model violations.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +31,16 @@ describe('model-based runs', () => {
     },
     timeoutFor(QUICK_RUNS),
   );
+
+  it.each([
+    ['over-trim', /matches-model: after the \d+(st|nd|rd|th) message of session \d+, the model keeps \d+ messages? .*; the target keeps \d+ messages?/],
+    ['tokens-drift-on-trim', /matches-model: after the \d+(st|nd|rd|th) message of session \d+, the model keeps \d+ messages? .*; the target keeps \d+ messages? too, counts \d+ tokens/],
+    ['recovery-skips-in-flight', /matches-model: after the worker restart, session \d+ had 1 pending message .*; the model resumes it, the target does not/],
+  ] as const)('%s, which keeps every bound, fails on matches-model alone, as a story', async (flaw, story) => {
+    const details = await fc.check(modelBasedProperty(leakyTarget([flaw])), { seed: 1, numRuns: 300 });
+    expect(details.failed).toBe(true);
+    expect(String(details.errorInstance)).toMatch(story);
+  });
 
   it('a shrunk counterexample reads like a story', async () => {
     const details = await fc.check(modelBasedProperty(leakyTarget(['duplicate-generator'])), { seed: 1, numRuns: 100 });

@@ -399,6 +399,62 @@ export const RULES: readonly RuleCheck[] = [
       }),
   },
   {
+    name: 'restart-resumes-in-flight-work',
+    rule: 'After a worker restart, a session whose only pending message was in flight is resumed at once, like one with queued messages.',
+    check: (factory) =>
+      inWorld(factory, {}, async (world) => {
+        const id = world.prompt('a');
+        world.observe('a');
+        world.run(id).send();
+        await world.restartWorker();
+        assert.ok(world.target.session(id), 'the session with a message in flight was not resumed');
+        assert.equal(world.agent.runsFor(id).length, 1, 'no generator was started for the message that was in flight');
+      }),
+  },
+  {
+    name: 'history-keeps-what-the-bound-allows',
+    rule: 'Trimming removes only what the bounds require: a history of prompt and reply pairs holds exactly maxHistoryMessages messages once full.',
+    check: (factory) =>
+      inWorld(factory, { maxHistoryMessages: 7, maxHistoryTokens: 100_000 }, async (world) => {
+        const id = world.prompt('a', 'the init prompt');
+        for (let turn = 0; turn < 8; turn += 1) {
+          world.observe('a', `observation ${turn}`);
+          world.run(id).drain();
+          const held = world.target.session(id)!.historyMessages;
+          if (turn >= 2) assert.equal(held, 7, `after ${turn + 1} prompt and reply pairs the history holds ${held} messages; the bound of 7 allows 7`);
+        }
+      }),
+  },
+  {
+    name: 'history-tokens-exact',
+    rule: "A history's token count is always the sum of its messages' estimated tokens, however much was trimmed.",
+    check: (factory) =>
+      inWorld(factory, { maxHistoryMessages: 5, maxHistoryTokens: 100_000 }, async (world) => {
+        const id = world.prompt('a', 'the init prompt');
+        for (let turn = 0; turn < 12; turn += 1) {
+          world.observe('a', `observation ${turn} `.padEnd(41 + turn, '.'));
+          world.run(id).drain();
+          const history = world.target.history(id)!;
+          const tokens = history.reduce((sum, message) => sum + estimateTokens(message.content), 0);
+          const counted = world.target.session(id)!.historyTokens;
+          assert.equal(counted, tokens, `after turn ${turn + 1} the history counts ${counted} tokens, but its messages hold ${tokens}`);
+        }
+      }),
+  },
+  {
+    name: 'earlier-deadline-expires-on-time',
+    rule: 'An idle session expires on time even when its deadline falls before every other one armed (a TTL shorter than the generator idle timeout).',
+    check: (factory) =>
+      inWorld(factory, { ttlMs: 2 * MINUTE, generatorIdleTimeoutMs: 10 * MINUTE }, async (world) => {
+        world.prompt('busy');
+        world.observe('busy');
+        const id = world.prompt('idle');
+        await world.complete(id);
+        await world.advance(2 * MINUTE);
+        assert.equal(world.reasonFor(id), 'expired', 'an idle session with the earliest deadline was not expired at its TTL');
+      }),
+  },
+  {
     name: 'fresh-signal-per-run',
     rule: 'A generator run never gets a signal that carries a listener a previous run left behind (an agent that leaves one per run gets a fresh signal every run).',
     check: (factory) =>

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, loadSettings, MINUTE_MS, parseSettings } from '../../src/settings.ts';
+import { DEFAULT_SETTINGS, loadSettings, MINUTE_MS, parseSettings, SETTING_KEYS, settingsFileText } from '../../src/settings.ts';
 import { inputErrorOf } from '../helpers/input-error.ts';
 
 
@@ -51,5 +51,30 @@ describe('retention settings', () => {
     writeFileSync(file, '{"CLAUDE_MEM_MAX_ACTIVE_SESSIONS": "7"}');
     expect(loadSettings(file).maxActiveSessions).toBe(7);
     expect(inputErrorOf(() => loadSettings(join(dir, 'missing.json'))).message).toContain('missing.json: cannot be read (ENOENT)');
+  });
+
+  it('writes settings as claude-mem writes settings.json, and reads them back unchanged', () => {
+    const settings = { ...DEFAULT_SETTINGS, ttlMs: 15 * MINUTE_MS, maxActiveSessions: 7 };
+    const text = settingsFileText(settings);
+    expect(JSON.parse(text)).toEqual({
+      CLAUDE_MEM_SESSION_TTL_MINUTES: '15',
+      CLAUDE_MEM_MAX_ACTIVE_SESSIONS: '7',
+      CLAUDE_MEM_MAX_CONVERSATION_HISTORY: '50',
+      CLAUDE_MEM_MAX_HISTORY_TOKENS: '100000',
+    });
+    expect(parseSettings(text, 'settings.json', DEFAULT_SETTINGS)).toEqual(settings);
+  });
+
+  it('leaves out what the file cannot state (a TTL of part of a minute, a value past its bound), which the reader then keeps from its base', () => {
+    const settings = { ...DEFAULT_SETTINGS, ttlMs: 90_000, maxHistoryTokens: 40 };
+    const text = settingsFileText(settings);
+    expect(Object.keys(JSON.parse(text))).toEqual(['CLAUDE_MEM_MAX_ACTIVE_SESSIONS', 'CLAUDE_MEM_MAX_CONVERSATION_HISTORY']);
+    expect(parseSettings(text, 'settings.json', settings)).toEqual(settings);
+  });
+
+  it('a reader with a unit slip (the TTL taken in seconds) reads the same file 60 times shorter: what the gate now sees', () => {
+    const slipped = SETTING_KEYS.map((spec) => (spec.field === 'ttlMs' ? { ...spec, scale: 1_000 } : spec));
+    const text = settingsFileText(DEFAULT_SETTINGS);
+    expect(parseSettings(text, 'settings.json', DEFAULT_SETTINGS, slipped).ttlMs).toBe(DEFAULT_SETTINGS.ttlMs / 60);
   });
 });

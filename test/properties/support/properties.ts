@@ -26,7 +26,10 @@ export const HOOK_TRAFFIC = 'hook-traffic';
 /** The model-based property for a target: any command sequence keeps every invariant and the model's agreement. */
 export function modelBasedProperty(target: SynchronousTargetFactory) {
   return fc.asyncProperty(modelSettingsArbitrary, abortLagArbitrary, sessionCommands(MAX_COMMANDS), async (settings, abortLag, commands) => {
-    const world = new World(target, settings);
+    // The hand-written model (support/session-model.ts) predicts creations and removals; the
+    // simulator's executable model (sim/check/model.ts) judges histories, queues, expiries and
+    // generators after every command, as matches-model.
+    const world = new World(target, settings, { model: true });
     world.agent.abortLag = abortLag;
     try {
       await fc.asyncModelRun(() => ({ model: initialModel(settings), real: world }), commands);

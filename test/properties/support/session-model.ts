@@ -56,6 +56,7 @@ function disagree(detail: string): never {
 /** The outcome of a call that may create a session, judged against the prediction. */
 function judgeCreation(model: Model, world: World, session: ContentSession, prediction: Prediction, outcome: { created: boolean } | 'refused'): void {
   if (outcome === 'refused') {
+    world.refused();
     world.checkInvariants();
     if (prediction !== 'refuse') disagree(`${session} was refused, but ${prediction === 'evict' ? 'an idle session could have been evicted' : 'there was room'}`);
     return;
@@ -130,6 +131,7 @@ class Prompt implements SessionCommand {
   async run(model: Model, world: World): Promise<void> {
     const prediction = predict(model, world, this.session);
     const userPrompt = `prompt ${this.serial} for ${this.session}: `.padEnd(this.chars, 'p');
+    world.hook(this.session, userPrompt);
     let outcome: { created: boolean } | 'refused';
     try {
       outcome = world.target.initializeSession({ contentSessionId: this.session, project: 'demo', userPrompt });
@@ -162,6 +164,7 @@ class Queue implements SessionCommand {
     const known = model.known.has(this.session);
     const prediction = predict(model, world, this.session);
     const text = `${this.kind} for ${this.session}: `.padEnd(this.chars, 'o');
+    world.hook(this.session);
     let outcome: QueueResult | 'refused';
     try {
       outcome =
@@ -172,7 +175,7 @@ class Queue implements SessionCommand {
       if (!(error instanceof SessionLimitError)) throw error;
       outcome = 'refused';
     }
-    if (outcome !== 'refused' && outcome.queued) world.enqueued += 1;
+    if (outcome !== 'refused') world.queued(outcome);
     await settle();
     if (!known) {
       world.checkInvariants();
@@ -225,6 +228,7 @@ class Delete implements SessionCommand {
     const sessionDbId = idOf(world, this.session);
     if (sessionDbId === undefined) return;
     const expected = model.inMemory.has(this.session);
+    world.deleting(sessionDbId);
     const deleted = await world.target.deleteSession(sessionDbId);
     await settle();
     world.checkInvariants();

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TargetFactory } from '../../../src/contract.ts';
+import type { TargetDescription, TargetFactory } from '../../../src/contract.ts';
 import { parseSettings, type RetentionSettings } from '../../../src/settings.ts';
 import { DEFAULT_AGENT } from '../../../sim/engine/agent.ts';
 import { main } from '../../../sim/cli/main.ts';
@@ -98,9 +98,14 @@ export function caseEvents(trafficCase: TrafficCase): HookEvent[] {
   });
 }
 
-/** Plays a case as `leaksim replay <file> --target … --settings … --session-end complete --seed …` does, stopping at the first violation. */
-export function simulateCase(trafficCase: TrafficCase, target: TargetFactory): Promise<SimulationResult> {
+/**
+ * Plays a case as `leaksim replay <file> --target … --settings … --session-end complete --seed …` does, stopping at the first violation.
+ * The target follows the whole executable model unless told otherwise (as leaksim's own targets declare), so matches-model
+ * judges every case against sim/check/model.ts and a shrunk counterexample tells the model's story.
+ */
+export function simulateCase(trafficCase: TrafficCase, target: TargetFactory, description: TargetDescription = { followsModel: true }): Promise<SimulationResult> {
   return simulate({
+    description,
     seed: trafficCase.seed,
     settings: retentionSettings(trafficCase.settings),
     target,

@@ -13,8 +13,9 @@
  * live generator's ack), so the time of its last generator's end is its idle-since time, exact
  * to the millisecond even when the end happened inside a long clock advance.
  */
-import type { RemovalReason, SynchronousTarget, SynchronousTargetFactory } from '../../../src/contract.ts';
+import type { Agent, GeneratorContext, QueueResult, RemovalReason, SynchronousTarget, SynchronousTargetFactory } from '../../../src/contract.ts';
 import { PendingStore } from '../../../src/pending-store.ts';
+import { RetentionModel } from '../../../sim/check/model.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
 import { ORIGIN_EPOCH_MS } from '../../../sim/runs/run.ts';
 import { installFakeClock as install, type FakeClock } from '../../helpers/fake-clock.ts';
@@ -62,9 +63,23 @@ export class World {
   #clock: FakeClock;
   #violation: InvariantViolation | undefined;
 
-  constructor(factory: SynchronousTargetFactory, settings: RetentionSettings) {
+  /**
+   * With `model`: the simulator's executable model (sim/check/model.ts), fed what the commands and
+   * the generators do, and compared with the target after every check (matches-model).
+   */
+  readonly model: RetentionModel | undefined;
+  /** Sessions the model must look at again: touched since the last check. */
+  readonly #touched = new Set<number>();
+  /** Of those, the ones a command touched (a hook, a creation): active at the check, which follows the command at once. */
+  readonly #hooked = new Set<number>();
+  /** What the target is handed as its agent: the manual agent, seen by the model on the way. */
+  readonly #agentSeen: Agent = { run: (context) => this.#run(context) };
+
+  constructor(factory: SynchronousTargetFactory, settings: RetentionSettings, options: { readonly model?: boolean } = {}) {
     this.factory = factory;
     this.settings = settings;
+    this.model = options.model ? new RetentionModel(settings, { followsModel: ['sessions', 'expiry', 'history', 'queue', 'generators'] }) : undefined;
+    this.model?.workerStarted();
     this.#clock = install(ORIGIN_EPOCH_MS);
     this.agent = new ManualAgent(() => this.nowMs);
     try {
@@ -102,6 +117,8 @@ export class World {
     this.#clock = install(nowEpochMs);
     this.inMemory.clear();
     this.closed = false;
+    this.model?.workerStarted();
+    this.#touched.clear();
     this.#startTarget();
     await settle();
   }
@@ -113,7 +130,9 @@ export class World {
    */
   async shutdown(): Promise<void> {
     this.closed = true;
+    this.model?.shutdownBegan();
     await this.target.shutdown().then(() => {
+      this.model?.shutdownResolved();
       const live = this.agent.live.size;
       const { inFlight } = this.store.accounting();
       if (live > 0) this.#record('shutdown-waits', `shutdown resolved while ${live} generators were still running`);
@@ -122,10 +141,118 @@ export class World {
     await settle();
   }
 
-  /** Records a session the target says it created. */
-  created(sessionDbId: number): void {
+  /** Records a session the target says it created (`recovered`: by a starting worker, not a route). */
+  created(sessionDbId: number, recovered = false): void {
     if (this.inMemory.has(sessionDbId)) this.#fail('removals-reported', `session ${sessionDbId} was created again without its removal being reported`);
-    this.inMemory.set(sessionDbId, { pinned: this.store.recordById(sessionDbId)!.userPrompt });
+    const pinned = this.store.recordById(sessionDbId)!.userPrompt;
+    this.inMemory.set(sessionDbId, { pinned });
+    this.model?.created(sessionDbId, pinned, this.nowMs, recovered);
+    this.#touched.add(sessionDbId);
+    this.#hooked.add(sessionDbId);
+  }
+
+  /** A hook for a content session is about to reach the target (a prompt carries its text). */
+  hook(contentSessionId: string, promptText?: string): void {
+    const sessionDbId = this.store.lookup(contentSessionId)?.sessionDbId;
+    if (sessionDbId === undefined || !this.model) return;
+    this.model.hookFor(sessionDbId);
+    if (promptText !== undefined) this.model.prompted(sessionDbId, promptText);
+    this.#touched.add(sessionDbId);
+    this.#hooked.add(sessionDbId);
+  }
+
+  /** What a queue route answered. */
+  queued(result: QueueResult): void {
+    if (!result.queued) return;
+    this.enqueued += 1;
+    this.model?.enqueued(result.sessionDbId, result.message.id);
+    this.#touched.add(result.sessionDbId);
+    this.#hooked.add(result.sessionDbId);
+  }
+
+  refused(): void {
+    this.model?.refused();
+  }
+
+  deleting(sessionDbId: number): void {
+    this.model?.deleting(sessionDbId);
+  }
+
+  /** The model against the target, for the sessions touched since the last check. Throws the first divergence as matches-model. */
+  #checkModel(): void {
+    const model = this.model;
+    if (!model) return;
+    const nowMs = this.nowMs;
+    for (const sessionDbId of this.#hooked) model.settled(sessionDbId, this.busy(sessionDbId), nowMs);
+    this.#hooked.clear();
+    for (const sessionDbId of this.#touched) {
+      model.compare(sessionDbId, this.target.session(sessionDbId), () => this.target.history(sessionDbId));
+    }
+    this.#touched.clear();
+    model.afterEvent(nowMs, this.target.sessionCount(), 0);
+    const [divergence] = model.takeDivergences();
+    if (divergence) this.#fail('matches-model', divergence.detail);
+  }
+
+  /** A generator run, as the model sees it: started, its live claims, appends and acks, its abort and its end. */
+  #run(context: GeneratorContext): Promise<void> {
+    const model = this.model;
+    if (!model) return this.agent.run(context);
+    const sessionDbId = context.sessionDbId;
+    const signal = context.signal;
+    let lastActivityMs = this.nowMs;
+    // Generator activity can happen inside a long clock advance: the model takes each at its own time.
+    const settledNow = () => {
+      model.settled(sessionDbId, this.busy(sessionDbId), this.nowMs);
+      this.#touched.add(sessionDbId);
+    };
+    const active = () => {
+      lastActivityMs = this.nowMs;
+      model.generatorActivity(sessionDbId, lastActivityMs);
+      settledNow();
+    };
+    const seen: GeneratorContext = {
+      sessionDbId,
+      signal,
+      claim: () => {
+        const message = context.claim();
+        if (message) model.claimed(sessionDbId, message.id, this.nowMs);
+        if (message) active();
+        return message;
+      },
+      append: (message) => {
+        const live = !signal.aborted;
+        context.append(message);
+        if (live) {
+          model.appended(sessionDbId, message);
+          active();
+        }
+      },
+      ack: (message) => {
+        const live = !signal.aborted;
+        context.ack(message);
+        if (live) {
+          model.acknowledged(sessionDbId, message.id);
+          active();
+        }
+      },
+    };
+    if (signal.aborted) return this.agent.run(seen);
+    const onAbort = () => model.aborted(sessionDbId, lastActivityMs, this.nowMs);
+    signal.addEventListener('abort', onAbort, { once: true });
+    model.runStarted(sessionDbId, this.nowMs, false);
+    const ended = (end: 'finished' | 'crashed' | 'aborted') => {
+      signal.removeEventListener('abort', onAbort);
+      model.runEnded(sessionDbId, end, this.nowMs);
+      settledNow();
+    };
+    const run = this.agent.run(seen);
+    settledNow();
+    run.then(
+      () => ended('finished'),
+      () => ended(signal.aborted ? 'aborted' : 'crashed'),
+    );
+    return run;
   }
 
   busy(sessionDbId: number): boolean {
@@ -174,6 +301,7 @@ export class World {
     const listeners = target.countListeners();
     if (timers > count + MODEL_RESOURCE_SLACK) this.#fail('timers-bounded', `${timers} timers held with ${count} sessions (bound ${count + MODEL_RESOURCE_SLACK})`);
     if (listeners > count + MODEL_RESOURCE_SLACK) this.#fail('listeners-bounded', `${listeners} listeners held with ${count} sessions (bound ${count + MODEL_RESOURCE_SLACK})`);
+    this.#checkModel();
   }
 
   /** After shutdown: nothing may be left. */
@@ -204,12 +332,12 @@ export class World {
     this.target = this.factory({
       settings: this.settings,
       store: this.store,
-      agent: this.agent,
+      agent: this.#agentSeen,
       observer: { onRemoved: (sessionDbId, reason) => this.#removed(sessionDbId, reason) },
     });
     this.target.start();
     // Sessions a fresh target holds were recovered from the store: it created them itself.
-    for (let id = 1; id <= this.store.recordCount(); id += 1) if (this.target.session(id)) this.created(id);
+    for (let id = 1; id <= this.store.recordCount(); id += 1) if (this.target.session(id)) this.created(id, true);
   }
 
   /** The observer: called before the target releases the session's work. */
@@ -225,6 +353,7 @@ export class World {
         if (atMs - idleSinceMs < this.settings.ttlMs) this.#record('expiry-not-early', `session ${sessionDbId} expired after ${atMs - idleSinceMs} ms idle, before the TTL of ${this.settings.ttlMs} ms`);
       }
     }
+    this.model?.removed(sessionDbId, reason, atMs);
     this.inMemory.delete(sessionDbId);
     this.removals.push({ sessionDbId, reason, atMs });
   }
