@@ -22,7 +22,8 @@ judged flaw is caught (for tune: when a setting fits), 1 otherwise, 2 for bad in
 missing, twice, or from another check, history or grid).
 
 options:
-  --out DIR     report folder (default reports/check)
+  --out DIR     report folder (default reports/check; reports/history for history shards,
+                reports/tune-<scenario> for tune shards)
   --json        print summary.json to stdout instead of the readable lines`;
 
 export async function mergeCommand(args: readonly string[], output: Output): Promise<number> {

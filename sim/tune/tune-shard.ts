@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { InputError } from '../../src/input-error.ts';
 import type { Scenario } from '../runs/scenario.ts';
 import { TUNE_FORMAT_VERSION } from './tune-report.ts';
-import type { TuneInput, TuneRun } from './tune.ts';
+import { COST_FIELDS, DIMENSIONS, type TuneInput, type TuneRun } from './tune.ts';
 
 /** `--shard i/n`, 1 ≤ i ≤ n. */
 export interface TuneShard {
@@ -101,7 +101,28 @@ function readShard(dir: string): ShardSummary {
     throw new InputError(file, 0, 'shard', 'is missing: this is the report of a whole tune run, not of a tune --shard run');
   }
   if (!Array.isArray(body.runs) || !body.input || typeof body.command !== 'string') throw new InputError(file, 0, 'runs', 'must be a list, beside input and command');
+  const input = body.input as Partial<TuneInput>;
+  if (!input.scenario || typeof input.scenario !== 'object' || !input.source || typeof input.source.file !== 'string' || !Array.isArray(input.seeds) || !input.grid || DIMENSIONS.some((dimension) => !Array.isArray(input.grid![dimension]))) {
+    throw new InputError(file, 0, 'input', 'must hold the scenario, source, grid and seeds the shard ran');
+  }
+  if (gridFingerprint(body.input) !== shard.grid) throw new InputError(file, 0, 'input', `does not give the grid fingerprint ${shard.grid} the shard names: the file was changed after the shard wrote it`);
+  const settingCount = DIMENSIONS.reduce((product, dimension) => product * body.input!.grid[dimension].length, 1);
+  body.runs.forEach((run: unknown, position: number) => {
+    const problem = runProblem(run, settingCount, body.input!.seeds);
+    if (problem) throw new InputError(file, 0, `runs[${position}]`, problem);
+  });
   return { file, command: body.command, shard, input: body.input, runs: body.runs };
+}
+
+/** What is wrong with a run read back from a shard (undefined: nothing the judging relies on). */
+function runProblem(value: unknown, settingCount: number, seeds: readonly number[]): string | undefined {
+  if (!value || typeof value !== 'object') return 'must be an object';
+  const run = value as Record<string, unknown>;
+  if (!Number.isInteger(run.setting) || (run.setting as number) < 0 || (run.setting as number) >= settingCount) return `setting must be a whole number below ${settingCount}`;
+  if (!seeds.includes(run.seed as number)) return `seed must be one of the grid's seeds (${seeds.join(', ')})`;
+  if (!['pass', 'fail', 'error'].includes(run.verdict as string)) return 'verdict must be pass, fail or error';
+  const notNumber = COST_FIELDS.find((field) => typeof run[field] !== 'number' || !Number.isFinite(run[field]));
+  return notNumber === undefined ? undefined : `${notNumber} must be a number`;
 }
 
 /** The shards' runs back in task order, with the input and command of the grid run whole. */

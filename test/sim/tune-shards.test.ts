@@ -168,6 +168,27 @@ describe('leaksim merge refuses tune shards that are not one whole grid', () => 
     expect(existsSync(out)).toBe(false);
   });
 
+  it.each([
+    ['a run changed by hand', (body: any) => (body.runs[0].peakBytes = 'lots'), /runs\[0\] peakBytes must be a number/],
+    ['a run of a setting the grid does not have', (body: any) => (body.runs[0].setting = 99), /runs\[0\] setting must be a whole number below 2/],
+    ['the grid changed by hand', (body: any) => (body.input.grid.ttlMinutes = [15, 60]), /input does not give the grid fingerprint [0-9a-f]{16} the shard names/],
+    ['no input', (body: any) => delete body.input, /runs must be a list, beside input and command/],
+  ])('%s: one line naming the file and field, exit 2', async (_, change, message) => {
+    const dir = join(work, 'refusals', 'tampered');
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(shard('2'), dir, { recursive: true });
+    const body = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    change(body);
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(body));
+    const out = join(work, 'refusals', 'never');
+    const result = await leaksim(['merge', shard('1'), dir, shard('3'), '--out', out]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/tampered\/summary\.json/);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.split('\n')).toHaveLength(1);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('all three shards, in any order, merge into the whole run', async () => {
     const out = join(work, 'refusals', 'merged');
     const result = await leaksim(['merge', shard('3'), shard('1'), shard('2'), '--out', out]);
