@@ -13,6 +13,7 @@ import { resolveTargetToRunIsolated as resolveTarget } from '../targets/targets.
 import { DAY_MS } from '../engine/traffic.ts';
 import { DEFAULT_MARGIN_PERCENT, judgeGrid, tuneTasks, type Dimension, type Grid, type TuneInput, type TuneResult } from '../tune/tune.ts';
 import { runTasks } from '../tune/tune-pool.ts';
+import { tasksOfShard, tuneShardJson, tuneShardMarkdown, type TuneShard } from '../tune/tune-shard.ts';
 import { recommendedSettingsFile, SETTINGS_FILE_NAME, tuneCsv, tuneSummaryJson, tuneSummaryMarkdown, tuneTable } from '../tune/tune-report.ts';
 import type { Output } from './output.ts';
 import { EXIT_GATE_FAILED, EXIT_OK, parseOptions, positiveNumber, reportFolder, wholeNumber } from './shared.ts';
@@ -41,8 +42,17 @@ options:
   --budget-mb N       memory budget in MB (10^6 bytes); without it memory only breaks ties
   --margin PERCENT    headroom a recommendation keeps under the budget (default ${DEFAULT_MARGIN_PERCENT})
   --jobs N            runs in parallel, in worker threads (default: the number of cores)
+  --shard I/N         run only every N-th run of the grid from the I-th (for N CI machines);
+                      the folder holds that shard's runs, and 'leaksim merge' joins the N
+                      folders into this report, byte for byte (see docs/ci.md)
   --out DIR           report folder (default reports/tune-<name>)
-  --json              print summary.json to stdout instead of the table`;
+  --json              print summary.json to stdout instead of the table
+
+The report records the command without --out, --jobs, --shard and --json: they say where and how
+fast it ran, not what, so the same grid gives the same bytes on any machine.`;
+
+/** More shards than this is surely a typo (the same bound as check --shard). */
+const MAX_SHARDS = 256;
 
 /** A grid larger than this is surely a typo (and would run for hours). */
 export const MAX_GRID_RUNS = 5_000;
@@ -66,6 +76,7 @@ export async function tuneCommand(args: readonly string[], output: Output): Prom
     'budget-mb': { type: 'string' },
     margin: { type: 'string' },
     jobs: { type: 'string' },
+    shard: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -88,23 +99,40 @@ export async function tuneCommand(args: readonly string[], output: Output): Prom
   const budgetMb = positiveNumber('tune', '--budget-mb', values['budget-mb'], 1_000_000);
   const margin = values.margin === undefined ? DEFAULT_MARGIN_PERCENT : wholeNumber('tune', '--margin', values.margin, 0, 1_000)!;
   const jobs = wholeNumber('tune', '--jobs', values.jobs, 1, 256) ?? availableParallelism();
+  const shard = shardOption(values.shard);
   await resolveTarget(values.target); // a bad target is bad input here, not an error in a worker
   // Refused before any run starts (sim/report/report-folder.ts): never over a folder leaksim did not write.
-  const dir = reportFolder('tune', values.out ?? `reports/tune-${scenario.name}${values.target === 'reference' ? '' : `-${folderPart(values.target)}`}`);
+  const dir = reportFolder('tune', values.out ?? defaultTuneFolder(scenario.name, values.target));
   const input: TuneInput = { scenario, source, targetName: values.target, grid, seeds, days, budgetBytes: budgetMb === undefined ? undefined : Math.round(budgetMb * 1_000_000), marginPercent: margin };
   const tasks = tuneTasks(input);
   if (tasks.length > MAX_GRID_RUNS) throw new InputError('leaksim tune', 0, '--ttl/--max-sessions/--max-history/--max-tokens/--seeds', `make ${tasks.length} runs; at most ${MAX_GRID_RUNS}`);
-  const runs = await runTasks(input, tasks, jobs, output.interactive ? (done, total) => output.progress(`tune ${scenario.name}: ${done}/${total} runs`) : undefined);
+  const mine = shard ? tasksOfShard(tasks, shard) : tasks;
+  const runs = await runTasks(input, mine, jobs, output.interactive ? (done, total) => output.progress(`tune ${scenario.name}: ${done}/${total} runs`) : undefined);
   output.progress('');
-  const result = judgeGrid(input, runs);
-  const command = ['leaksim tune', ...args].join(' ');
+  const command = recordedCommand(args);
+  if (shard) {
+    writeReportFolder(dir, { 'summary.md': tuneShardMarkdown(input, shard, tasks.length, runs, command), 'summary.json': tuneShardJson(input, shard, tasks.length, runs, command) }, { command: 'leaksim tune', flag: '--out' });
+    if (values.json) output.out(tuneShardJson(input, shard, tasks.length, runs, command).trimEnd());
+    else output.out(`shard ${shard.index}/${shard.count}: ${runs.length} of ${tasks.length} runs; join every shard's folder with 'leaksim merge' (report: ${dir}/summary.json)`);
+    return EXIT_OK;
+  }
+  return finishTune(output, judgeGrid(input, runs), command, dir, values.json);
+}
+
+/** Writes the report of a judged grid, prints the table (or summary.json) and returns the exit code: 0 when a setting fits, 1 when none does. Also the end of `merge` for tune shards. */
+export async function finishTune(output: Output, result: TuneResult, command: string, dir: string, json: boolean): Promise<number> {
   await writeTuneReport(dir, result, command);
-  if (values.json) output.out(tuneSummaryJson(result, command).trimEnd());
+  if (json) output.out(tuneSummaryJson(result, command).trimEnd());
   else {
     for (const line of tuneTable(result)) output.out(line);
     output.out(`reports: ${dir}/summary.md, summary.json, tune.csv, report.html${result.recommended === undefined ? '' : `, ${SETTINGS_FILE_NAME}`}`);
   }
   return result.recommended === undefined ? EXIT_GATE_FAILED : EXIT_OK;
+}
+
+/** The default report folder of a tune of `scenarioName` against `targetName`. */
+export function defaultTuneFolder(scenarioName: string, targetName: string): string {
+  return `reports/tune-${scenarioName}${targetName === 'reference' ? '' : `-${folderPart(targetName)}`}`;
 }
 
 export async function writeTuneReport(dir: string, result: TuneResult, command: string): Promise<void> {
@@ -116,6 +144,32 @@ export async function writeTuneReport(dir: string, result: TuneResult, command: 
     'report.html': await tuneReportHtml(result, command),
     ...(settingsFile ? { [SETTINGS_FILE_NAME]: settingsFile } : {}),
   }, { command: 'leaksim tune', flag: '--out' });
+}
+
+/** The command as reports record it: without the options that say where and how fast (--out, --jobs, --shard, --json), which differ between machines running the same grid. */
+export function recordedCommand(args: readonly string[]): string {
+  const kept: string[] = [];
+  for (let position = 0; position < args.length; position += 1) {
+    const arg = args[position]!;
+    if (arg === '--json') continue;
+    if (/^--(out|jobs|shard)=/.test(arg)) continue;
+    if (/^--(out|jobs|shard)$/.test(arg)) {
+      position += 1;
+      continue;
+    }
+    kept.push(arg);
+  }
+  return ['leaksim tune', ...kept].join(' ');
+}
+
+/** `--shard i/n`: 1 ≤ i ≤ n. */
+function shardOption(value: string | undefined): TuneShard | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || count > MAX_SHARDS || index < 1 || index > count) throw new InputError('leaksim tune', 0, '--shard', `expected i/n with 1 ≤ i ≤ n ≤ ${MAX_SHARDS} (e.g. 2/3), got ${JSON.stringify(value)}`);
+  return { index, count };
 }
 
 function scenarioValue(settings: RetentionSettings, dimension: Dimension): number {
