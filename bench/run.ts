@@ -18,6 +18,8 @@
  *    per event should stay flat. A run stops after TEAM_RUN_BUDGET_MS and reports its rate so far.
  * 5. `leaksim tune` over a 40-setting grid on steady-week (5 TTLs × 4 caps × 2 history bounds,
  *    its 2 seeds: 80 runs) with --jobs 2, in a child process: wall time. Goal: under a minute.
+ * 6. Start-up of `leaksim --version` and of a check worker, from the build against the sources
+ *    compiled by tsx (bench/startup.ts; `npm run bench:startup` runs it alone). Goal: a third.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +37,7 @@ import { loadScenario, type Scenario } from '../sim/runs/scenario.ts';
 import { formatSimTime } from '../sim/engine/sim-time.ts';
 import { builtInTarget } from '../sim/targets/targets.ts';
 import { developerTraffic } from '../sim/engine/traffic.ts';
+import { startup } from './startup.ts';
 
 const HEAVY_MONTH = 'scenarios/heavy-month.json';
 /** Days of the heavy month's traffic used for the side-by-side throughput runs. */
@@ -242,6 +245,7 @@ async function teamSizes(): Promise<void> {
 }
 
 console.log(`leaksim bench: Node ${process.version}, ${cpus().length} cores`);
+startup();
 checkJobs();
 await teamSizes();
 heavyMonth();

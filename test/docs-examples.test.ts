@@ -89,7 +89,7 @@ describe('documentation examples', () => {
     const code = await main(['run', join(dir, 's.json'), '--days', '1', '--seed', '1', '--out', join(dir, 'out')], output);
     expect(output.stderr).toEqual([]);
     expect([0, 1]).toContain(code);
-  }, 60_000);
+  });
 
   it.each(all.filter((example) => example.language === 'jsonl').map((example) => [`${example.page}:${example.line}`, example] as const))('%s reads and replays as a traffic file', async (place, example) => {
     const events = readAllEvents(parseTraffic(example.text, { file: place }));
@@ -100,5 +100,5 @@ describe('documentation examples', () => {
     const code = await main(['replay', join(dir, 't.jsonl'), '--out', join(dir, 'out')], output);
     expect(output.stderr).toEqual([]);
     expect([0, 1]).toContain(code);
-  }, 60_000);
+  });
 });

@@ -4,12 +4,14 @@
  * Exit codes: 0 all as expected, 1 a gate failed, 2 bad input (one line on stderr, no stack).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../engine/package-root.ts';
 import { InputError } from '../../src/input-error.ts';
 import { type Command, type Output, processOutput } from './output.ts';
 import { COMMANDS, type CommandEntry } from './commands.ts';
 
 /** The installed package's version (package.json travels with the sources). */
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 function usage(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((name) => name.length));

@@ -1,5 +1,8 @@
 /** Pieces the run, check and replay commands share: option parsing, printing a run, exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** What parseOptions returns for these options (named, so the build can declare it). */
+export type ParsedOptions<T extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
 import { InputError } from '../../src/input-error.ts';
 import { loadSettings, type RetentionSettings } from '../../src/settings.ts';
 import { describeOutcome, expectationNote, outcomePassed, reportPassed, summaryJson, writeReports, type Report } from '../report/report.ts';
@@ -15,7 +18,7 @@ export const EXIT_GATE_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
 
 /** node:util parseArgs, with its errors turned into InputError (exit 2, one line). */
-export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: readonly string[], options: T) {
+export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: readonly string[], options: T): ParsedOptions<T> {
   // `--days -1` would read as an option named -1 ("argument is ambiguous"); joined as `--days=-1`,
   // the value reaches the number check, which says what was expected.
   const joined: string[] = [];

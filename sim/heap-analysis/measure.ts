@@ -91,7 +91,10 @@ type Memlab = typeof import('@memlab/core');
  * warm-up: grown kinds and the held session are taken from it to the last one.
  */
 export async function analyseSnapshots(files: readonly SnapshotFile[], firstJudged: number, matchers: HeapMatchers): Promise<SnapshotAnalysis> {
-  const memlab: Memlab = await import('@memlab/core');
+  // memlab is CommonJS whose exports Node's ES-module import sees only as `default` (tsx and
+  // vitest also copy them onto the namespace): take them from there when they are.
+  const loaded = (await import('@memlab/core')) as Memlab & { default?: Memlab };
+  const memlab: Memlab = loaded.default?.config ? loaded.default : loaded;
   memlab.config.muteConsole = true;
   const measures: CheckpointMeasure[] = [];
   let firstHistogram: Histogram | undefined;

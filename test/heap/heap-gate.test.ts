@@ -45,7 +45,7 @@ beforeAll(async () => {
   stdout = output.stdout.join('\n');
   summary = JSON.parse(readFileSync(join(OUT, 'summary.json'), 'utf8'));
   markdown = readFileSync(join(OUT, 'summary.md'), 'utf8');
-}, 240_000);
+});
 
 describe('leaksim check --heap', () => {
   it('passes: every heap verdict as expected and the reference within its committed baselines', () => {

@@ -28,7 +28,7 @@ describe('check --heap --target', () => {
     expect(idle!.judgement!.findings.map((finding) => finding.rule)).toContain('heap-sessions-within-cap');
     expect(idle!.reproduce).toContain('--target examples/adapter.ts');
     expect(report.baselineChecks).toEqual([]);
-  }, 120_000);
+  });
 
   it('refuses an adapter that declares no heap matchers, before any probe', async () => {
     const output = collectOutput();

@@ -44,7 +44,7 @@ describe('check --target', () => {
     expect(output.stdout.filter((line) => line.startsWith('✗'))).toEqual([]);
     expect(code).toBe(0);
     expectPinnedTraceHashes(join(out, 'summary.json'), 'waiting-adapter');
-  }, 300_000);
+  });
 
   it('without --expect, every scenario is expected to pass', async () => {
     const output = collectOutput();
