@@ -5,7 +5,7 @@
  */
 import { describeSettings, megabytes } from '../../check/costs.ts';
 import { memoryModel } from '../../heap-analysis/memory-model.ts';
-import { describeOutcome, reportPassed, type Report } from '../report.ts';
+import { describeOutcome, expectationNote, outcomeLine, reportHeadline, type Report } from '../report.ts';
 import type { RunOutcome } from '../../runs/run.ts';
 import { downsample } from '../series.ts';
 import { overDaysSpec, renderSvg, type LinePoint } from './charts.ts';
@@ -44,7 +44,7 @@ export async function runReportHtml(report: Report): Promise<string> {
       outcomes.map((outcome) => [
         outcome.target,
         outcome.seed,
-        describeOutcome(outcome),
+        describeOutcome(outcome) + expectationNote(outcome),
         describeSettings(outcome.settings),
         outcome.costs ? megabytes(outcome.costs.memory.peakBytes) : '–',
         outcome.costs ? megabytes(outcome.costs.memory.p95Bytes) : '–',
@@ -56,6 +56,11 @@ export async function runReportHtml(report: Report): Promise<string> {
     );
     sections.push({ heading: scenario, figures, table });
   }
-  const lede = `${report.outcomes.length} runs; ${reportPassed(report) ? 'every verdict as expected' : 'some verdicts not as expected'}. Memory is modelled from the committed heap baselines (${model.source}).`;
+  // The verdict in summary.md's words; for run and replay (judged by the invariants) each run's
+  // as the terminal gives it, with its "(as expected)".
+  const runs = report.judgedBy === 'invariants'
+    ? `: ${report.outcomes.map((outcome) => outcomeLine(outcome, report.judgedBy)).join('; ')}`
+    : '';
+  const lede = `${reportHeadline(report)}. ${report.outcomes.length} run${report.outcomes.length === 1 ? '' : 's'}${runs}. Memory is modelled from the committed heap baselines (${model.source}).`;
   return htmlPage(`leaksim ${report.command}`, lede, sections);
 }
