@@ -25,7 +25,7 @@ const KINDS: Record<string, { args: string[]; exits: number[]; charts: RegExp[] 
   tune: {
     args: ['tune', 'scenarios/steady-week.json', '--days', '2', '--ttl', '15,60', '--max-sessions', '10,100', '--seeds', '1', '--budget-mb', '200', '--jobs', '1'],
     exits: [0],
-    charts: [/^frontier:cold-resumes$/, /^frontier:lost-messages$/, /^cost:peak:ttlMinutes$/, /^cost:lost:maxActiveSessions$/, /^over-days:retained-bytes$/, /^over-days:sessions$/, /^over-days:history$/],
+    charts: [/^frontier:cold-resumes$/, /^frontier:lost-messages$/, /^cost:cold:ttlMinutes$/, /^cost:cold:maxActiveSessions$/, /^cost:peak:ttlMinutes$/, /^cost:lost:maxActiveSessions$/, /^over-days:retained-bytes$/, /^over-days:sessions$/, /^over-days:history$/],
   },
 };
 
@@ -114,6 +114,28 @@ describe.skipIf(unavailable !== undefined)('report.html in headless chromium', (
       await page.screenshot({ path: `${SCREENSHOTS}/check-top.png` });
       // The screenshot docs/reports.md shows: compare it after a change to the page and copy it
       // to docs/check-report.png when the change is meant.
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('tune: a cost the same at every setting is one sentence, not a flat chart; every charted cost varies; lines have dashes and markers', async () => {
+    const file = await writeReport('tune', `${ROOT}/tune-glance`);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      await page.goto(pathToFileURL(resolve(file)).href, { waitUntil: 'load' });
+      const seen = await page.evaluate(() => ({
+        text: document.body.textContent ?? '',
+        charts: [...document.querySelectorAll('figure.chart')].map((figure) => figure.getAttribute('data-chart') ?? ''),
+        /** Per cost chart, the y positions of its points: one value only would be a flat chart. */
+        heights: [...document.querySelectorAll('figure.chart[data-chart^="cost:"]')].map((figure) => new Set([...figure.querySelectorAll('.role-mark.mark-symbol path, .mark-symbol.role-mark path')].map((path) => Math.round(path.getBoundingClientRect().y))).size),
+        dashed: document.querySelectorAll('figure.chart[data-chart^="cost:"] .role-mark path[stroke-dasharray]').length,
+      }));
+      expect(seen.text).toContain('refused sessions: 0 at every setting of the grid');
+      expect(seen.charts.filter((name) => name.startsWith('cost:refused:'))).toEqual([]);
+      expect(seen.charts.findIndex((name) => name.startsWith('cost:cold:'))).toBeLessThan(seen.charts.findIndex((name) => name.startsWith('cost:peak:')));
+      expect(seen.heights.every((count) => count > 1)).toBe(true);
+      expect(seen.dashed).toBeGreaterThan(0);
     } finally {
       await page.close();
     }
