@@ -157,6 +157,11 @@ describe('what the documentation says a command prints', () => {
     expect(readme).toContain(`built from ${inWords(FLAW_NAMES.length)} named flaws`);
   });
 
+  it("docs/ci.md's count of the flaws steady-week targets is the scenario's", () => {
+    const targeted = Object.keys(loadScenario(join(ROOT, 'scenarios/steady-week.json')).expect.flaws).length;
+    expect(readFileSync(join(ROOT, 'docs/ci.md'), 'utf8').replace(/\s+/g, ' ')).toContain(`steady-week catches the ${inWords(targeted)} flaws it targets`);
+  });
+
   it("the README's command table names every command and every option it takes", async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     for (const command of COMMANDS.keys()) {
