@@ -26,6 +26,8 @@
  * 6. `leaksim history` over a clone of every shared claude-mem release (../shared; skipped without
  *    it), steady-week, one seed, --jobs 2, an empty cache, in a child process: wall time. Goal: under
  *    10 minutes. Then the same again, from the cache it filled: what a rerun costs.
+ * 7. Start-up of `leaksim --version` and of a check worker, from the build against the sources
+ *    compiled by tsx (bench/startup.ts; `npm run bench:startup` runs it alone). Goal: a third.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,6 +45,7 @@ import { loadScenario } from '../sim/runs/scenario.ts';
 import { developerTraffic } from '../sim/engine/traffic.ts';
 import { createDelete } from './create-delete.ts';
 import { teamRun } from './team-size.ts';
+import { startup } from './startup.ts';
 
 const HEAVY_MONTH = 'scenarios/heavy-month.json';
 /** Days of the heavy month's traffic used for the side-by-side throughput runs. */
@@ -264,6 +267,7 @@ async function teamSizes(): Promise<void> {
 
 /** `npm run bench -- --only team-sizes,create-delete`: some sections only (names as below). */
 const SECTIONS: Record<string, () => unknown> = {
+  startup,
   'create-delete': createDelete,
   'check-jobs': checkJobs,
   'team-sizes': teamSizes,

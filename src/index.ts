@@ -6,10 +6,11 @@
  *   import type { TargetFactory } from 'leaksim';
  *   export const createTarget: TargetFactory = ({ settings, store, agent, observer }) => ({ … });
  *
- * Types come from declarations built at packing time (dist/types/, `npm run build:types`); the
- * runtime entry is this TypeScript file, loaded through tsx, which the `leaksim` command registers
- * before it loads an adapter. An adapter therefore shares these very modules with the simulator
- * (one `SessionLimitError` class, so the driver's `instanceof` sees the adapter's refusals).
+ * The package runs its build (`npm run build`): `import` gets this file compiled to an ES module
+ * (dist/esm/src/index.js, with its .d.ts), `require` a CommonJS bundle of it (dist/cjs/index.cjs).
+ * An ES-module adapter therefore shares these very modules with the `leaksim` command (one
+ * `SessionLimitError` class, so the driver's `instanceof` sees the adapter's refusals); a CommonJS
+ * one gets copies, and the driver recognises the refusal by its `code`.
  */
 export * from './contract.ts';
 export * from './history.ts';

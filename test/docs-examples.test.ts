@@ -3,6 +3,10 @@
  * validates as written: scenarios (and scenario fragments such as a "heap" section, placed into the
  * smallest scenario) load, expect files for `check --target` parse against the scenarios' names,
  * and traffic examples read and replay.
+ *
+ * And what the pages say a command prints is what it prints: each example output block is the
+ * command run again (a stale line, count or trace hash fails), the README's count of flaws is
+ * FLAW_NAMES's, and its command table names every command and every option the commands take.
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +19,8 @@ import { DEFAULT_SETTINGS, loadSettings } from '../src/settings.ts';
 import { loadScenario, parseScenario } from '../sim/runs/scenario.ts';
 import { scenarioFiles } from '../sim/cli/check.ts';
 import { parseTraffic, readAllEvents } from '../sim/traffic-file/reader.ts';
+import { COMMANDS } from '../sim/cli/commands.ts';
+import { FLAW_NAMES } from '../src/baseline/flaws.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
@@ -89,7 +95,7 @@ describe('documentation examples', () => {
     const code = await main(['run', join(dir, 's.json'), '--days', '1', '--seed', '1', '--out', join(dir, 'out')], output);
     expect(output.stderr).toEqual([]);
     expect([0, 1]).toContain(code);
-  }, 60_000);
+  });
 
   it.each(all.filter((example) => example.language === 'jsonl').map((example) => [`${example.page}:${example.line}`, example] as const))('%s reads and replays as a traffic file', async (place, example) => {
     const events = readAllEvents(parseTraffic(example.text, { file: place }));
@@ -100,5 +106,70 @@ describe('documentation examples', () => {
     const code = await main(['replay', join(dir, 't.jsonl'), '--out', join(dir, 'out')], output);
     expect(output.stderr).toEqual([]);
     expect([0, 1]).toContain(code);
-  }, 60_000);
+  });
+});
+
+/**
+ * The example output blocks a command produces, by the folder the example shows its reports in:
+ * the block is the ```text block of `page` holding the line `reports: <reportsAs>/…`.
+ */
+const COMMAND_OUTPUTS = [
+  { page: 'README.md', args: ['run', 'scenarios/steady-week.json', '--target', 'baseline', '--seed', '1'], reportsAs: 'reports/run-steady-week-baseline' },
+  { page: 'docs/tune.md', args: ['tune', 'scenarios/steady-week.json', '--ttl', '15,60,240', '--max-sessions', '10,100', '--budget-mb', '200'], reportsAs: 'reports/tune-steady-week' },
+] as const;
+
+function outputBlock(page: string, reportsAs: string): string {
+  const lines = readFileSync(join(ROOT, page), 'utf8').split('\n');
+  const reportsLine = lines.findIndex((line) => line.startsWith(`reports: ${reportsAs}/`));
+  expect(reportsLine, `${page}: no example output with "reports: ${reportsAs}/"`).toBeGreaterThan(0);
+  const open = lines.lastIndexOf('```text', reportsLine);
+  return lines.slice(open + 1, lines.indexOf('```', reportsLine)).join('\n');
+}
+
+const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
+
+/** A count as the README spells it (nineteen, twenty-three). */
+function inWords(count: number): string {
+  if (count < 20) return NUMBER_WORDS[count]!;
+  return `${TENS[Math.floor(count / 10)]}${count % 10 ? `-${NUMBER_WORDS[count % 10]}` : ''}`;
+}
+
+/** The options a command's --help lists under "options:" (and further option sections), without --help. */
+function helpOptions(help: string): string[] {
+  const options = new Set<string>();
+  for (const match of help.matchAll(/^ {2}(--[a-z][a-z-]*)/gm)) if (match[1] !== '--help') options.add(match[1]!);
+  return [...options];
+}
+
+describe('what the documentation says a command prints', () => {
+  it.each(COMMAND_OUTPUTS.map((example) => [`${example.page}: leaksim ${example.args.join(' ')}`, example] as const))('%s', async (_name, example) => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaksim-docs-'));
+    const output = collectOutput();
+    await main([...example.args, '--out', join(dir, 'out')], output);
+    expect(output.stderr).toEqual([]);
+    const printed = output.stdout.join('\n').split(join(dir, 'out')).join(example.reportsAs);
+    expect(outputBlock(example.page, example.reportsAs)).toBe(printed.replace(/\n$/, ''));
+  });
+
+  it("the README's count of named flaws is FLAW_NAMES's", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(`built from ${inWords(FLAW_NAMES.length)} named flaws`);
+  });
+
+  it("docs/ci.md's count of the flaws steady-week targets is the scenario's", () => {
+    const targeted = Object.keys(loadScenario(join(ROOT, 'scenarios/steady-week.json')).expect.flaws).length;
+    expect(readFileSync(join(ROOT, 'docs/ci.md'), 'utf8').replace(/\s+/g, ' ')).toContain(`steady-week catches the ${inWords(targeted)} flaws it targets`);
+  });
+
+  it("the README's command table names every command and every option it takes", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const command of COMMANDS.keys()) {
+      const rows = readme.split('\n').filter((line) => line.startsWith(`| \`leaksim ${command}`));
+      expect(rows, `README.md: no row for leaksim ${command}`).not.toEqual([]);
+      const output = collectOutput();
+      await main([command, '--help'], output);
+      for (const option of helpOptions(output.stdout.join('\n'))) expect(rows.join('\n'), `README.md: leaksim ${command} ${option}`).toContain(option);
+    }
+  });
 });

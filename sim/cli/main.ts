@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../engine/package-root.ts';
 import { InputError } from '../../src/input-error.ts';
 import { InterruptedError } from '../runs/pool/interrupted.ts';
 import { releaseReportLocks } from '../report/report-folder.ts';
@@ -12,7 +14,7 @@ import { type Command, type Output, processOutput } from './output.ts';
 import { COMMANDS, type CommandEntry } from './commands.ts';
 
 /** The installed package's version (package.json travels with the sources). */
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 function usage(): string {
   const width = Math.max(...[...COMMANDS.keys()].map((name) => name.length));

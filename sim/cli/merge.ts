@@ -52,7 +52,8 @@ export async function mergeCommand(args: readonly string[], output: Output): Pro
   const report = mergeShardReports(positionals);
   if (!values.json) {
     for (const outcome of report.outcomes) printOutcome(output, outcome);
-    printFlaws(output, report.flaws ?? [], report.scope);
+    // An adapter's check has no flaw table (the flaws are leaksim's own): nothing to print, as unsharded.
+    if (report.flaws) printFlaws(output, report.flaws, report.scope);
   }
   return finishReport(output, report, values.out ?? 'reports/check', values.json);
 }

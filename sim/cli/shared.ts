@@ -1,8 +1,11 @@
 /** Pieces the run, check and replay commands share: option parsing, printing a run, exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** What parseOptions returns for these options (named, so the build can declare it). */
+export type ParsedOptions<T extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
 import { InputError } from '../../src/input-error.ts';
 import { loadSettings, type RetentionSettings } from '../../src/settings.ts';
-import { describeOutcome, expectationNote, outcomePassed, reportPassed, summaryJson, writeReports, type Report } from '../report/report.ts';
+import { outcomeLine, outcomePassed, reportPassed, summaryJson, writeReports, type Report } from '../report/report.ts';
 import { formatSimTime } from '../engine/sim-time.ts';
 import { checkReportFolder, lockReportFolder } from '../report/report-folder.ts';
 import { runReportHtml } from '../report/html/run-page.ts';
@@ -15,7 +18,7 @@ export const EXIT_GATE_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
 
 /** node:util parseArgs, with its errors turned into InputError (exit 2, one line). */
-export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: readonly string[], options: T) {
+export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: readonly string[], options: T): ParsedOptions<T> {
   // `--days -1` would read as an option named -1 ("argument is ambiguous"); joined as `--days=-1`,
   // the value reaches the number check, which says what was expected.
   const joined: string[] = [];
@@ -70,7 +73,7 @@ export function printOutcome(output: Output, outcome: RunOutcome, judgedBy: Repo
   const result = outcome.result;
   const events = result ? Object.values(result.hookEvents).reduce((sum, count) => sum + count, 0) : 0;
   const passed = outcomePassed(outcome, judgedBy);
-  output.out(`${passed ? '✓' : '✗'} ${outcome.scenario} · ${outcome.target} · seed ${outcome.seed}: ${describeOutcome(outcome)}${expectationNote(outcome)}`);
+  output.out(outcomeLine(outcome, judgedBy));
   if (result) output.out(`    ${events.toLocaleString('en-US')} hook events ${howFar(outcome.days, result.endMs, result.stoppedEarly)}, trace ${result.traceHash}; peak ${result.peaks.activeSessions} sessions, ${result.peaks.historyMessages.toLocaleString('en-US')} history messages`);
   for (const warning of result?.warnings ?? []) output.out(`    ${warning.count.toLocaleString('en-US')} × ${warning.kind} (captured): ${warning.message}; first ${warning.firstStackLine}`);
   if (!passed) output.out(`    reproduce: ${outcome.reproduce}`);

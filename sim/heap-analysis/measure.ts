@@ -61,6 +61,12 @@ export interface RetainerPath {
   readonly heldSinceMs: number;
   /** Whether its shortest path from the roots avoids the manager's own session maps (a timer, listener or closure holds it). */
   readonly outsideManagerMaps: boolean;
+  /**
+   * What holds it, told from what the path passes through, nearest the session first: "a Map
+   * (SessionStore.sessions)", "a listener (AbortSignal)", "a timer (Timeout)", "a closure (onIdle)",
+   * else the object that holds it. Named the same for any target, leaksim's or an adapter's.
+   */
+  readonly heldThrough: string;
   /** memlab's summary of the path, GC root first, one node or edge per line. */
   readonly text: string;
 }
@@ -91,7 +97,10 @@ type Memlab = typeof import('@memlab/core');
  * warm-up: grown kinds and the held session are taken from it to the last one.
  */
 export async function analyseSnapshots(files: readonly SnapshotFile[], firstJudged: number, matchers: HeapMatchers): Promise<SnapshotAnalysis> {
-  const memlab: Memlab = await import('@memlab/core');
+  // memlab is CommonJS whose exports Node's ES-module import sees only as `default` (tsx and
+  // vitest also copy them onto the namespace): take them from there when they are.
+  const loaded = (await import('@memlab/core')) as Memlab & { default?: Memlab };
+  const memlab: Memlab = loaded.default?.config ? loaded.default : loaded;
   memlab.config.muteConsole = true;
   const measures: CheckpointMeasure[] = [];
   let firstHistogram: Histogram | undefined;
@@ -153,7 +162,52 @@ function leakedSessionPath(
   if (!best) return null;
   const node = snapshot.getNodeById(best.id)!;
   const text = memlab.serializer.summarizePath(best.path, new memlab.NumericSet(), snapshot, { color: false }).trimEnd();
-  return { object: `${node.name} @${node.id}`, heldSinceMs: firstSeenMs.get(best.id)!, outsideManagerMaps: best.outside, text };
+  return { object: `${node.name} @${node.id}`, heldSinceMs: firstSeenMs.get(best.id)!, outsideManagerMaps: best.outside, heldThrough: heldThrough(best.path), text };
+}
+
+interface PathStep {
+  readonly node?: { readonly name: string; readonly type: string } | null;
+  readonly edge?: { readonly name_or_index: string | number } | null;
+  readonly next?: PathStep | null;
+}
+
+/**
+ * What holds the session at the end of `path` (GC root first), from what the path passes through
+ * nearest the session: a Map or Set (named by its owner and the field that holds it), a listener,
+ * a timer, or a closure (and then what holds the closure). memlab gives each step the edge by
+ * which its node holds the next one.
+ */
+function heldThrough(path: PathStep): string {
+  const steps: PathStep[] = [];
+  for (let step: PathStep | null | undefined = path; step; step = step.next) steps.push(step);
+  // Nearest the session first; the session itself (the last step) is left out.
+  const holders = steps.slice(0, -1).reverse();
+  const describe = (index: number): string | undefined => {
+    const node = holders[index]!.node;
+    const name = node?.name ?? '';
+    if (name === 'Map' || name === 'Set' || name === 'WeakMap') {
+      const owner = holders[index + 1];
+      const field = owner?.edge?.name_or_index;
+      return `a ${name}${owner?.node && field !== undefined ? ` (${owner.node.name}.${String(field)})` : ''}`;
+    }
+    if (/Listener|AbortSignal|EventTarget|EventEmitter/.test(name)) return `a listener (${name})`;
+    if (/^(Timeout|Timer|Immediate|TimersList)$/.test(name)) return `a timer (${name})`;
+    if (node?.type === 'closure') return `a closure (${name || 'anonymous'})`;
+    return undefined;
+  };
+  for (let index = 0; index < holders.length; index += 1) {
+    const found = describe(index);
+    if (!found) continue;
+    if (!found.startsWith('a closure')) return found;
+    // A closure is held by something: say what, when the path shows it.
+    for (let outer = index + 1; outer < holders.length; outer += 1) {
+      const container = describe(outer);
+      if (container && !container.startsWith('a closure')) return `${found} in ${container}`;
+    }
+    return found;
+  }
+  const nearest = holders.find((step) => step.node?.type === 'object')?.node?.name;
+  return nearest ? `an object (${nearest})` : 'the GC roots';
 }
 
 function measureSnapshot(snapshot: IHeapSnapshot, file: SnapshotFile, matchers: HeapMatchers): { measure: CheckpointMeasure; histogram: Histogram; sessionIds: Set<number> } {

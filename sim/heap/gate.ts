@@ -9,9 +9,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { RetentionSettings } from '../../src/settings.ts';
 import type { Scenario } from '../runs/scenario.ts';
+import { childExecArgv, leaksimModule } from '../engine/package-root.ts';
 import { judgedSettings } from '../targets/target-description.ts';
 import { builtInTarget, type NamedTarget } from '../targets/targets.ts';
 import { compareBaselines, measureBaselines, readBaselines, type BaselineCheck, type ScenarioBaseline } from '../heap-analysis/baselines.ts';
@@ -19,7 +20,7 @@ import { heapPlanOf, type HeapPlan, type HeapVerdict } from './plan.ts';
 import { PROBE_FAILURE_PREFIX, type ProbeRequest, type ProbeResult } from './probe.ts';
 import { heapLimits, judgeHeap, type HeapJudgement, type HeapLimits } from '../heap-analysis/rule.ts';
 
-export const PROBE_PATH = resolve(import.meta.dirname, 'probe.ts');
+export const PROBE_PATH = leaksimModule('sim/heap/probe');
 /** Old-space cap of a probe: a heap scenario's snapshots are tens of MB, parsing needs a few times that. */
 export const PROBE_MAX_OLD_SPACE_MB = 768;
 export const HEAP_PROBES_PARALLEL_MAX = 4;
@@ -150,7 +151,7 @@ async function judgeRun(planned: PlannedRun, snapshotDir: string, resultFile: st
 
 /** Starts the probe in a child with --expose-gc and a memory cap; resolves with its result. */
 export function runProbe(request: ProbeRequest, execArgv: readonly string[] = ['--expose-gc']): Promise<ProbeResult> {
-  const args = [...execArgv, `--max-old-space-size=${PROBE_MAX_OLD_SPACE_MB}`, '--import', import.meta.resolve('tsx'), PROBE_PATH, JSON.stringify(request)];
+  const args = [...execArgv, `--max-old-space-size=${PROBE_MAX_OLD_SPACE_MB}`, ...childExecArgv(), PROBE_PATH, JSON.stringify(request)];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: PROBE_TIMEOUT_MS });
     let stderr = '';

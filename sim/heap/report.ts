@@ -58,7 +58,7 @@ export function heapSummaryMarkdown(report: HeapReport): string {
       const first = run.probe?.measures[0];
       const last = run.probe?.measures.at(-1);
       const span = (pick: (measure: CheckpointMeasure) => string) => (first && last ? `${pick(first)} → ${pick(last)}` : '');
-      return `| ${run.asExpected ? '✅' : '❌'} | ${run.scenario} | ${run.target} | ${run.seed} | ${run.expected} | ${cell(describeRun(run))} | ${span((m) => String(m.sessionObjects))} | ${span((m) => String(m.historyMessageObjects))} | ${span((m) => formatBytes(m.managerRetainedBytes))} | ${span((m) => formatBytes(m.totalHeapBytes))} |`;
+      return `| ${run.asExpected ? '✅' : '❌'} | ${run.scenario} | ${run.target} | ${run.seed} | ${run.expected} | ${cell(describeRun(run))} | ${span((m) => String(m.sessionObjects))} | ${span((m) => String(m.historyMessageObjects))} | ${managerMeasured(run.probe?.measures ?? []) ? span((m) => formatBytes(m.managerRetainedBytes)) : '–'} | ${span((m) => formatBytes(m.totalHeapBytes))} |`;
     }),
     '',
     '## Baselines (heap-within-baseline)',
@@ -80,7 +80,7 @@ export function heapSummaryMarkdown(report: HeapReport): string {
     lines.push('', 'Object kinds that grew, first judged checkpoint → last:', '', '| kind | objects | self size |', '|---|---|---|');
     for (const kind of run.probe?.grownKinds ?? []) lines.push(`| ${cell(kind.kind)} | ${kind.firstCount} → ${kind.lastCount} (+${kind.lastCount - kind.firstCount}) | ${formatBytes(kind.firstBytes)} → ${formatBytes(kind.lastBytes)} (+${formatBytes(kind.lastBytes - kind.firstBytes)}) |`);
     const path = run.probe?.retainerPath;
-    lines.push('', path ? `Retainer path of ${path.object}, in memory since the checkpoint at ${formatSimTime(path.heldSinceMs)}${path.outsideManagerMaps ? ', held outside the manager\'s session maps' : ''} (memlab, GC root first):` : 'No session object qualified for a retainer path: none was in memory from the first judged checkpoint to the last, and none was held outside the manager\'s session maps.', '');
+    lines.push('', path ? `Retainer path of ${path.object}, in memory since the checkpoint at ${formatSimTime(path.heldSinceMs)}, held through ${path.heldThrough} (memlab, GC root first):` : 'No session object qualified for a retainer path: none was in memory from the first judged checkpoint to the last, and none was held outside the manager\'s session maps.', '');
     if (path) lines.push('```', path.text, '```', '');
     lines.push(`Reproduce: \`${run.reproduce}\``, '');
   }
@@ -104,6 +104,14 @@ export function describeRun(run: HeapRun): string {
   return `heap fail: ${findings.map((finding) => `${finding.rule} (${finding.detail})`).join('; ')}`;
 }
 
+/**
+ * Whether the snapshots found the target's manager object at all (leaksim's own managers; an
+ * adapter's manager class is not known to the probe): a figure never measured is not printed as 0 B.
+ */
+function managerMeasured(measures: readonly CheckpointMeasure[]): boolean {
+  return measures.some((measure) => measure.managerRetainedBytes > 0);
+}
+
 /** The lines the command prints for one run. */
 export function runLines(run: HeapRun): string[] {
   const expectation = run.asExpected ? ' (as expected)' : ' (NOT as expected)';
@@ -113,14 +121,14 @@ export function runLines(run: HeapRun): string[] {
     const first = measures[0]!;
     const last = measures.at(-1)!;
     lines.push(
-      `    ${measures.length} checkpoints: sessions ${first.sessionObjects} → ${last.sessionObjects}, history messages ${first.historyMessageObjects} → ${last.historyMessageObjects}, manager ${formatBytes(first.managerRetainedBytes)} → ${formatBytes(last.managerRetainedBytes)}, heap ${formatBytes(first.totalHeapBytes)} → ${formatBytes(last.totalHeapBytes)}`,
+      `    ${measures.length} checkpoints: sessions ${first.sessionObjects} → ${last.sessionObjects}, history messages ${first.historyMessageObjects} → ${last.historyMessageObjects}${managerMeasured(measures) ? `, manager ${formatBytes(first.managerRetainedBytes)} → ${formatBytes(last.managerRetainedBytes)}` : ''}, heap ${formatBytes(first.totalHeapBytes)} → ${formatBytes(last.totalHeapBytes)}`,
     );
   }
   if (run.verdict === 'fail' && run.probe) {
     lines.push(`    grew: ${run.probe.grownKinds.slice(0, GROWN_KINDS_PRINTED).map(kindText).join(', ') || 'nothing'}`);
     const path = run.probe.retainerPath;
     if (path) {
-      lines.push(`    retainer path of ${path.object} (in memory since ${formatSimTime(path.heldSinceMs)}${path.outsideManagerMaps ? ', outside the manager\'s maps' : ''}):`);
+      lines.push(`    retainer path of ${path.object} (in memory since ${formatSimTime(path.heldSinceMs)}, held through ${path.heldThrough}):`);
       for (const line of path.text.split('\n')) lines.push(`      ${line}`);
     }
   }

@@ -76,6 +76,11 @@ export function expectationNote(outcome: RunOutcome): string {
   return outcome.asExpected === undefined ? '' : outcome.asExpected ? ' (as expected)' : ' (NOT as expected)';
 }
 
+/** One run's verdict line, as the terminal prints it and report.html repeats it: "✗ steady-week · baseline · seed 1: … (as expected)". */
+export function outcomeLine(outcome: RunOutcome, judgedBy: Report['judgedBy'] = 'expectation'): string {
+  return `${outcomePassed(outcome, judgedBy) ? '✓' : '✗'} ${outcome.scenario} · ${outcome.target} · seed ${outcome.seed}: ${describeOutcome(outcome)}${expectationNote(outcome)}`;
+}
+
 /** The report's overall result: every run ✓ and every flaw caught. */
 export function reportPassed(report: Report): boolean {
   const runsOk = report.outcomes.every((outcome) => outcomePassed(outcome, report.judgedBy));
@@ -229,7 +234,11 @@ function expectedText(verdict: Verdict | undefined): string {
   return 'pass' in verdict ? 'pass' : `fails on ${verdict.failsOn.join(' and ')}`;
 }
 
-export function summaryMarkdown(report: Report): string {
+/**
+ * The report's one-line verdict, "✓ all verdicts as expected", "✗ 1 run of 1 failed": the heading
+ * of summary.md and of report.html, in the same words.
+ */
+export function reportHeadline(report: Report): string {
   const passed = reportPassed(report);
   const failed = report.outcomes.filter((outcome) => !outcomePassed(outcome, report.judgedBy));
   const uncaught = (report.flaws ?? []).filter((coverage) => coverage.caughtBy.length === 0).length;
@@ -246,11 +255,18 @@ export function summaryMarkdown(report: Report): string {
     : passed
       ? 'all verdicts as expected'
       : problems.join(', ');
+  return `${passed ? '✓' : '✗'} ${headline}`;
+}
+
+export function summaryMarkdown(report: Report): string {
+  const failed = report.outcomes.filter((outcome) => !outcomePassed(outcome, report.judgedBy));
+  const byInvariants = report.judgedBy === 'invariants';
+  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
   const rule = byInvariants
     ? 'A run passes (✅) when no invariant is violated; the verdict its scenario expects is shown beside it.'
     : 'A run passes (✅) when its verdict is the one its scenario expects.';
   const lines = [
-    `# leaksim ${report.command}: ${passed ? '✓' : '✗'} ${headline}`,
+    `# leaksim ${report.command}: ${reportHeadline(report)}`,
     '',
     `${plural(report.outcomes.length, 'run')}. ${rule}`,
     ...(report.scope ? ['', scopeText(report.scope, report.flaws?.length ?? 0)] : []),

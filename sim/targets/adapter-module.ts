@@ -9,11 +9,25 @@
  * (ERR_REQUIRE_CYCLE_MODULE). Such a module is loaded again with tsx's `tsImport`, which compiles
  * it on its own terms. (Its imports of leaksim's modules are then separate instances: the driver
  * recognises SessionLimitError by its `code`, not only by its class.)
+ *
+ * leaksim's build is plain JavaScript and starts without tsx; tsx is registered only when an
+ * adapter written in TypeScript is loaded (from the sources, tsx or vitest already compile it).
  */
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../../src/input-error.ts';
 import { errorText } from './target-guard.ts';
+import { FROM_SOURCE } from '../engine/package-root.ts';
+
+const TYPESCRIPT_FILE = /\.[cm]?ts$/;
+let tsxRegistered = false;
+
+/** Registers tsx in this thread once, so that `import()` compiles a TypeScript adapter. */
+async function registerTsx(): Promise<void> {
+  if (tsxRegistered) return;
+  tsxRegistered = true;
+  (await import('tsx/esm/api')).register();
+}
 
 export interface AdapterModule {
   readonly createTarget?: unknown;
@@ -25,6 +39,13 @@ const FORMAT_CODES = new Set(['ERR_REQUIRE_CYCLE_MODULE', 'ERR_REQUIRE_ESM', 'ER
 
 export async function importAdapter(path: string, name: string): Promise<AdapterModule> {
   const url = pathToFileURL(path).href;
+  if (!FROM_SOURCE && TYPESCRIPT_FILE.test(path)) {
+    try {
+      await registerTsx();
+    } catch (error) {
+      throw new InputError(name, 0, '', `is TypeScript, which leaksim loads through tsx, and tsx does not load: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
   try {
     return adapterExports((await import(url)) as Record<string, unknown>);
   } catch (error) {

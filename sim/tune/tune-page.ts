@@ -71,24 +71,43 @@ function frontierSpec(result: TuneResult, measure: 'coldResumes' | 'lostMessages
   return { title: `Memory against ${measure === 'coldResumes' ? 'cold resumes' : 'lost messages'}`, width: CHART_WIDTH, height: 280, layer: layers };
 }
 
-/** A cost against one setting: x the setting's values, one line per combination of the others. */
-function costAgainstSpec(result: TuneResult, dimension: Dimension, cost: 'peak' | 'lost'): Record<string, unknown> {
+/** The costs plotted against the settings, cold resumes first: the one a TTL changes most. */
+const COSTS = [
+  { key: 'cold', title: 'Cold resumes', axis: 'cold resumes (mean)', mean: (outcome: SettingOutcome) => outcome.costs.coldResumes.mean, shown: (value: number) => round(value) },
+  { key: 'peak', title: 'Peak memory', axis: 'peak MB (mean)', mean: (outcome: SettingOutcome) => megabytes(outcome.costs.peakBytes.mean), shown: (value: number) => `${value} MB` },
+  { key: 'lost', title: 'Lost messages', axis: 'lost messages (mean)', mean: (outcome: SettingOutcome) => outcome.costs.lostMessages.mean, shown: (value: number) => round(value) },
+  { key: 'refused', title: 'Refused sessions', axis: 'refused sessions (mean)', mean: (outcome: SettingOutcome) => outcome.costs.refusedSessions.mean, shown: (value: number) => round(value) },
+] as const;
+type Cost = (typeof COSTS)[number];
+
+/** A cost that is the same at every setting of the grid: no chart, one sentence. */
+function constantCost(result: TuneResult, cost: Cost): number | undefined {
+  const values = new Set(result.settings.map((outcome) => cost.mean(outcome)));
+  return values.size === 1 ? [...values][0] : undefined;
+}
+
+/** A cost against one setting: x the setting's values, one line per combination of the others, told apart by colour, dash and marker. */
+function costAgainstSpec(result: TuneResult, dimension: Dimension, cost: Cost): Record<string, unknown> {
   const others = variedDimensions(result).filter((other) => other !== dimension);
   const values = result.settings.map((outcome) => ({
     x: outcome.values[dimension],
-    y: cost === 'peak' ? megabytes(outcome.costs.peakBytes.mean) : outcome.costs.lostMessages.mean,
+    y: cost.mean(outcome),
     others: others.map((other) => `${SHORT[other]} ${outcome.values[other]}`).join(' · ') || 'all',
   }));
+  const legend = { field: 'others', type: 'nominal', title: others.length ? 'others held at' : '' };
   return {
-    title: `${cost === 'peak' ? 'Peak memory' : 'Context lost'} against ${DIMENSION_LABELS[dimension]}`,
+    title: `${cost.title} against ${DIMENSION_LABELS[dimension]}`,
     width: CHART_WIDTH / 2 + 80,
     height: CHART_HEIGHT,
     data: { values },
-    mark: { type: 'line', point: true },
+    // Lines that coincide stay visible: each has its own dash and marker besides its colour.
+    mark: { type: 'line', point: { size: 50, filled: false }, strokeWidth: 1.5 },
     encoding: {
       x: { field: 'x', type: 'ordinal', title: DIMENSION_LABELS[dimension], sort: null },
-      y: { field: 'y', type: 'quantitative', title: cost === 'peak' ? 'peak MB (mean)' : 'lost messages (mean)' },
-      color: { field: 'others', type: 'nominal', title: others.length ? 'others held at' : '' },
+      y: { field: 'y', type: 'quantitative', title: cost.axis },
+      color: legend,
+      strokeDash: legend,
+      shape: legend,
     },
   };
 }
@@ -108,7 +127,9 @@ export async function tuneReportHtml(result: TuneResult, command: string): Promi
     intro: `${tuneHeadline(result)}. The frontier holds the settings no other setting beats on memory, cold resumes and lost messages at once; the recommendation is the fitting one with the fewest cold resumes, then the fewest lost messages, then the least memory.`,
     figures: [
       { name: 'frontier:cold-resumes', caption: `Each point is a setting (means over seeds, the light bars their range); diamonds are on the frontier. ${budgetCaption(result)}`, svg: await renderSvg(frontierSpec(result, 'coldResumes') as never) },
-      { name: 'frontier:lost-messages', caption: 'The same settings against the messages lost: dropped with a cold-resumed history, or trimmed by the history bound.', svg: await renderSvg(frontierSpec(result, 'lostMessages') as never) },
+      ...(constantCost(result, COSTS[2]) === undefined
+        ? [{ name: 'frontier:lost-messages', caption: 'The same settings against the messages lost: dropped with a cold-resumed history, or trimmed by the history bound.', svg: await renderSvg(frontierSpec(result, 'lostMessages') as never) }]
+        : []),
     ],
     table: frontierTable,
   });
@@ -123,12 +144,20 @@ export async function tuneReportHtml(result: TuneResult, command: string): Promi
     };
   }
   const costFigures: Figure[] = [];
-  for (const dimension of variedDimensions(result)) {
-    for (const cost of ['peak', 'lost'] as const) {
-      costFigures.push({ name: `cost:${cost}:${dimension}`, caption: `${cost === 'peak' ? 'Peak memory' : 'Context lost'} at each ${DIMENSION_LABELS[dimension]}, one line per combination of the other settings.`, svg: await renderSvg(costAgainstSpec(result, dimension, cost) as never) });
+  const constants: string[] = [];
+  for (const cost of COSTS) {
+    const constant = constantCost(result, cost);
+    if (constant !== undefined) {
+      constants.push(`${cost.title.toLowerCase()}: ${cost.shown(constant)} at every setting of the grid`);
+      continue;
+    }
+    for (const dimension of variedDimensions(result)) {
+      costFigures.push({ name: `cost:${cost.key}:${dimension}`, caption: `${cost.title} at each ${DIMENSION_LABELS[dimension]}, one line per combination of the other settings (colour, dash and marker).`, svg: await renderSvg(costAgainstSpec(result, dimension, cost) as never) });
     }
   }
-  if (costFigures.length) sections.push({ heading: 'Cost against each setting', figures: costFigures });
+  if (costFigures.length || constants.length) {
+    sections.push({ heading: 'Cost against each setting', ...(constants.length ? { intro: `Not charted, the same everywhere: ${constants.join('; ')}.` } : {}), figures: costFigures });
+  }
   // The recommendation and one step from it in each setting: what a step costs, over time. Without one, the frontier's first settings.
   const shown = result.recommended !== undefined ? [...new Set([result.recommended, ...result.sensitivity.map((step) => step.setting)])] : result.frontier.slice(0, 6);
   const sessions: LinePoint[] = [];
@@ -149,9 +178,9 @@ export async function tuneReportHtml(result: TuneResult, command: string): Promi
       heading: 'Over simulated days',
       intro: `${result.recommended !== undefined ? 'The recommendation (★) and one step from it in each setting' : 'Settings on the frontier'}, seed ${result.input.seeds[0]}.`,
       figures: [
-        { name: 'over-days:retained-bytes', caption: 'Retained memory (modelled), the largest in each interval.', svg: await renderSvg(overDaysSpec('Retained memory', 'MB (modelled)', bytes, 'setting')) },
-        { name: 'over-days:sessions', caption: 'Sessions held in memory.', svg: await renderSvg(overDaysSpec('Sessions in memory', 'sessions', sessions, 'setting')) },
-        { name: 'over-days:history', caption: 'History messages held across all sessions.', svg: await renderSvg(overDaysSpec('History size', 'history messages', history, 'setting')) },
+        { name: 'over-days:retained-bytes', caption: 'Retained memory (modelled), the largest in each interval.', svg: await renderSvg(overDaysSpec('Retained memory', 'MB (modelled)', bytes, 'setting', { days: result.input.days })) },
+        { name: 'over-days:sessions', caption: 'Sessions held in memory.', svg: await renderSvg(overDaysSpec('Sessions in memory', 'sessions', sessions, 'setting', { days: result.input.days })) },
+        { name: 'over-days:history', caption: 'History messages held across all sessions.', svg: await renderSvg(overDaysSpec('History size', 'history messages', history, 'setting', { days: result.input.days })) },
       ],
     });
   }

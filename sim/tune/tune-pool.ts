@@ -4,6 +4,7 @@
  * follows is the same whatever the number of jobs.
  */
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../engine/package-root.ts';
 import { tuneRun, type TuneInput, type TuneRun, type TuneTask } from './tune.ts';
 
 export async function runTasks(input: TuneInput, tasks: readonly TuneTask[], jobs: number, onDone?: (done: number, total: number) => void): Promise<TuneRun[]> {
@@ -17,7 +18,7 @@ export async function runTasks(input: TuneInput, tasks: readonly TuneTask[], job
   }
   let next = 0;
   let done = 0;
-  const workers = Array.from({ length: Math.min(jobs, tasks.length) }, () => new Worker(new URL('./tune-worker.mjs', import.meta.url), { workerData: { scenario: input.scenario, targetName: input.targetName, days: input.days } }));
+  const workers = Array.from({ length: Math.min(jobs, tasks.length) }, () => new Worker(workerEntry('sim/tune/tune-worker'), { workerData: { scenario: input.scenario, targetName: input.targetName, days: input.days } }));
   try {
     await Promise.all(
       workers.map(

@@ -46,5 +46,5 @@ describe('detection power', () => {
       const replayed = await replayPrinted(failure.written.replay);
       expect({ target, code: replayed.code, invariant: replayed.invariant }).toEqual({ target, code: 1, invariant: failure.invariant });
     }
-  }, 120_000);
+  });
 });

@@ -44,7 +44,7 @@ describe('check --target', () => {
     expect(output.stdout.filter((line) => line.startsWith('✗'))).toEqual([]);
     expect(code).toBe(0);
     expectPinnedTraceHashes(join(out, 'summary.json'), 'waiting-adapter');
-  }, 300_000);
+  });
 
   it('holds the template (examples/adapter.ts) to its expect file over every scenario: only the missing cap fails', async () => {
     const output = collectOutput();

@@ -38,7 +38,7 @@ describe('leaksim check', () => {
     expectPinnedTraceHashes(join(out, 'summary.json'), 'gate');
     unshardedLines = output.stdout.slice(0, -1);
     unshardedOut = out;
-  }, 180_000);
+  });
 
   it('three shards on separate machines, merged, give the bytes of the unsharded check', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leaksim-shards-'));
@@ -57,7 +57,7 @@ describe('leaksim check', () => {
     expect(output.stdout.slice(0, -1)).toEqual(unshardedLines);
     expect(filesOf(join(dir, 'merged'))).toEqual(filesOf(unshardedOut));
     rmSync(dir, { recursive: true, force: true });
-  }, 240_000);
+  });
 
   it('fails with exit code 1, names the run and prints the command that reproduces it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leaksim-check-'));

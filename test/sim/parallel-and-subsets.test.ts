@@ -37,7 +37,7 @@ describe('check --jobs', () => {
     expect(three.stdout.slice(0, -1)).toEqual(one.stdout.slice(0, -1));
     expect(one.stdout.filter((line) => /^✓ /.test(line))).toHaveLength(22);
     expect(filesOf(join(scratch, 'jobs-3'))).toEqual(filesOf(join(scratch, 'jobs-1')));
-  }, 120_000);
+  });
 });
 
 describe('a subset of the gate', () => {
@@ -52,7 +52,7 @@ describe('a subset of the gate', () => {
     expect(summary.result).toBe('pass');
     expect(summary.flaws.map((coverage: { flaw: string }) => coverage.flaw)).toEqual(['no-idle-cleanup', 'unbounded-history', 'duplicate-generator', 'cleanup-not-cancelled']);
     expect(summary.scope).toMatchObject({ selection: '--only steady-week', shard: null });
-  }, 60_000);
+  });
 
   it('still fails on a flaw it targets and does not catch, and says so in the title', async () => {
     const file = join(scratch, 'misses-a-flaw.json');
@@ -89,7 +89,7 @@ describe('leaksim merge', () => {
     const merged = await cli('merge', ...indexes.map((index) => join(shards, `${index}-of-11`)), '--out', join(shards, 'merged'));
     expect(merged.code).toBe(0);
     expect(filesOf(join(shards, 'merged'))).toEqual(filesOf(join(shards, 'whole')));
-  }, 60_000);
+  });
 
   it('refuses a missing shard, a shard given twice, shards of different checks and folders that are not shards (exit 2, one line)', async () => {
     for (const index of [1, 2]) expect((await cli(...checkArgs, '--shard', `${index}/2`, '--out', join(shards, `${index}-of-2`))).code).toBe(0);
@@ -106,7 +106,7 @@ describe('leaksim merge', () => {
       expect(code).toBe(2);
       expect(stderr).toEqual([message]);
     }
-  }, 60_000);
+  });
 
   it('refuses shards of two checks with as many runs (told apart by the plan fingerprint)', async () => {
     // Both 10 runs, both narrowed the same way (scenario files given): only the plans differ.

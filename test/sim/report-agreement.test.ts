@@ -1,7 +1,8 @@
 /**
  * Reports agree with the terminal: the same ✓/✗ and the same "as expected" words in the printed
  * lines, summary.md, summary.json and junit.xml, for `run` (judged by the invariants) and `check`
- * (judged by the expectation). And check's "got" column leads with the invariant it expected.
+ * (judged by the expectation), and report.html's header. And check's "got" column leads with the
+ * invariant it expected.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,11 @@ describe('reports agree with the terminal', () => {
     expect(markdown).toMatch(/\| ❌ \| marathon-mini \| baseline \| 3 \| fails on history-within-bound \| history-within-bound at day 0 .* \(as expected\) \|/);
     expect(json).toMatchObject({ result: 'fail', judgedBy: 'invariants', runs: [{ passed: false, verdict: 'fail', asExpected: true }] });
     expect(junit).toMatch(/<failure message="got history-within-bound at day 0 .* \(as expected\)">/);
+    // report.html: summary.md's headline and the terminal's line, word for word.
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('✗ 1 run of 1 failed');
+    expect(html).toContain(output.stdout[0]);
+    expect(html).not.toMatch(/not as expected/i);
   });
 
   it('run: a pass the scenario expects is ✓ (as expected) everywhere, exit 0', async () => {

@@ -5,7 +5,8 @@
  * error or a remote image fails the same inspection.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../sim/cli/main.ts';
@@ -19,12 +20,12 @@ const SCREENSHOTS = 'reports/screenshots';
 const KINDS: Record<string, { args: string[]; exits: number[]; charts: RegExp[] }> = {
   run: { args: ['run', 'scenarios/steady-week.json', '--seed', '1', '--days', '3'], exits: [0], charts: [/^steady-week:sessions$/, /^steady-week:retained-bytes$/, /^steady-week:history$/] },
   // A subset of the gate judges only the flaws its runs target: all caught, exit 0.
-  check: { args: ['check', '--only', 'abandoned-sessions'], exits: [0], charts: [/^abandoned-sessions:sessions$/, /^abandoned-sessions:retained-bytes$/] },
+  check: { args: ['check', '--only', 'abandoned-sessions', '--only', 'proper-endings'], exits: [0], charts: [/^abandoned-sessions:sessions$/, /^abandoned-sessions:retained-bytes$/, /^proper-endings:sessions$/] },
   replay: { args: ['replay', 'test/fixtures/traffic/sample-content.jsonl'], exits: [0], charts: [/:sessions$/] },
   tune: {
     args: ['tune', 'scenarios/steady-week.json', '--days', '2', '--ttl', '15,60', '--max-sessions', '10,100', '--seeds', '1', '--budget-mb', '200', '--jobs', '1'],
     exits: [0],
-    charts: [/^frontier:cold-resumes$/, /^frontier:lost-messages$/, /^cost:peak:ttlMinutes$/, /^cost:lost:maxActiveSessions$/, /^over-days:retained-bytes$/, /^over-days:sessions$/, /^over-days:history$/],
+    charts: [/^frontier:cold-resumes$/, /^frontier:lost-messages$/, /^cost:cold:ttlMinutes$/, /^cost:cold:maxActiveSessions$/, /^cost:peak:ttlMinutes$/, /^cost:lost:maxActiveSessions$/, /^over-days:retained-bytes$/, /^over-days:sessions$/, /^over-days:history$/],
   },
 };
 
@@ -65,6 +66,79 @@ describe.skipIf(unavailable !== undefined)('report.html in headless chromium', (
     expect(inspection.problems).toEqual([]);
     for (const chart of KINDS[kind]!.charts) expect(inspection.charts.some((name) => chart.test(name)), `${chart}`).toBe(true);
     expect(readFileSync(`${SCREENSHOTS}/${kind}.png`).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('check: a verdict matrix at the top whose links all resolve, one colour per target in every chart, seeds by dash, folding sections, the flaw table', async () => {
+    const file = await writeReport('check', `${ROOT}/check-glance`);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      await page.goto(pathToFileURL(resolve(file)).href, { waitUntil: 'load' });
+      const seen = await page.evaluate(() => {
+        const matrix = document.querySelector('section#verdicts table.matrix');
+        const firstSection = document.querySelector('section');
+        const links = [...(matrix?.querySelectorAll('a[href^="#"]') ?? [])].map((link) => link.getAttribute('href')!.slice(1));
+        const cells = [...(matrix?.querySelectorAll('td') ?? [])].map((cell) => cell.textContent ?? '');
+        /** Per chart, each legend label with its symbol's fill. */
+        const legends = [...document.querySelectorAll('figure.chart')].map((figure) => {
+          const labels = [...figure.querySelectorAll('.role-legend-label text')].map((text) => text.textContent ?? '');
+          const fills = [...figure.querySelectorAll('.role-legend-symbol path')].map((path) => path.getAttribute('fill') ?? path.getAttribute('stroke') ?? '');
+          return { chart: figure.getAttribute('data-chart'), labels, fills, dashed: figure.querySelectorAll('.role-mark path[stroke-dasharray]').length };
+        });
+        return {
+          matrixFirst: firstSection?.id === 'verdicts',
+          links,
+          unresolved: links.filter((id) => !document.getElementById(id)),
+          cells,
+          legends,
+          folds: document.querySelectorAll('section > details[open] > summary h2').length,
+          flawRows: document.querySelectorAll('section#flaws table tr').length,
+        };
+      });
+      expect(seen.matrixFirst).toBe(true);
+      expect(seen.links.length).toBeGreaterThan(2);
+      expect(seen.unresolved).toEqual([]);
+      expect(seen.cells.every((cell) => /^[✓✗–]/.test(cell))).toBe(true);
+      expect(seen.cells.some((cell) => /^✓ \S+ at day /.test(cell))).toBe(true); // an expected violation, named
+      // One colour per target across every chart that shows it.
+      const colourOf = new Map<string, Set<string>>();
+      for (const legend of seen.legends) legend.labels.forEach((label, index) => colourOf.set(label, (colourOf.get(label) ?? new Set()).add(legend.fills[index]!)));
+      expect(colourOf.get('reference')?.size).toBe(1);
+      for (const [label, fills] of colourOf) if (!/^seed /.test(label)) expect([...fills], label).toHaveLength(1);
+      // Different targets, different colours.
+      const targetColours = [...colourOf].filter(([label]) => !/^seed /.test(label)).map(([, fills]) => [...fills][0]);
+      expect(new Set(targetColours).size).toBe(targetColours.length);
+      // Seeds of one target: one colour, told apart by dash, with a legend for it.
+      expect(seen.legends.filter((legend) => legend.labels.includes('seed 2')).length).toBeGreaterThan(0);
+      expect(seen.folds).toBeGreaterThanOrEqual(3);
+      expect(seen.flawRows).toBeGreaterThan(1);
+      await page.screenshot({ path: `${SCREENSHOTS}/check-top.png` });
+      // The screenshot docs/reports.md shows: compare it after a change to the page and copy it
+      // to docs/check-report.png when the change is meant.
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('tune: a cost the same at every setting is one sentence, not a flat chart; every charted cost varies; lines have dashes and markers', async () => {
+    const file = await writeReport('tune', `${ROOT}/tune-glance`);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      await page.goto(pathToFileURL(resolve(file)).href, { waitUntil: 'load' });
+      const seen = await page.evaluate(() => ({
+        text: document.body.textContent ?? '',
+        charts: [...document.querySelectorAll('figure.chart')].map((figure) => figure.getAttribute('data-chart') ?? ''),
+        /** Per cost chart, the y positions of its points: one value only would be a flat chart. */
+        heights: [...document.querySelectorAll('figure.chart[data-chart^="cost:"]')].map((figure) => new Set([...figure.querySelectorAll('.role-mark.mark-symbol path, .mark-symbol.role-mark path')].map((path) => Math.round(path.getBoundingClientRect().y))).size),
+        dashed: document.querySelectorAll('figure.chart[data-chart^="cost:"] .role-mark path[stroke-dasharray]').length,
+      }));
+      expect(seen.text).toContain('refused sessions: 0 at every setting of the grid');
+      expect(seen.charts.filter((name) => name.startsWith('cost:refused:'))).toEqual([]);
+      expect(seen.charts.findIndex((name) => name.startsWith('cost:cold:'))).toBeLessThan(seen.charts.findIndex((name) => name.startsWith('cost:peak:')));
+      expect(seen.heights.every((count) => count > 1)).toBe(true);
+      expect(seen.dashed).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+    }
   });
 
   it('fails a page whose chart did not render, that logs an error, or that reaches the network', async () => {

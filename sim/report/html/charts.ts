@@ -50,10 +50,37 @@ export interface LinePoint {
   readonly series: string;
   /** Lines of one colour kept apart (seeds). */
   readonly line: string;
+  /** What the dash says, when lines of one colour differ by it (the seed: "seed 2"). */
+  readonly dash?: string;
 }
 
-/** A metric over simulated days, one line per run, coloured by `series`. */
-export function overDaysSpec(title: string, yTitle: string, points: readonly LinePoint[], colourTitle: string): Spec {
+/**
+ * Colours given by a report to its series once, so that a target has the same colour in every
+ * chart of the report (Tableau 20, then its darker shades: 30 before a colour repeats).
+ */
+const PALETTE = [
+  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+  '#a0cbe8', '#ffbe7d', '#ff9d9a', '#86bcb6', '#8cd17d', '#f1ce63', '#d4a6c8', '#fabfd2', '#d7b5a6', '#79706e',
+  '#2b5c8a', '#b8621b', '#a3272a', '#3e8580', '#2f7a2a', '#b0901c', '#7d4d72', '#c9656e', '#6b4c3a', '#4f4a48',
+];
+
+/** A fixed colour for each series name, in the order given: pass the same map to every chart of a report. */
+export function seriesColours(names: readonly string[]): ReadonlyMap<string, string> {
+  return new Map(names.map((name, index) => [name, PALETTE[index % PALETTE.length]!]));
+}
+
+export interface OverDaysOptions {
+  /** Colours by series (seriesColours), the same in every chart of the report. */
+  readonly colours?: ReadonlyMap<string, string>;
+  /** The x axis runs from day 0 to this, the length of the run, even where a run stopped early. */
+  readonly days?: number;
+}
+
+/** A metric over simulated days, one line per run, coloured by `series` (and dashed by `dash`, when given). */
+export function overDaysSpec(title: string, yTitle: string, points: readonly LinePoint[], colourTitle: string, options: OverDaysOptions = {}): Spec {
+  const present = [...new Set(points.map((point) => point.series))];
+  const colours = options.colours;
+  const dashed = points.some((point) => point.dash !== undefined);
   return {
     title,
     width: CHART_WIDTH,
@@ -62,9 +89,15 @@ export function overDaysSpec(title: string, yTitle: string, points: readonly Lin
     // A short run has few samples (a single one draws no line at all): mark each point then.
     mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after', ...(points.length < SHORT_SERIES_POINTS ? { point: true } : {}) },
     encoding: {
-      x: { field: 'day', type: 'quantitative', title: 'simulated day' },
+      x: { field: 'day', type: 'quantitative', title: 'simulated day', ...(options.days !== undefined ? { scale: { domain: [0, options.days], nice: false } } : {}) },
       y: { field: 'value', type: 'quantitative', title: yTitle },
-      color: { field: 'series', type: 'nominal', title: colourTitle },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: colourTitle,
+        ...(colours ? { scale: { domain: present, range: present.map((name) => colours.get(name) ?? '#888') } } : {}),
+      },
+      ...(dashed ? { strokeDash: { field: 'dash', type: 'nominal', title: 'seed' } } : {}),
       detail: { field: 'line', type: 'nominal' },
     },
   };

@@ -11,6 +11,8 @@ export interface Figure {
 }
 
 export interface Section {
+  /** The anchor a link reaches it by (`#scenario-steady-week`). */
+  readonly id?: string;
   readonly heading: string;
   readonly intro?: string;
   readonly figures: readonly Figure[];
@@ -32,12 +34,29 @@ th:first-child, td:first-child { text-align: left; }
 td.text, th.text { text-align: left; }
 tr.recommended td { background: #fff3cd; font-weight: bold; }
 .pass { color: #1a7f37; } .fail { color: #cf222e; }
+details > summary { cursor: pointer; list-style-position: outside; }
+details > summary h2 { display: inline-block; border: none; }
+.matrix-scroll { overflow-x: auto; max-width: 100%; }
+table.matrix td, table.matrix th { text-align: left; vertical-align: top; max-width: 260px; }
+table.matrix a { color: inherit; text-decoration: none; } table.matrix a:hover { text-decoration: underline; }
+table.matrix td.pass { background: #eaf5ec; } table.matrix td.fail { background: #fbeaea; }
 `;
 
-export function htmlPage(title: string, lede: string, sections: readonly Section[]): string {
+export interface PageOptions {
+  /** HTML shown under the lede, before the sections (the check's verdict matrix). */
+  readonly overview?: string;
+  /** Sections fold (<details>, open): a long page is read by opening what matters. */
+  readonly folding?: boolean;
+}
+
+export function htmlPage(title: string, lede: string, sections: readonly Section[], options: PageOptions = {}): string {
   const body = sections.map((section) => {
     const figures = section.figures.map((figure) => `<figure class="chart" data-chart="${escapeHtml(figure.name)}">\n${figure.svg}\n<figcaption>${escapeHtml(figure.caption)}</figcaption>\n</figure>`).join('\n');
-    return [`<section>`, `<h2>${escapeHtml(section.heading)}</h2>`, section.intro ? `<p class="intro">${escapeHtml(section.intro)}</p>` : '', `<div class="section-body">`, figures, section.table ?? '', `</div>`, `</section>`].filter(Boolean).join('\n');
+    const id = section.id ? ` id="${escapeHtml(section.id)}"` : '';
+    const heading = `<h2>${escapeHtml(section.heading)}</h2>`;
+    const content = [section.intro ? `<p class="intro">${escapeHtml(section.intro)}</p>` : '', `<div class="section-body">`, figures, section.table ?? '', `</div>`];
+    const inner = options.folding ? [`<details open>`, `<summary>${heading}</summary>`, ...content, `</details>`] : [heading, ...content];
+    return [`<section${id}>`, ...inner, `</section>`].filter(Boolean).join('\n');
   });
   return [
     '<!DOCTYPE html>',
@@ -52,6 +71,7 @@ export function htmlPage(title: string, lede: string, sections: readonly Section
     '<body>',
     `<h1>${escapeHtml(title)}</h1>`,
     `<p class="lede">${escapeHtml(lede)}</p>`,
+    ...(options.overview ? [options.overview] : []),
     ...body,
     '</body>',
     '</html>',

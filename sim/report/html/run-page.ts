@@ -5,11 +5,11 @@
  */
 import { describeSettings, megabytes } from '../../check/costs.ts';
 import { memoryModel } from '../../heap-analysis/memory-model.ts';
-import { describeOutcome, reportPassed, type Report } from '../report.ts';
+import { describeOutcome, expectationNote, outcomeLine, outcomePassed, reportHeadline, type Report } from '../report.ts';
 import type { RunOutcome } from '../../runs/run.ts';
 import { downsample } from '../series.ts';
-import { overDaysSpec, renderSvg, type LinePoint } from './charts.ts';
-import { htmlPage, htmlTable, type Section } from './page.ts';
+import { overDaysSpec, renderSvg, seriesColours, type LinePoint } from './charts.ts';
+import { escapeHtml, htmlPage, htmlTable, type Section } from './page.ts';
 
 /** Points per run line: enough to show a week's daily rhythm. */
 const POINTS_PER_RUN = 168;
@@ -18,25 +18,35 @@ export async function runReportHtml(report: Report): Promise<string> {
   const model = memoryModel();
   const byScenario = new Map<string, RunOutcome[]>();
   for (const outcome of report.outcomes) byScenario.set(outcome.scenario, [...(byScenario.get(outcome.scenario) ?? []), outcome]);
+  // One colour per target in every chart of the page, in the order the report lists them.
+  const targets = [...new Set(report.outcomes.map((outcome) => outcome.target))];
+  const colours = seriesColours(targets);
   const sections: Section[] = [];
   for (const [scenario, outcomes] of byScenario) {
     const sessions: LinePoint[] = [];
     const bytes: LinePoint[] = [];
     const history: LinePoint[] = [];
+    // Seeds of one target share its colour and differ by dash, when the scenario has several.
+    const seeded = new Set(outcomes.map((outcome) => outcome.seed)).size > 1;
     for (const outcome of outcomes) {
       if (!outcome.result) continue;
       const line = `${outcome.target} seed ${outcome.seed}`;
+      const dash = seeded ? { dash: `seed ${outcome.seed}` } : {};
       for (const point of downsample(outcome.result.samples, model, POINTS_PER_RUN)) {
-        sessions.push({ day: point.day, value: point.sessions, series: outcome.target, line });
-        bytes.push({ day: point.day, value: megabytes(point.retainedBytes), series: outcome.target, line });
-        history.push({ day: point.day, value: point.historyMessages, series: outcome.target, line });
+        sessions.push({ day: point.day, value: point.sessions, series: outcome.target, line, ...dash });
+        bytes.push({ day: point.day, value: megabytes(point.retainedBytes), series: outcome.target, line, ...dash });
+        history.push({ day: point.day, value: point.historyMessages, series: outcome.target, line, ...dash });
       }
     }
+    // The x axis covers the whole run, also where a failing run stopped early.
+    const chart = { colours, days: Math.max(...outcomes.map((outcome) => outcome.days)) };
+    const legend = 'Colour: the target, the same in every chart of this page';
+    const seeds = seeded ? '; dash: the seed' : '';
     const figures = sessions.length
       ? [
-          { name: `${scenario}:sessions`, caption: 'Sessions held in memory (the largest in each interval), one line per target and seed.', svg: await renderSvg(overDaysSpec(`${scenario}: sessions in memory`, 'sessions', sessions, 'target')) },
-          { name: `${scenario}:retained-bytes`, caption: `Retained memory from the model (${model.bytesPerSession} B per session + ${model.bytesPerHistoryMessage} B per history message).`, svg: await renderSvg(overDaysSpec(`${scenario}: retained memory`, 'MB (modelled)', bytes, 'target')) },
-          { name: `${scenario}:history`, caption: 'History messages held across all sessions.', svg: await renderSvg(overDaysSpec(`${scenario}: history size`, 'history messages', history, 'target')) },
+          { name: `${scenario}:sessions`, caption: `Sessions held in memory (the largest in each interval), one line per target and seed. ${legend}${seeds}.`, svg: await renderSvg(overDaysSpec(`${scenario}: sessions in memory`, 'sessions', sessions, 'target', chart)) },
+          { name: `${scenario}:retained-bytes`, caption: `Retained memory from the model (${model.bytesPerSession} B per session + ${model.bytesPerHistoryMessage} B per history message). ${legend}${seeds}.`, svg: await renderSvg(overDaysSpec(`${scenario}: retained memory`, 'MB (modelled)', bytes, 'target', chart)) },
+          { name: `${scenario}:history`, caption: `History messages held across all sessions. ${legend}${seeds}.`, svg: await renderSvg(overDaysSpec(`${scenario}: history size`, 'history messages', history, 'target', chart)) },
         ]
       : [];
     const table = htmlTable(
@@ -44,7 +54,7 @@ export async function runReportHtml(report: Report): Promise<string> {
       outcomes.map((outcome) => [
         outcome.target,
         outcome.seed,
-        describeOutcome(outcome),
+        describeOutcome(outcome) + expectationNote(outcome),
         describeSettings(outcome.settings),
         outcome.costs ? megabytes(outcome.costs.memory.peakBytes) : '–',
         outcome.costs ? megabytes(outcome.costs.memory.p95Bytes) : '–',
@@ -54,8 +64,47 @@ export async function runReportHtml(report: Report): Promise<string> {
       ]),
       { textColumns: [0, 2, 3] },
     );
-    sections.push({ heading: scenario, figures, table });
+    sections.push({ id: scenarioAnchor(scenario), heading: scenario, figures, table });
   }
-  const lede = `${report.outcomes.length} runs; ${reportPassed(report) ? 'every verdict as expected' : 'some verdicts not as expected'}. Memory is modelled from the committed heap baselines (${model.source}).`;
-  return htmlPage(`leaksim ${report.command}`, lede, sections);
+  if (report.flaws?.length) {
+    sections.push({
+      id: 'flaws',
+      heading: 'Flaws caught',
+      intro: 'Each named flaw of the leaky baseline must be caught by at least one scenario.',
+      figures: [],
+      table: htmlTable(['flaw', 'caught', 'caught by'], report.flaws.map((coverage) => [coverage.flaw, coverage.caughtBy.length ? '✓' : '✗ not caught', coverage.caughtBy.map((by) => `${by.scenario} (${by.invariant})`).join(', ')]), { textColumns: [0, 1, 2], className: 'flaws' }),
+    });
+  }
+  // The verdict in summary.md's words; for run and replay (judged by the invariants) each run's
+  // as the terminal gives it, with its "(as expected)".
+  const runs = report.judgedBy === 'invariants' ? `: ${report.outcomes.map((outcome) => outcomeLine(outcome, report.judgedBy)).join('; ')}` : '';
+  const lede = `${reportHeadline(report)}. ${report.outcomes.length} run${report.outcomes.length === 1 ? '' : 's'}${runs}. Memory is modelled from the committed heap baselines (${model.source}).`;
+  const check = report.judgedBy !== 'invariants';
+  return htmlPage(`leaksim ${report.command}`, lede, sections, check ? { overview: verdictMatrix(report, byScenario, targets), folding: true } : {});
+}
+
+function scenarioAnchor(scenario: string): string {
+  return `scenario-${scenario.replace(/[^\w-]+/g, '-')}`;
+}
+
+/**
+ * The check at a glance: a row per scenario, a column per target, each cell ✓ or ✗ (every seed's
+ * verdict as expected, or not) with the first violation it shows, linking to the scenario's section.
+ */
+function verdictMatrix(report: Report, byScenario: ReadonlyMap<string, readonly RunOutcome[]>, targets: readonly string[]): string {
+  const rows = [...byScenario].map(([scenario, outcomes]) => {
+    const cells = targets.map((target) => {
+      const runs = outcomes.filter((outcome) => outcome.target === target);
+      if (runs.length === 0) return '<td class="none">–</td>';
+      const failed = runs.find((outcome) => !outcomePassed(outcome, report.judgedBy));
+      const shown = failed ?? runs.find((outcome) => outcome.firstViolation || outcome.error) ?? runs[0]!;
+      const what = describeOutcome(shown).split(': ')[0]!;
+      const seeds = runs.length > 1 ? ` (${runs.length} seeds${failed ? `, seed ${failed.seed}` : ''})` : '';
+      return `<td class="${failed ? 'fail' : 'pass'}"><a href="#${scenarioAnchor(scenario)}">${failed ? '✗' : '✓'} ${escapeHtml(what + seeds)}</a></td>`;
+    });
+    return `<tr><th class="text"><a href="#${scenarioAnchor(scenario)}">${escapeHtml(scenario)}</a></th>${cells.join('')}</tr>`;
+  });
+  const head = `<tr><th class="text">scenario</th>${targets.map((target) => `<th class="text">${escapeHtml(target)}</th>`).join('')}</tr>`;
+  const flaws = report.flaws?.length ? `<p class="intro"><a href="#flaws">Flaws caught: ${report.flaws.filter((coverage) => coverage.caughtBy.length > 0).length}/${report.flaws.length}</a></p>` : '';
+  return [`<section id="verdicts">`, `<h2>Verdicts</h2>`, `<p class="intro">✓: every seed's verdict as its scenario expects (a violation shown in a ✓ cell was expected); ✗: not. Each cell links to its scenario's charts and table.</p>`, `<div class="matrix-scroll"><table class="matrix">`, head, ...rows, `</table></div>`, flaws, `</section>`].filter(Boolean).join('\n');
 }

@@ -16,6 +16,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../../../src/input-error.ts';
+import { workerEntry } from '../../engine/package-root.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
 import { reproduceCommand, runScenario, targetFault, type RunOptions, type RunOutcome } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
@@ -75,7 +76,7 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
     progress: true,
     watch: watchBuffer,
   };
-  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: request, env: { ...process.env } });
+  const worker = new Worker(workerEntry('sim/runs/isolated/worker'), { workerData: request, env: { ...process.env } });
   return new Promise<RunOutcome>((resolve, reject) => {
     let armed = false;
     let lastProgress = -1;

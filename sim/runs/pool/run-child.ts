@@ -1,5 +1,6 @@
 /**
- * A check worker (see run-pool.ts): started by the parent with `--import tsx` and an IPC channel;
+ * A check worker (see run-pool.ts): started by the parent with an IPC channel (and `--import tsx` when
+ * leaksim runs from its sources);
  * runs one requested run at a time and answers with its outcome. It ends when the parent
  * disconnects. Scenarios are read once per worker and kept.
  */

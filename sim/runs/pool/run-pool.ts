@@ -16,7 +16,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { childExecArgv, leaksimModule } from '../../engine/package-root.ts';
 import { formatSimTime } from '../../engine/sim-time.ts';
 import { InputError } from '../../../src/input-error.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
@@ -27,7 +27,8 @@ import { InterruptedError } from './interrupted.ts';
 
 export { InterruptedError };
 
-export const RUN_CHILD_PATH = resolve(import.meta.dirname, 'run-child.ts');
+/** A check worker's module: compiled JavaScript from the build, so a worker starts without compiling leaksim. */
+export const RUN_CHILD_PATH = leaksimModule('sim/runs/pool/run-child');
 
 export interface PlannedRun {
   /** A child reads it again from `scenario.file`: plan scenarios as loaded from their files. */
@@ -238,7 +239,7 @@ async function inChildren(plan: readonly PlannedRun[], jobs: number, withProgres
       };
       const spawn = (): void => {
         const child = fork(RUN_CHILD_PATH, [], {
-          execArgv: ['--import', import.meta.resolve('tsx')],
+          execArgv: childExecArgv(),
           serialization: 'advanced',
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         });

@@ -12,7 +12,6 @@ import { register } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import type { ClaudeMemCheckout, LayoutName } from './layout.ts';
 
 const standIn = (file: string): string => new URL(`./stand-ins/${file}`, import.meta.url).href;
@@ -42,8 +41,9 @@ const REDIRECTS: Readonly<Record<LayoutName, Readonly<Record<string, string>>>> 
 /**
  * Node's own dynamic import, through tsx (which compiles claude-mem's TypeScript as it is): tsx's
  * `tsImport` runs in Node's loader, out of reach of a bundler that rewrites `import()` (vitest's).
+ * tsx itself is loaded only here, when a checkout is: leaksim's build starts without it.
  */
-const nativeImport = (url: string): Promise<Record<string, unknown>> => tsImport(url, import.meta.url) as Promise<Record<string, unknown>>;
+const nativeImport = async (url: string): Promise<Record<string, unknown>> => (await (await import('tsx/esm/api')).tsImport(url, import.meta.url)) as Record<string, unknown>;
 let dataDir: string | undefined;
 const registeredRoots = new Set<string>();
 const loaded = new Map<string, Promise<Record<string, Record<string, unknown>>>>();

@@ -28,7 +28,7 @@ describe.skipIf(found.length === 0)(describeTitle('13', found), () => {
       if (!checkout.expect) return expect([0, 1]).toContain(code);
       expect(code).toBe(0);
       if (checkout.version === '8.5.7' || checkout.version === '13.15.3') expectPinnedTraceHashes(`reports/test-claude-mem-${checkout.version}/summary.json`, `claude-mem-${checkout.version}`);
-    }, 600_000);
+    });
 
     it.skipIf(checkout.version !== '13.15.3')(`${checkout.version}: run to the end, steady-week, worker-restart and misbehaving-agent violate exactly the invariants docs/claude-mem.md explains`, async () => {
       const target = await resolveTarget(checkout.target);
@@ -39,21 +39,21 @@ describe.skipIf(found.length === 0)(describeTitle('13', found), () => {
       // watchdog-not-early or idle-expired-in-time (aborts before removals, lingering runs):
       // only what docs/claude-mem.md traces to claude-mem's source.
       expect(await violated('scenarios/misbehaving-agent.json')).toEqual(['clean-shutdown', 'drains-when-quiet', 'expiry-not-early', 'history-within-bound', 'no-busy-eviction', 'no-lost-message']);
-    }, 120_000);
+    });
 
     it(`${checkout.version}: the gate fails when claude-mem does not do what the expect file says`, async () => {
       // 8.5.7's verdict on proper-endings (every prompt starts another generator) is not 13.x's.
       const output = collectOutput();
       const code = await main(['check', '--only', 'proper-endings', '--target', checkout.target, '--expect', 'scenarios/expect/claude-mem-8.5.7.json', '--out', `reports/test-claude-mem-${checkout.version}-wrong`], output);
       expect(code).toBe(1);
-    }, 120_000);
+    });
 
     it(`${checkout.version}: passes the heap gates`, async () => {
       const output = collectOutput();
       const code = await main(['check', '--heap', '--target', checkout.target, '--out', `reports/test-claude-mem-${checkout.version}-heap`], output);
       expect(output.stdout.filter((line) => line.startsWith('✗'))).toEqual([]);
       expect(code).toBe(0);
-    }, 600_000);
+    });
 
     it(`${checkout.version}: writes nothing under the user's home, and removes its data folder`, () => {
       const scratch = mkdtempSync(join(tmpdir(), 'leaksim-claude-mem-home-'));
@@ -72,6 +72,6 @@ describe.skipIf(found.length === 0)(describeTitle('13', found), () => {
       } finally {
         rmSync(scratch, { recursive: true, force: true });
       }
-    }, 120_000);
+    });
   }
 });

@@ -25,14 +25,14 @@ describe.skipIf(found.length === 0)(describeTitle('8.5', found), () => {
       if (checkout.version === '8.5.7' || checkout.version === '13.15.3') expectPinnedTraceHashes(`reports/test-claude-mem-${checkout.version}/summary.json`, `claude-mem-${checkout.version}`);
       const steadyWeek = output.stdout.filter((line) => line.includes('steady-week ·') && line.startsWith('✓'));
       expect(steadyWeek.length).toBeGreaterThan(0);
-    }, 600_000);
+    });
 
     it.skipIf(checkout.version !== '8.5.7')(`${checkout.version}: run to the end, steady-week and worker-restart violate exactly the invariants docs/claude-mem.md explains`, async () => {
       const target = await resolveTarget(checkout.target);
       const violated = async (file: string): Promise<string[]> => Object.keys((await runScenario(loadScenario(file), { target, seed: 1, stop: 'never' })).result!.violationCounts).sort();
       expect(await violated('scenarios/steady-week.json')).toEqual(['drains-when-quiet', 'history-within-bound', 'idle-expired-in-time', 'listeners-bounded', 'no-lost-message', 'one-generator-per-session', 'sessions-within-cap', 'watchdog-not-early']);
       expect(await violated('scenarios/worker-restart.json')).toEqual(['drains-when-quiet', 'history-within-bound', 'idle-expired-in-time', 'listeners-bounded', 'no-lost-message', 'one-generator-per-session']);
-    }, 120_000);
+    });
 
     it(`${checkout.version}: the gate fails when claude-mem does not do what the expect file says`, async () => {
       // 13.15.3's verdict on proper-endings (sessions end 3 idle minutes after their last message) is not 8.5.x's.
@@ -40,7 +40,7 @@ describe.skipIf(found.length === 0)(describeTitle('8.5', found), () => {
       const code = await main(['check', '--only', 'proper-endings', '--target', checkout.target, '--expect', 'scenarios/expect/claude-mem-13.15.3.json', '--out', `reports/test-claude-mem-${checkout.version}-wrong`], output);
       expect(code).toBe(1);
       expect(output.stdout.some((line) => line.startsWith('✗ proper-endings'))).toBe(true);
-    }, 120_000);
+    });
 
     it(`${checkout.version}: the heap gate finds its sessions in the heap, beyond the cap and growing`, async () => {
       const output = collectOutput();
@@ -49,6 +49,6 @@ describe.skipIf(found.length === 0)(describeTitle('8.5', found), () => {
       const idle = output.stdout.filter((line) => line.startsWith('✗ heap-idle-sessions'));
       expect(idle.length).toBeGreaterThan(0);
       for (const line of idle) expect(line).toContain('heap-sessions-within-cap');
-    }, 600_000);
+    });
   }
 });
