@@ -88,35 +88,6 @@ function checkRecordedTraffic(scenario: Scenario, file: string): void {
   }
 }
 
-/**
- * What JSON.parse and the schema cannot be trusted to say: a key given twice (JSON.parse keeps the
- * last; a message would point at the first), a number out of a double's range (1e309 parses as
- * Infinity, and would be shown as null). Refused at the offending place, with its text as written.
- */
-function checkTreeValues(node: Node, text: string, file: string, path = ''): void {
-  if (node.type === 'object') {
-    const seen = new Map<string, number>();
-    for (const property of node.children ?? []) {
-      const [keyNode, valueNode] = property.children ?? [];
-      if (!keyNode) continue;
-      const key = String(keyNode.value);
-      const name = path ? `${path}.${key}` : key;
-      const line = lineOfOffset(text, keyNode.offset);
-      const first = seen.get(key);
-      if (first !== undefined) {
-        const shown = valueNode ? text.slice(valueNode.offset, valueNode.offset + Math.min(valueNode.length, 60)) : '';
-        throw new InputError(file, line, name, `is given twice (first on line ${first}, again here as ${shown}): a key may appear once`);
-      }
-      seen.set(key, line);
-      if (valueNode) checkTreeValues(valueNode, text, file, name);
-    }
-  } else if (node.type === 'array') {
-    (node.children ?? []).forEach((child, index) => checkTreeValues(child, text, file, `${path}.${index}`));
-  } else if (node.type === 'number' && !Number.isFinite(node.value as number)) {
-    throw new InputError(file, lineOfOffset(text, node.offset), path, `is ${text.slice(node.offset, node.offset + Math.min(node.length, 40))}, out of the range of a number`);
-  }
-}
-
 /** The smallest time a setting may be: below it, the simulator's millisecond rounding is the policy. */
 export const MIN_SETTING_MS = 1_000;
 
@@ -148,7 +119,6 @@ export function parseScenario(source: string, file: string): Scenario {
     const place = first ? lineAndColumn(text, first.offset) : { line: 1, column: 1 };
     throw new InputError(file, place.line, '', `is not valid JSON (${first ? `column ${place.column}: ${printParseErrorCode(first.error)}` : 'empty'})`);
   }
-  checkTreeValues(tree, text, file);
   const raw = JSON.parse(text) as Record<string, any>;
   const check = validate();
   if (!check(raw)) throw schemaError(check.errors ?? [], tree, text, file);
