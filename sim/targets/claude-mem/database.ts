@@ -255,6 +255,35 @@ export class ClaudeMemDatabase {
   resetStuckMessages(): number {
     return 0;
   }
+
+  // --- 12.x – 13.3 PendingMessageStore: claimed rows stay 'processing' until confirmed ----------
+
+  /** Whether the bridge is removing this session itself (set by the bridge): a queue cleared then is dropped by the delete. */
+  explicitRemoval: ((sessionDbId: number) => boolean) | undefined;
+
+  claimNextMessage(sessionDbId: number): PendingRow | null {
+    return this.claimAndDelete(sessionDbId);
+  }
+
+  confirmProcessed(): number {
+    return 1;
+  }
+
+  resetProcessingToPending(sessionDbId: number): number {
+    return this.store.requeueInFlight(sessionDbId);
+  }
+
+  clearPendingForSession(sessionDbId: number): number {
+    return this.store.dropSession(sessionDbId, this.explicitRemoval?.(sessionDbId) ?? false);
+  }
+
+  peekPendingTypes(sessionDbId: number): { message_type: string; tool_name: string | null }[] {
+    return this.store.queuedCount(sessionDbId) > 0 ? [{ message_type: 'observation', tool_name: null }] : [];
+  }
+
+  getTotalQueueDepth(): number {
+    return this.store.accounting().queued;
+  }
 }
 
 const CHROMA = { syncUserPrompt: (): Promise<void> => Promise.resolve() };

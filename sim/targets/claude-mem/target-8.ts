@@ -18,6 +18,8 @@ import type { InitSessionRequest, InitSessionResult, ObservationRequest, QueueRe
 import type { PendingMessage } from '../../../src/pending-store.ts';
 import { ClaudeMemTarget, expectOk, RouteTable, SILENT_BROADCASTER, SILENT_WORKER, type ActiveSession, type ClaudeMemSessionManager, type GeneratorLayout } from './bridge.ts';
 import { ClaudeMemDatabase } from './database.ts';
+import { ENTRY_FILES } from './load.ts';
+import type { Wiring } from './wiring.ts';
 
 /** `WorkerService.processPendingQueues(sessionLimit = 10)` and its pause between sessions. */
 export const STARTUP_SESSION_LIMIT = 10;
@@ -28,6 +30,7 @@ type Constructor = new (...args: unknown[]) => unknown;
 export interface ClaudeMem8Modules {
   readonly SessionManager: Constructor;
   readonly SessionRoutes: Constructor;
+  readonly wiring: Wiring;
 }
 
 interface Manager8 extends ClaudeMemSessionManager {
@@ -40,14 +43,18 @@ export class ClaudeMem8Target extends ClaudeMemTarget {
 
   constructor(modules: ClaudeMem8Modules, environment: TargetEnvironment) {
     const database = ClaudeMemDatabase.of(environment.store);
-    const manager = new modules.SessionManager(database) as Manager8;
+    const manager = modules.wiring.construct<Manager8>(modules.SessionManager, ENTRY_FILES.sessionManager!, 'SessionManager', { database });
     const removals: { reasons?: ReadonlyMap<number, RemovalReason> } = {};
     super(manager, database, environment.agent, layout8(database, (sessionDbId) => removals.reasons?.get(sessionDbId)), environment.observer);
     removals.reasons = this.sessions.reasons;
     this.#manager = manager;
-    const routes = new modules.SessionRoutes(manager, database, this.generators, this.generators, this.generators, SILENT_BROADCASTER, SILENT_WORKER) as {
-      setupRoutes(app: unknown): void;
-    };
+    const routes = modules.wiring.construct<{ setupRoutes(app: unknown): void }>(modules.SessionRoutes, ENTRY_FILES.sessionRoutes!, 'SessionRoutes', {
+      sessionManager: manager,
+      database,
+      agent: this.generators,
+      broadcaster: SILENT_BROADCASTER,
+      worker: SILENT_WORKER,
+    });
     routes.setupRoutes(this.#routes.app);
   }
 

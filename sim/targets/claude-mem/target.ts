@@ -7,8 +7,10 @@ import type { TargetDescription, TargetFactory } from '../../../src/contract.ts'
 import { PendingStore } from '../../../src/pending-store.ts';
 import { MINUTE_MS } from '../../../src/settings.ts';
 import { ClaudeMemDatabase } from './database.ts';
-import { readCheckout, type ClaudeMemCheckout, type LayoutName } from './layout.ts';
-import { loadClaudeMem } from './load.ts';
+import { InputError } from '../../../src/input-error.ts';
+import { eraOf, misfit, readCheckout, type ClaudeMemCheckout, type LayoutName, type QueueKind } from './layout.ts';
+import { ENTRY_FILES, entryFiles, loadClaudeMem } from './load.ts';
+import { Wiring } from './wiring.ts';
 import { ClaudeMem13Target, type ClaudeMem13Modules } from './target-13.ts';
 import { ClaudeMem8Target, type ClaudeMem8Modules } from './target-8.ts';
 
@@ -26,11 +28,11 @@ const ROUTE_SESSION_PROPERTIES: Readonly<Record<LayoutName, readonly string[]>> 
  * SessionManager creates (so a commit that adds a field is followed), plus those the routes add.
  * History messages are the `{ role, content }` literals the agent appends.
  */
-function heapMatchers(modules: Record<string, Record<string, unknown>>, layout: LayoutName): NonNullable<TargetDescription['heap']> {
+function heapMatchers(modules: Record<string, Record<string, unknown>>, layout: LayoutName, wiring: Wiring): NonNullable<TargetDescription['heap']> {
   const database = new ClaudeMemDatabase(new PendingStore());
   const sessionDbId = database.createSDKSession('leaksim-shape', 'leaksim', 'leaksim');
-  const SessionManager = modules.sessionManager!.SessionManager as new (database: unknown) => { initializeSession(sessionDbId: number): object };
-  const session = new SessionManager(database).initializeSession(sessionDbId);
+  const manager = wiring.construct<{ initializeSession(sessionDbId: number): object }>(modules.sessionManager!.SessionManager, ENTRY_FILES.sessionManager!, 'SessionManager', { database });
+  const session = manager.initializeSession(sessionDbId);
   // A heap snapshot shows a property only when its value is a heap object: V8 keeps small integers
   // inside the object, so the numeric fields (sessionDbId, startTime, token counts) are no edges.
   const properties = Object.entries(session).filter(([, value]) => typeof value !== 'number').map(([key]) => key);
@@ -50,7 +52,7 @@ const LISTENERS_PER_WAITING_GENERATOR = 3;
 /** claude-mem 13.x ends a generator after 3 idle minutes (`SessionMessageBuffer` IDLE_TIMEOUT_MS) and then removes its session. */
 export const IDLE_TIMEOUT_13_MS = 3 * MINUTE_MS;
 
-function describe(layout: LayoutName, skippedTools: readonly string[], heap: NonNullable<TargetDescription['heap']>): TargetDescription {
+function describe(layout: LayoutName, queue: QueueKind, skippedTools: readonly string[], heap: NonNullable<TargetDescription['heap']>): TargetDescription {
   if (layout === '8.5') {
     return {
       pinnedPrompt: 'latest',
@@ -62,7 +64,8 @@ function describe(layout: LayoutName, skippedTools: readonly string[], heap: Non
   }
   return {
     pinnedPrompt: 'latest',
-    queue: 'memory',
+    // 12.x – 13.3 keep SQLite's pending_messages; 13.4 onward the in-memory buffer.
+    queue: queue === 'sqlite' ? 'persisted' : 'memory',
     listenersPerSession: LISTENERS_PER_WAITING_GENERATOR,
     fixedSettings: { ttlMs: IDLE_TIMEOUT_13_MS, generatorIdleTimeoutMs: IDLE_TIMEOUT_13_MS },
     skippedTools,
@@ -74,6 +77,8 @@ function describe(layout: LayoutName, skippedTools: readonly string[], heap: Non
 export interface ClaudeMemTarget {
   readonly name: string;
   readonly checkout: ClaudeMemCheckout;
+  /** The behavioural era (layout.ts `eraOf`): which expect file holds its verdicts. */
+  readonly era: string;
   readonly factory: TargetFactory;
   readonly description: TargetDescription;
 }
@@ -82,11 +87,24 @@ export interface ClaudeMemTarget {
 export async function claudeMemTarget(name: string, source = '--target'): Promise<ClaudeMemTarget> {
   const checkout = readCheckout(name.slice(CLAUDE_MEM_PREFIX.length), source);
   const modules = await loadClaudeMem(checkout);
-  const defaults = (modules.settings!.SettingsDefaultsManager as { getAllDefaults(): Record<string, string> }).getAllDefaults();
+  const wiring = new Wiring(checkout);
+  for (const [name, file] of Object.entries(entryFiles(checkout.root))) {
+    if (!modules[name]) throw new InputError(source, 0, '', misfit(checkout, file, 'did not load'));
+  }
+  const settings = modules.settings?.SettingsDefaultsManager as { getAllDefaults?(): Record<string, string> } | undefined;
+  if (typeof settings?.getAllDefaults !== 'function') throw new InputError(source, 0, '', misfit(checkout, ENTRY_FILES.settings!, 'has no SettingsDefaultsManager.getAllDefaults'));
+  const defaults = settings.getAllDefaults();
   const skippedTools = (defaults.CLAUDE_MEM_SKIP_TOOLS ?? '').split(',').map((tool) => tool.trim()).filter(Boolean);
+  if (checkout.layout === '13') {
+    for (const [name, exported] of [['completion', 'SessionCompletionHandler'], ['ingest', 'setIngestContext'], ['ingest', 'attachIngestGeneratorStarter']] as const) {
+      if (modules[name]?.[exported] === undefined) throw new InputError(source, 0, '', misfit(checkout, ENTRY_FILES[name]!, `does not export ${exported}`));
+    }
+  }
   const factory: TargetFactory =
     checkout.layout === '8.5'
-      ? (environment) => new ClaudeMem8Target({ ...modules.sessionManager, ...modules.sessionRoutes } as unknown as ClaudeMem8Modules, environment)
-      : (environment) => new ClaudeMem13Target({ ...modules.sessionManager, ...modules.sessionRoutes, ...modules.completion, ...modules.ingest } as unknown as ClaudeMem13Modules, environment);
-  return { name, checkout, factory, description: describe(checkout.layout, skippedTools, heapMatchers(modules, checkout.layout)) };
+      ? (environment) => new ClaudeMem8Target({ ...modules.sessionManager, ...modules.sessionRoutes, wiring } as unknown as ClaudeMem8Modules, environment)
+      : (environment) =>
+          new ClaudeMem13Target({ ...modules.sessionManager, ...modules.sessionRoutes, ...modules.completion, ...modules.ingest, wiring, queue: checkout.queue } as unknown as ClaudeMem13Modules, environment);
+  const description = describe(checkout.layout, checkout.queue, skippedTools, heapMatchers(modules, checkout.layout, wiring));
+  return { name, checkout, era: eraOf(checkout), factory, description };
 }
