@@ -16,7 +16,7 @@
  * `sessions` map is replaced by a Map that reports each removal to leaksim's observer, and (13.x)
  * the in-memory buffer's `enqueue` is wrapped to mirror each accepted message into the store.
  */
-import { getEventListeners } from 'node:events';
+import { EventEmitter, getEventListeners } from 'node:events';
 import type {
   Agent,
   GeneratorContext,
@@ -280,8 +280,16 @@ export abstract class ClaudeMemTarget implements SessionTarget {
   abstract completeSession(sessionDbId: number): Promise<boolean>;
   /** A session left claude-mem's map: what happens to its queued work in leaksim's store. */
   protected abstract released(sessionDbId: number, reason: RemovalReason): void;
-  /** Listeners on claude-mem's per-session emitters. */
-  protected abstract emitterListeners(): number;
+  /**
+   * `message` listeners on claude-mem's per-session emitters, wherever its session manager keeps
+   * them: a Map of EventEmitters on the manager or one object below it (8.x `sessionQueues`, 13.0
+   * `queueEngine.eventsBySession`, 13.4 onward `buffer.events`). Found by shape, not by name.
+   */
+  protected emitterListeners(): number {
+    let listeners = 0;
+    for (const emitters of emitterMaps(this.manager)) for (const emitter of emitters.values()) listeners += (emitter as EventEmitter).listenerCount('message');
+    return listeners;
+  }
 
   async deleteSession(sessionDbId: number): Promise<boolean> {
     if (!this.sessions.has(sessionDbId)) return false;
@@ -365,3 +373,20 @@ export const SILENT_BROADCASTER: Record<string, () => void> = new Proxy({}, { ge
 
 /** The worker object the routes and agents receive: only its status broadcast is called. */
 export const SILENT_WORKER = { broadcastProcessingStatus: (): void => undefined };
+
+/** Maps of EventEmitters held by `owner` or by an object it holds (not the sessions map, whose values are sessions). */
+function emitterMaps(owner: object): Map<unknown, unknown>[] {
+  const found: Map<unknown, unknown>[] = [];
+  const isEmitterMap = (value: unknown): value is Map<unknown, unknown> => {
+    if (!(value instanceof Map)) return false;
+    for (const entry of value.values()) return entry instanceof EventEmitter;
+    return false;
+  };
+  for (const value of Object.values(owner)) {
+    if (isEmitterMap(value)) found.push(value);
+    else if (value && typeof value === 'object' && !(value instanceof Map) && !Array.isArray(value)) {
+      for (const inner of Object.values(value)) if (isEmitterMap(inner)) found.push(inner);
+    }
+  }
+  return found;
+}

@@ -13,7 +13,6 @@
  * A generator ends after 3 idle minutes (the buffer's `IDLE_TIMEOUT_MS`) or when it fails; either
  * way `handleGeneratorExit` finalizes the session and removes it with whatever it still buffered.
  */
-import type { EventEmitter } from 'node:events';
 import type { InitSessionRequest, InitSessionResult, ObservationRequest, QueueResult, RemovalReason, SummarizeRequest, TargetEnvironment } from '../../../src/contract.ts';
 import { ClaudeMemTarget, expectOk, RouteTable, SILENT_BROADCASTER, SILENT_WORKER, type ClaudeMemSessionManager, type GeneratorLayout } from './bridge.ts';
 import { ClaudeMemDatabase } from './database.ts';
@@ -123,16 +122,6 @@ export class ClaudeMem13Target extends ClaudeMemTarget {
    */
   protected released(sessionDbId: number, reason: RemovalReason): void {
     if (this.#queueKind === 'buffer') this.store.dropSession(sessionDbId, reason === 'deleted' || reason === 'shutdown');
-  }
-
-  protected emitterListeners(): number {
-    const events =
-      this.#queueKind === 'buffer'
-        ? (this.#manager.getMessageBuffer() as unknown as { events: Map<number, EventEmitter> }).events
-        : (this.#manager as unknown as { sessionQueues: Map<number, EventEmitter> }).sessionQueues;
-    let listeners = 0;
-    for (const emitter of events.values()) listeners += emitter.listenerCount('message');
-    return listeners;
   }
 
   async #queue(contentSessionId: string, text: string, route: string, body: Record<string, unknown>): Promise<QueueResult> {

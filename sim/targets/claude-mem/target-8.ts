@@ -13,7 +13,6 @@
  * starting each one's generator 100 ms after the previous; `start` does the same, and its promise
  * settles when the last one has started.
  */
-import type { EventEmitter } from 'node:events';
 import type { InitSessionRequest, InitSessionResult, ObservationRequest, QueueResult, RemovalReason, SummarizeRequest, TargetEnvironment } from '../../../src/contract.ts';
 import type { PendingMessage } from '../../../src/pending-store.ts';
 import { ClaudeMemTarget, expectOk, RouteTable, SILENT_BROADCASTER, SILENT_WORKER, type ActiveSession, type ClaudeMemSessionManager, type GeneratorLayout } from './bridge.ts';
@@ -114,13 +113,6 @@ export class ClaudeMem8Target extends ClaudeMemTarget {
 
   /** 8.5.x leaves a deleted session's pending rows in SQLite: they wait for the session to come back. */
   protected released(): void {}
-
-  protected emitterListeners(): number {
-    const queues = (this.#manager as unknown as { sessionQueues: Map<number, EventEmitter> }).sessionQueues;
-    let listeners = 0;
-    for (const emitter of queues.values()) listeners += emitter.listenerCount('message');
-    return listeners;
-  }
 
   async #queue(contentSessionId: string, text: string, route: string, body: Record<string, unknown>): Promise<QueueResult> {
     const record = this.store.lookup(contentSessionId);
