@@ -11,7 +11,8 @@
  *                     follows from the methods claude-mem calls on the store)
  *           'buffer'  the in-memory `services/worker/SessionMessageBuffer.ts` (13.4 onward)
  *
- * The era (the behaviour leaksim's expect files are written for) is the pair, named in `eraOf`.
+ * The era (the behaviour leaksim's expect files are written for) is the pair plus whether the
+ * queue ends an idle generator (`IDLE_TIMEOUT_MS` in the queue's file), named in `eraOf`.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -80,7 +81,7 @@ export function readCheckout(path: string, source = '--target'): ClaudeMemChecko
  * The behavioural era of a checkout, by structure: the name of its expect file
  * (scenarios/expect/claude-mem-<era>.json). docs/claude-mem.md describes each.
  */
-export function eraOf(checkout: Pick<ClaudeMemCheckout, 'layout' | 'queue'>): string {
-  if (checkout.layout === '8.5') return 'legacy-routes-sqlite-queue';
-  return checkout.queue === 'sqlite' ? 'ingest-routes-sqlite-queue' : 'ingest-routes-memory-buffer';
+export function eraOf(checkout: Pick<ClaudeMemCheckout, 'layout' | 'queue'>, generatorIdleTimeoutMs: number | undefined): string {
+  if (checkout.layout === '8.5') return generatorIdleTimeoutMs === undefined ? 'legacy-routes' : 'idle-generators';
+  return checkout.queue === 'sqlite' ? 'ingest-sqlite' : 'ingest-buffer';
 }

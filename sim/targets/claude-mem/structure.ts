@@ -194,3 +194,31 @@ export function sessionPath(root: string, entries: readonly string[], replaced: 
   for (const specifier of [...missing.keys()].sort()) missingPackages[specifier] = [...missing.get(specifier)!].sort();
   return { files: [...files].sort(), missingPackages };
 }
+
+/**
+ * The value of a top-level `const NAME = <arithmetic on number literals>` in `file` (claude-mem
+ * writes `const IDLE_TIMEOUT_MS = 3 * 60 * 1000`), or undefined when the file has no such constant.
+ */
+export function numericConstant(file: string, name: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const evaluate = (node: ts.Expression): number | undefined => {
+    if (ts.isNumericLiteral(node)) return Number(node.text.replace(/_/g, ''));
+    if (ts.isParenthesizedExpression(node)) return evaluate(node.expression);
+    if (ts.isBinaryExpression(node)) {
+      const left = evaluate(node.left);
+      const right = evaluate(node.right);
+      if (left === undefined || right === undefined) return undefined;
+      if (node.operatorToken.kind === ts.SyntaxKind.AsteriskToken) return left * right;
+      if (node.operatorToken.kind === ts.SyntaxKind.PlusToken) return left + right;
+      if (node.operatorToken.kind === ts.SyntaxKind.MinusToken) return left - right;
+    }
+    return undefined;
+  };
+  for (const statement of sourceOf(file).statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    for (const declaration of statement.declarationList.declarations) {
+      if (ts.isIdentifier(declaration.name) && declaration.name.text === name && declaration.initializer) return evaluate(declaration.initializer);
+    }
+  }
+  return undefined;
+}

@@ -8,8 +8,10 @@ import { PendingStore } from '../../../src/pending-store.ts';
 import { MINUTE_MS } from '../../../src/settings.ts';
 import { ClaudeMemDatabase } from './database.ts';
 import { InputError } from '../../../src/input-error.ts';
-import { eraOf, misfit, readCheckout, type ClaudeMemCheckout, type LayoutName, type QueueKind } from './layout.ts';
+import { join } from 'node:path';
+import { BUFFER_FILE, eraOf, misfit, QUEUE_PROCESSOR_FILE, readCheckout, type ClaudeMemCheckout, type LayoutName, type QueueKind } from './layout.ts';
 import { ENTRY_FILES, entryFiles, loadClaudeMem } from './load.ts';
+import { numericConstant } from './structure.ts';
 import { Wiring } from './wiring.ts';
 import { ClaudeMem13Target, type ClaudeMem13Modules } from './target-13.ts';
 import { ClaudeMem8Target, type ClaudeMem8Modules } from './target-8.ts';
@@ -52,11 +54,23 @@ const LISTENERS_PER_WAITING_GENERATOR = 3;
 /** claude-mem 13.x ends a generator after 3 idle minutes (`SessionMessageBuffer` IDLE_TIMEOUT_MS) and then removes its session. */
 export const IDLE_TIMEOUT_13_MS = 3 * MINUTE_MS;
 
-function describe(layout: LayoutName, queue: QueueKind, skippedTools: readonly string[], heap: NonNullable<TargetDescription['heap']>): TargetDescription {
+/**
+ * The idle timeout after which claude-mem's message iterator ends a waiting generator, read from
+ * the checkout's queue (`const IDLE_TIMEOUT_MS = 3 * 60 * 1000` in SessionQueueProcessor.ts from
+ * 9.x, in SessionMessageBuffer.ts from 13.4); undefined when its generators wait for ever (8.x).
+ */
+function generatorIdleTimeoutMs(checkout: ClaudeMemCheckout): number | undefined {
+  const file = checkout.queue === 'buffer' ? BUFFER_FILE : QUEUE_PROCESSOR_FILE;
+  return numericConstant(join(checkout.root, file), 'IDLE_TIMEOUT_MS');
+}
+
+function describe(layout: LayoutName, queue: QueueKind, idleTimeoutMs: number | undefined, skippedTools: readonly string[], heap: NonNullable<TargetDescription['heap']>): TargetDescription {
   if (layout === '8.5') {
     return {
       pinnedPrompt: 'latest',
       queue: 'persisted',
+      // 9.x – 11.x: the iterator aborts a generator idle that long; the session stays in memory.
+      ...(idleTimeoutMs !== undefined ? { fixedSettings: { generatorIdleTimeoutMs: idleTimeoutMs } } : {}),
       listenersPerSession: LISTENERS_PER_WAITING_GENERATOR,
       skippedTools,
       heap,
@@ -67,7 +81,7 @@ function describe(layout: LayoutName, queue: QueueKind, skippedTools: readonly s
     // 12.x – 13.3 keep SQLite's pending_messages; 13.4 onward the in-memory buffer.
     queue: queue === 'sqlite' ? 'persisted' : 'memory',
     listenersPerSession: LISTENERS_PER_WAITING_GENERATOR,
-    fixedSettings: { ttlMs: IDLE_TIMEOUT_13_MS, generatorIdleTimeoutMs: IDLE_TIMEOUT_13_MS },
+    fixedSettings: { ttlMs: idleTimeoutMs ?? IDLE_TIMEOUT_13_MS, generatorIdleTimeoutMs: idleTimeoutMs ?? IDLE_TIMEOUT_13_MS },
     skippedTools,
     historyEmptyUntilGenerator: true,
     heap,
@@ -105,6 +119,6 @@ export async function claudeMemTarget(name: string, source = '--target'): Promis
       ? (environment) => new ClaudeMem8Target({ ...modules.sessionManager, ...modules.sessionRoutes, wiring } as unknown as ClaudeMem8Modules, environment)
       : (environment) =>
           new ClaudeMem13Target({ ...modules.sessionManager, ...modules.sessionRoutes, ...modules.completion, ...modules.ingest, wiring, queue: checkout.queue } as unknown as ClaudeMem13Modules, environment);
-  const description = describe(checkout.layout, checkout.queue, skippedTools, heapMatchers(modules, checkout.layout, wiring));
-  return { name, checkout, era: eraOf(checkout), factory, description };
+  const description = describe(checkout.layout, checkout.queue, generatorIdleTimeoutMs(checkout), skippedTools, heapMatchers(modules, checkout.layout, wiring));
+  return { name, checkout, era: eraOf(checkout, generatorIdleTimeoutMs(checkout)), factory, description };
 }
