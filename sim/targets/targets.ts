@@ -26,6 +26,8 @@ export interface NamedTarget {
   readonly guard?: TargetGuard;
   /** What the target declares about itself (src/contract.ts); `{}` keeps leaksim's reference semantics. */
   readonly description: TargetDescription;
+  /** The expect file `check --target` uses when none is given (a claude-mem checkout's era), and the line that says so. */
+  readonly defaultExpect?: { readonly file: string; readonly because: string };
 }
 
 /** A history message is a `{ role, content }` literal in every built-in target. */

@@ -38,13 +38,23 @@ import type { ClaudeMemDatabase } from './database.ts';
 /** The parts of claude-mem's ActiveSession the bridge reads and writes. */
 export interface ActiveSession {
   readonly sessionDbId: number;
-  readonly contentSessionId: string;
+  /** The hook's session id (`claudeSessionId` before 8.x). */
+  readonly contentSessionId?: string;
+  readonly claudeSessionId?: string;
   userPrompt: string;
   abortController: AbortController;
   generatorPromise: Promise<void> | null;
-  conversationHistory: { role: 'user' | 'assistant'; content: string }[];
+  /** Absent before 8.x: claude-mem's agent kept no history of its own (the SDK resumed its session). */
+  conversationHistory?: { role: 'user' | 'assistant'; content: string }[];
   idleTimedOut?: boolean;
 }
+
+/** The hook's session id, under either of the names claude-mem has given it. */
+export const contentIdOf = (session: ActiveSession): string => session.contentSessionId ?? session.claudeSessionId ?? '';
+
+/** A session without a history array of its own (before 8.x) is viewed with an empty one. */
+const NO_HISTORY: readonly { role: 'user' | 'assistant'; content: string }[] = Object.freeze([]);
+const historyOf = (session: ActiveSession): { role: 'user' | 'assistant'; content: string }[] => (session.conversationHistory ?? NO_HISTORY) as { role: 'user' | 'assistant'; content: string }[];
 
 export interface ClaudeMemSessionManager {
   getSession(sessionDbId: number): ActiveSession | undefined;
@@ -170,7 +180,7 @@ export class GeneratorBridge {
     const layout = this.#layout;
     const sessionDbId = session.sessionDbId;
     layout.runStarting(session);
-    session.conversationHistory.push({ role: 'user', content: this.#prompts.asSent(session.contentSessionId, session.userPrompt) });
+    session.conversationHistory?.push({ role: 'user', content: this.#prompts.asSent(contentIdOf(session), session.userPrompt) });
     const iterator = this.#manager.getMessageIterator(sessionDbId);
     const messages: AsyncIterable<PendingMessage> = {
       [Symbol.asyncIterator]: () => ({
@@ -192,7 +202,7 @@ export class GeneratorBridge {
       // claude-mem's generator takes its messages from its own iterator (`messages`): nothing to claim besides.
       claim: () => undefined,
       append: (message: ConversationMessage) => {
-        session.conversationHistory.push({ role: message.role, content: message.content });
+        session.conversationHistory?.push({ role: message.role, content: message.content });
       },
       ack: (message: PendingMessage) => {
         unacknowledged -= 1;
@@ -268,7 +278,7 @@ export abstract class ClaudeMemTarget implements SessionTarget {
     this.sessions.onRemoved = (session, reason) => {
       if (reason === 'expired') this.#expirations += 1;
       observer?.onRemoved(session.sessionDbId, reason);
-      this.prompts.forget(session.contentSessionId);
+      this.prompts.forget(contentIdOf(session));
       this.released(session.sessionDbId, reason);
     };
   }
@@ -306,29 +316,32 @@ export abstract class ClaudeMemTarget implements SessionTarget {
   session(sessionDbId: number): SessionView | undefined {
     const session = this.sessions.get(sessionDbId);
     if (!session) return undefined;
-    const size = this.#size(session.conversationHistory);
+    const history = historyOf(session);
+    const size = this.#size(history);
     return {
       sessionDbId,
-      contentSessionId: session.contentSessionId,
-      historyMessages: session.conversationHistory.length,
+      contentSessionId: contentIdOf(session),
+      historyMessages: history.length,
       historyTokens: size.tokens,
       historyChars: size.chars,
-      firstMessage: session.conversationHistory[0],
+      firstMessage: history[0],
       pending: this.store.pendingCount(sessionDbId),
       generatorRunning: session.generatorPromise !== null,
     };
   }
 
   history(sessionDbId: number): readonly ConversationMessage[] | undefined {
-    return this.sessions.get(sessionDbId)?.conversationHistory;
+    const session = this.sessions.get(sessionDbId);
+    return session ? historyOf(session) : undefined;
   }
 
   stats(): TargetStats {
     let historyMessages = 0;
     let historyChars = 0;
     for (const session of this.sessions.values()) {
-      historyMessages += session.conversationHistory.length;
-      historyChars += this.#size(session.conversationHistory).chars;
+      const history = historyOf(session);
+      historyMessages += history.length;
+      historyChars += this.#size(history).chars;
     }
     return {
       activeSessions: this.sessions.size,
@@ -353,7 +366,7 @@ export abstract class ClaudeMemTarget implements SessionTarget {
     return listeners;
   }
 
-  #size(history: ActiveSession['conversationHistory']): HistorySize {
+  #size(history: readonly { content: string }[]): HistorySize {
     let size = this.#sizes.get(history);
     if (!size || size.counted > history.length) {
       size = { counted: 0, chars: 0, tokens: 0 };

@@ -10,6 +10,7 @@
  *                     (claimed and deleted up to 11.x, claimed and confirmed from 12.x: which one
  *                     follows from the methods claude-mem calls on the store)
  *           'buffer'  the in-memory `services/worker/SessionMessageBuffer.ts` (13.4 onward)
+ *           'array'   neither: before 8.x each in-memory session kept a `pendingMessages` array
  *
  * The era (the behaviour leaksim's expect files are written for) is the pair plus whether the
  * queue ends an idle generator (`IDLE_TIMEOUT_MS` in the queue's file), named in `eraOf`.
@@ -19,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { InputError } from '../../../src/input-error.ts';
 
 export type LayoutName = '8.5' | '13';
-export type QueueKind = 'sqlite' | 'buffer';
+export type QueueKind = 'sqlite' | 'buffer' | 'array';
 
 export interface ClaudeMemCheckout {
   /** The checkout's real path (symbolic links resolved: Node loads modules by real path). */
@@ -70,10 +71,7 @@ export function readCheckout(path: string, source = '--target'): ClaudeMemChecko
     throw new InputError(source, 0, '', `${shown}: claude-mem ${version} is not supported: it has no ${REQUIRED_FILES[1]} (leaksim runs releases with the HTTP session routes, 7.0.0 onward)`);
   }
   if (absent.length > 0) throw new InputError(source, 0, '', `${shown} (claude-mem ${version}) is incomplete: missing ${absent.join(', ')}`);
-  const queue: QueueKind | undefined = has(BUFFER_FILE) ? 'buffer' : has(QUEUE_PROCESSOR_FILE) ? 'sqlite' : undefined;
-  if (!queue) {
-    throw new InputError(source, 0, '', `${shown}: ${misfit({ version, root }, 'src/services/worker/SessionManager.ts', `keeps its queue in neither ${QUEUE_PROCESSOR_FILE} nor ${BUFFER_FILE} (an in-memory pendingMessages array, before 8.x); leaksim has no bridge for that queue yet`)}`);
-  }
+  const queue: QueueKind = has(BUFFER_FILE) ? 'buffer' : has(QUEUE_PROCESSOR_FILE) ? 'sqlite' : 'array';
   return { root, version, layout: has(INGEST_FILE) ? '13' : '8.5', queue };
 }
 
@@ -82,6 +80,7 @@ export function readCheckout(path: string, source = '--target'): ClaudeMemChecko
  * (scenarios/expect/claude-mem-<era>.json). docs/claude-mem.md describes each.
  */
 export function eraOf(checkout: Pick<ClaudeMemCheckout, 'layout' | 'queue'>, generatorIdleTimeoutMs: number | undefined): string {
+  if (checkout.queue === 'array') return 'memory-array';
   if (checkout.layout === '8.5') return generatorIdleTimeoutMs === undefined ? 'legacy-routes' : 'idle-generators';
   return checkout.queue === 'sqlite' ? 'ingest-sqlite' : 'ingest-buffer';
 }

@@ -57,6 +57,7 @@ export const ENTRY_FILES: Readonly<Record<string, string>> = {
   settings: 'src/shared/SettingsDefaultsManager.ts',
   completion: 'src/services/worker/session/SessionCompletionHandler.ts',
   ingest: 'src/services/worker/http/shared.ts',
+  tagStripping: 'src/utils/tag-stripping.ts',
 };
 
 /** The entry files a checkout has, by name. */

@@ -222,3 +222,18 @@ export function numericConstant(file: string, name: string): number | undefined 
   }
   return undefined;
 }
+
+/** The strings of a top-level `const NAME = new Set([...string literals])` in `file` (7.x's save-hook SKIP_TOOLS), or undefined. */
+export function stringSetConstant(file: string, name: string): string[] | undefined {
+  if (!existsSync(file)) return undefined;
+  for (const statement of sourceOf(file).statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    for (const declaration of statement.declarationList.declarations) {
+      if (!ts.isIdentifier(declaration.name) || declaration.name.text !== name || !declaration.initializer) continue;
+      const initializer = declaration.initializer;
+      if (!ts.isNewExpression(initializer) || !initializer.arguments?.[0] || !ts.isArrayLiteralExpression(initializer.arguments[0])) return undefined;
+      return initializer.arguments[0].elements.filter(ts.isStringLiteral).map((element) => element.text);
+    }
+  }
+  return undefined;
+}

@@ -8,10 +8,12 @@ import { PendingStore } from '../../../src/pending-store.ts';
 import { MINUTE_MS } from '../../../src/settings.ts';
 import { ClaudeMemDatabase } from './database.ts';
 import { InputError } from '../../../src/input-error.ts';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BUFFER_FILE, eraOf, misfit, QUEUE_PROCESSOR_FILE, readCheckout, type ClaudeMemCheckout, type LayoutName, type QueueKind } from './layout.ts';
 import { ENTRY_FILES, entryFiles, loadClaudeMem } from './load.ts';
-import { numericConstant } from './structure.ts';
+import { numericConstant, stringSetConstant } from './structure.ts';
 import { Wiring } from './wiring.ts';
 import { ClaudeMem13Target, type ClaudeMem13Modules } from './target-13.ts';
 import { ClaudeMem8Target, type ClaudeMem8Modules } from './target-8.ts';
@@ -54,6 +56,26 @@ const LISTENERS_PER_WAITING_GENERATOR = 3;
 /** claude-mem 13.x ends a generator after 3 idle minutes (`SessionMessageBuffer` IDLE_TIMEOUT_MS) and then removes its session. */
 export const IDLE_TIMEOUT_13_MS = 3 * MINUTE_MS;
 
+/** The save hook of a release before 8.x filtered tools itself (`SKIP_TOOLS` in src/hooks/save-hook.ts); later the routes do, by setting. */
+export const HOOK_SKIP_TOOLS_FILE = 'src/hooks/save-hook.ts';
+
+/**
+ * The tools whose observations claude-mem skips: the `CLAUDE_MEM_SKIP_TOOLS` default of the
+ * checkout's SettingsDefaultsManager (8.x onward, applied by the observation route), or before it
+ * the save hook's own `SKIP_TOOLS` set (applied by the bridge, as the hook did before calling).
+ */
+function skippedToolsOf(checkout: ClaudeMemCheckout, modules: Record<string, Record<string, unknown>>): string[] {
+  if (!modules.settings) {
+    const hookTools = stringSetConstant(join(checkout.root, HOOK_SKIP_TOOLS_FILE), 'SKIP_TOOLS');
+    if (!hookTools) throw new InputError('--target', 0, '', misfit(checkout, ENTRY_FILES.settings!, `is absent, and ${HOOK_SKIP_TOOLS_FILE} declares no SKIP_TOOLS set either`));
+    return hookTools;
+  }
+  const settings = modules.settings.SettingsDefaultsManager as { getAllDefaults?(): Record<string, string> } | undefined;
+  if (typeof settings?.getAllDefaults !== 'function') throw new InputError('--target', 0, '', misfit(checkout, ENTRY_FILES.settings!, 'has no SettingsDefaultsManager.getAllDefaults'));
+  const defaults = settings.getAllDefaults();
+  return (defaults.CLAUDE_MEM_SKIP_TOOLS ?? '').split(',').map((tool) => tool.trim()).filter(Boolean);
+}
+
 /**
  * The idle timeout after which claude-mem's message iterator ends a waiting generator, read from
  * the checkout's queue (`const IDLE_TIMEOUT_MS = 3 * 60 * 1000` in SessionQueueProcessor.ts from
@@ -68,7 +90,8 @@ function describe(layout: LayoutName, queue: QueueKind, idleTimeoutMs: number | 
   if (layout === '8.5') {
     return {
       pinnedPrompt: 'latest',
-      queue: 'persisted',
+      // Before 8.x the queue is an array on the in-memory session, lost with the worker.
+      queue: queue === 'array' ? 'memory' : 'persisted',
       // 9.x – 11.x: the iterator aborts a generator idle that long; the session stays in memory.
       ...(idleTimeoutMs !== undefined ? { fixedSettings: { generatorIdleTimeoutMs: idleTimeoutMs } } : {}),
       listenersPerSession: LISTENERS_PER_WAITING_GENERATOR,
@@ -93,6 +116,8 @@ export interface ClaudeMemTarget {
   readonly checkout: ClaudeMemCheckout;
   /** The behavioural era (layout.ts `eraOf`): which expect file holds its verdicts. */
   readonly era: string;
+  /** scenarios/expect/claude-mem-<era>.json, when leaksim has one for the era. */
+  readonly defaultExpect?: { readonly file: string; readonly because: string };
   readonly factory: TargetFactory;
   readonly description: TargetDescription;
 }
@@ -105,10 +130,7 @@ export async function claudeMemTarget(name: string, source = '--target'): Promis
   for (const [name, file] of Object.entries(entryFiles(checkout.root))) {
     if (!modules[name]) throw new InputError(source, 0, '', misfit(checkout, file, 'did not load'));
   }
-  const settings = modules.settings?.SettingsDefaultsManager as { getAllDefaults?(): Record<string, string> } | undefined;
-  if (typeof settings?.getAllDefaults !== 'function') throw new InputError(source, 0, '', misfit(checkout, ENTRY_FILES.settings!, 'has no SettingsDefaultsManager.getAllDefaults'));
-  const defaults = settings.getAllDefaults();
-  const skippedTools = (defaults.CLAUDE_MEM_SKIP_TOOLS ?? '').split(',').map((tool) => tool.trim()).filter(Boolean);
+  const skippedTools = skippedToolsOf(checkout, modules);
   if (checkout.layout === '13') {
     for (const [name, exported] of [['completion', 'SessionCompletionHandler'], ['ingest', 'setIngestContext'], ['ingest', 'attachIngestGeneratorStarter']] as const) {
       if (modules[name]?.[exported] === undefined) throw new InputError(source, 0, '', misfit(checkout, ENTRY_FILES[name]!, `does not export ${exported}`));
@@ -116,9 +138,20 @@ export async function claudeMemTarget(name: string, source = '--target'): Promis
   }
   const factory: TargetFactory =
     checkout.layout === '8.5'
-      ? (environment) => new ClaudeMem8Target({ ...modules.sessionManager, ...modules.sessionRoutes, wiring } as unknown as ClaudeMem8Modules, environment)
+      ? (environment) =>
+          new ClaudeMem8Target({ ...modules.sessionManager, ...modules.sessionRoutes, ...modules.tagStripping, wiring, queue: checkout.queue, hookSkippedTools: modules.settings ? undefined : skippedTools } as unknown as ClaudeMem8Modules, environment)
       : (environment) =>
           new ClaudeMem13Target({ ...modules.sessionManager, ...modules.sessionRoutes, ...modules.completion, ...modules.ingest, wiring, queue: checkout.queue } as unknown as ClaudeMem13Modules, environment);
-  const description = describe(checkout.layout, checkout.queue, generatorIdleTimeoutMs(checkout), skippedTools, heapMatchers(modules, checkout.layout, wiring));
-  return { name, checkout, era: eraOf(checkout, generatorIdleTimeoutMs(checkout)), factory, description };
+  const heap = heapMatchers(modules, checkout.layout, wiring);
+  const described = describe(checkout.layout, checkout.queue, generatorIdleTimeoutMs(checkout), skippedTools, heap);
+  // A session without a conversationHistory (before 8.x; found on a session the checkout's own manager creates) has no first message to keep.
+  const description: TargetDescription = (heap.session as { properties?: readonly string[] }).properties?.includes('conversationHistory')
+    ? described
+    : { ...described, invariantsOff: { 'init-prompt-kept': "claude-mem's ActiveSession keeps no conversationHistory (the agent SDK resumed its own session): there is no first message to keep" } };
+  const era = eraOf(checkout, generatorIdleTimeoutMs(checkout));
+  const expectFile = fileURLToPath(new URL(`../../../scenarios/expect/claude-mem-${era}.json`, import.meta.url));
+  const defaultExpect = existsSync(expectFile)
+    ? { file: relative(process.cwd(), expectFile) || expectFile, because: `claude-mem ${checkout.version} is of the ${era} era` }
+    : undefined;
+  return { name, checkout, era, ...(defaultExpect ? { defaultExpect } : {}), factory, description };
 }
