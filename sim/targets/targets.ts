@@ -28,6 +28,8 @@ export interface NamedTarget {
   readonly description: TargetDescription;
   /** The expect file `check --target` uses when none is given (a claude-mem checkout's era), and the line that says so. */
   readonly defaultExpect?: { readonly file: string; readonly because: string };
+  /** claude-mem: runs only in an isolated child process (sim/runs/isolated/claude-mem.ts). */
+  readonly isolated?: true;
 }
 
 /** A history message is a `{ role, content }` literal in every built-in target. */

@@ -15,6 +15,7 @@
  * Built-in targets are leaksim's own code and run in this thread, as before.
  */
 import { Worker } from 'node:worker_threads';
+import { runClaudeMemIsolated } from './claude-mem.ts';
 import { InputError } from '../../../src/input-error.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
 import { reproduceCommand, runScenario, type RunOptions, type RunOutcome } from '../run.ts';
@@ -59,6 +60,10 @@ export function watchdogSeconds(env: NodeJS.ProcessEnv = process.env): number {
 
 /** runScenario, in a worker thread under the watchdog when the target is a user's adapter. */
 export async function runScenarioIsolated(scenario: Scenario, options: RunOptions, limitSeconds = watchdogSeconds()): Promise<RunOutcome> {
+  if (options.target.isolated) {
+    const outcome = await runClaudeMemIsolated(scenario, options, limitSeconds * 1_000 * WATCHDOG_IDLE_FACTOR, (message) => failedOutcome(scenario, options, message));
+    return outcome.reproduce ? outcome : { ...outcome, reproduce: reproduceCommand(scenario, options) };
+  }
   if (!options.target.guard) return runScenario(scenario, options);
   const watchBuffer = new SharedArrayBuffer(WATCH_SLOTS * Int32Array.BYTES_PER_ELEMENT);
   const watch = new Int32Array(watchBuffer);
@@ -86,24 +91,7 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
       void worker.terminate();
       settle();
     };
-    const failed = (message: string): RunOutcome => ({
-      scenario: scenario.name,
-      scenarioFile: scenario.file,
-      target: options.target.name,
-      seed: options.seed,
-      days: options.days ?? scenario.days,
-      settings: options.settings?.values ?? scenario.settings,
-      expected: options.expected,
-      verdict: 'error',
-      asExpected: false,
-      firstViolation: undefined,
-      error: `${message} (seed ${options.seed})`,
-      errorFromTargetCode: true,
-      result: undefined,
-      reproduce: '',
-      costs: undefined,
-      declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
-    });
+    const failed = (message: string): RunOutcome => failedOutcome(scenario, options, message);
     const poll = setInterval(() => {
       if (!armed) return;
       const progress = Atomics.load(watch, WATCH_PROGRESS);
@@ -142,4 +130,26 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
     worker.on('error', (error) => finish(() => resolve(failed(`the adapter's code failed outside the run: ${error.message.split('\n')[0]}`))));
     worker.on('exit', (code) => finish(() => resolve(failed(`the worker thread exited with code ${code} before the run ended (process.exit in the adapter?)`))));
   }).then((outcome) => (outcome.reproduce ? outcome : { ...outcome, reproduce: reproduceCommand(scenario, options) }));
+}
+
+/** The outcome of a run the watchdog or a crash ended: an error verdict, in one line, with the seed. */
+function failedOutcome(scenario: Scenario, options: RunOptions, message: string): RunOutcome {
+  return {
+    scenario: scenario.name,
+    scenarioFile: scenario.file,
+    target: options.target.name,
+    seed: options.seed,
+    days: options.days ?? scenario.days,
+    settings: options.settings?.values ?? scenario.settings,
+    expected: options.expected,
+    verdict: 'error',
+    asExpected: false,
+    firstViolation: undefined,
+    error: `${message} (seed ${options.seed})`,
+    errorFromTargetCode: true,
+    result: undefined,
+    reproduce: '',
+    costs: undefined,
+    declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
+  };
 }

@@ -122,7 +122,9 @@ export function isolatedEnvironment(folder: string): Record<string, string> {
  */
 export function isolateClaudeMem(parent = tmpdir()): ClaudeMemIsolation {
   if (!isolation) {
-    const folder = mkdtempSync(join(parent, 'leaksim-claude-mem-'));
+    // A child forked by isolation.ts is given its folder (created and removed by its parent).
+    const given = process.env.LEAKSIM_CLAUDE_MEM_FOLDER;
+    const folder = given ?? mkdtempSync(join(parent, 'leaksim-claude-mem-'));
     process.on('exit', () => rmSync(folder, { recursive: true, force: true }));
     const environment = isolatedEnvironment(folder);
     for (const path of [environment.TMPDIR!, environment.CLAUDE_MEM_DATA_DIR!, environment.CLAUDE_CONFIG_DIR!, join(folder, 'stand-ins')]) mkdirSync(path, { recursive: true });

@@ -15,6 +15,7 @@ import { BUFFER_FILE, eraOf, misfit, QUEUE_PROCESSOR_FILE, readCheckout, type Cl
 import { ENTRY_FILES, entryFiles, loadClaudeMem } from './load.ts';
 import { numericConstant, stringSetConstant } from './structure.ts';
 import { Wiring } from './wiring.ts';
+import { claudeMemLoadsHere, forkIsolated } from './isolation.ts';
 import { ClaudeMem13Target, type ClaudeMem13Modules } from './target-13.ts';
 import { ClaudeMem8Target, type ClaudeMem8Modules } from './target-8.ts';
 
@@ -120,10 +121,47 @@ export interface ClaudeMemTarget {
   readonly defaultExpect?: { readonly file: string; readonly because: string };
   readonly factory: TargetFactory;
   readonly description: TargetDescription;
+  /** Runs in an isolated child process (sim/runs/isolated/claude-mem.ts), never in this one. */
+  readonly isolated?: true;
 }
 
-/** Loads the checkout named by `claude-mem:<path>`; a bad checkout is one InputError naming what is missing. */
+type DescribeReply =
+  | { readonly kind: 'described'; readonly target: Omit<ClaudeMemTarget, 'factory'> }
+  | { readonly kind: 'input-error'; readonly file: string; readonly line: number; readonly field: string; readonly problem: string }
+  | { readonly kind: 'crash'; readonly message: string };
+
+const DESCRIBE_CHILD = fileURLToPath(new URL('./describe-child.ts', import.meta.url));
+
+function describeInChild(name: string, source: string): Promise<ClaudeMemTarget> {
+  const { child, console: printed } = forkIsolated(DESCRIBE_CHILD, [name, source]);
+  return new Promise<ClaudeMemTarget>((resolve, reject) => {
+    let reply: DescribeReply | undefined;
+    child.once('message', (message: DescribeReply) => {
+      reply = message;
+    });
+    child.once('exit', (code, signal) => {
+      if (reply?.kind === 'described') {
+        const factory: TargetFactory = () => {
+          throw new Error(`leaksim: ${name} runs in a child process of its own (runScenarioIsolated), not in this one`);
+        };
+        resolve({ ...reply.target, factory, isolated: true });
+      } else if (reply?.kind === 'input-error') reject(new InputError(reply.file, reply.line, reply.field, reply.problem));
+      else {
+        const why = reply?.kind === 'crash' ? reply.message : `the child loading it exited (${signal ?? `code ${code}`})${printed.kept.length ? `: ${printed.kept[printed.kept.length - 1]}` : ''}`;
+        reject(new InputError(source, 0, '', `claude-mem checkout ${name.slice(CLAUDE_MEM_PREFIX.length)} could not be loaded: ${why}`));
+      }
+    });
+  });
+}
+
+/**
+ * Loads the checkout named by `claude-mem:<path>`; a bad checkout is one InputError naming the
+ * release, the file and what did not fit. Outside an isolated child (isolation.ts) the checkout is
+ * loaded and described in a child, and the target's runs go to children of their own
+ * (`isolated: true`; sim/runs/isolated/claude-mem.ts): its factory is not for this process.
+ */
 export async function claudeMemTarget(name: string, source = '--target'): Promise<ClaudeMemTarget> {
+  if (!claudeMemLoadsHere()) return describeInChild(name, source);
   const checkout = readCheckout(name.slice(CLAUDE_MEM_PREFIX.length), source);
   const modules = await loadClaudeMem(checkout);
   const wiring = new Wiring(checkout);
