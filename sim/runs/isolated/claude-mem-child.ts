@@ -16,8 +16,10 @@ const post = (reply: ClaudeMemReply): void => void process.send!(reply);
 process.once('message', (request: ClaudeMemRequest) => {
   const heartbeat = realSetInterval(() => post({ kind: 'alive' }), request.heartbeatMs);
   void (async () => {
+    let release = '';
     try {
       const target = await resolveTarget(request.target);
+      release = `claude-mem ${(target as { checkout?: { version: string } }).checkout?.version}: `;
       post({ kind: 'started' });
       const outcome = await runScenario(request.scenario, {
         target,
@@ -28,10 +30,12 @@ process.once('message', (request: ClaudeMemRequest) => {
         ...(request.expected ? { expected: request.expected } : {}),
         ...(request.progress ? { onProgress: (nowMs: number, hookEvents: number) => post({ kind: 'progress', nowMs, hookEvents }) } : {}),
       });
-      post({ kind: 'outcome', outcome });
+      // An error (a failed route, a bridge that does not fit) is leaksim's inability to run this
+      // release, never a verdict about it: reported as one line and exit code 2, naming the release.
+      post({ kind: 'outcome', outcome: outcome.verdict === 'error' ? { ...outcome, error: `${release}${outcome.error}`, errorFromTargetCode: true } : outcome });
     } catch (error) {
       if (error instanceof InputError) post({ kind: 'input-error', file: error.file, line: error.line, field: error.field, problem: error.problem });
-      else post({ kind: 'crash', message: errorText(error) });
+      else post({ kind: 'crash', message: `${release}${errorText(error).replace(/^Error: /, '')}` });
     } finally {
       clearInterval(heartbeat);
     }

@@ -113,10 +113,34 @@ export class RouteTable {
   }
 }
 
-/** Route answers leaksim cannot take for a contract result: a claude-mem error is a harness error, with its message. */
+/**
+ * Route answers leaksim cannot take for a contract result. A failed route is never a finding about
+ * claude-mem (findings are invariant violations): the run ends as an error that says where the
+ * route failed, so that a bridge that does not fit a checkout reads as leaksim's error.
+ */
 export function expectOk(route: string, response: RouteResponse): Record<string, unknown> {
-  if (response.status >= 400) throw new Error(`claude-mem ${route} answered ${response.status}: ${JSON.stringify(response.body)}`);
+  if (response.status >= 400) throw new Error(`${route} answered ${response.status}: ${JSON.stringify(response.body)}${whereItFailed()}`);
   return response.body;
+}
+
+const LAST_LOGGED_ERROR = Symbol.for('leaksim.claude-mem.last-logged-error');
+
+/**
+ * Where the error claude-mem last logged was thrown (its handlers log it before answering 500):
+ * in leaksim's stand-ins or bridge (leaksim's error: the bridge does not fit this checkout), or in
+ * claude-mem's own file and function.
+ */
+export function whereItFailed(): string {
+  const globals = globalThis as Record<symbol, unknown>;
+  const error = globals[LAST_LOGGED_ERROR];
+  globals[LAST_LOGGED_ERROR] = undefined;
+  if (!(error instanceof Error)) return '';
+  const frames = (error.stack ?? '').split('\n').slice(1).map((line) => line.trim()).filter((line) => line.startsWith('at ') && !line.includes('node:'));
+  const first = frames[0];
+  if (!first) return '';
+  const place = first.replace(/^at /, '').replace(/file:\/\/\S*?\/(sim|src)\//g, '$1/').replace(/\(?\/\S*?\/(src\/\S+?)\)?$/, '($1)');
+  if (/sim\/targets\/claude-mem\/|leaksim-inert:|leaksim-claude-mem-/.test(first)) return `; thrown in leaksim's bridge (${place}): a stand-in does not fit this checkout, leaksim's error`;
+  return `; thrown in claude-mem's ${place}`;
 }
 
 /**
