@@ -2,12 +2,14 @@
  * A run against claude-mem's own code, in a child process of its own (sim/targets/claude-mem/
  * isolation.ts): home, temporary folder and claude-mem's data directory inside one temporary
  * folder removed when the child exits, claude-mem's console output captured (counted, its first
- * lines kept, reported with the run's captured warnings), and a watchdog: the child sends a
- * heartbeat on the real clock; when none has come for the watchdog's limit (the adapters' limit
- * times WATCHDOG_IDLE_FACTOR: claude-mem's code is not guarded call by call), the child is killed
- * and the run ends as an error in one line. The run inside is the same code, with the same trace,
- * as a run in this process.
+ * lines kept, reported with the run's captured warnings), and a watchdog (a thread of the child,
+ * claude-mem-child.ts) that kills the child when the simulation has not moved for the limit (the
+ * adapters' limit times WATCHDOG_IDLE_FACTOR: claude-mem's code is not guarded call by call); the
+ * run then ends as an error in one line. The run inside is the same code, with the same trace, as
+ * a run in this process.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../../src/input-error.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
@@ -16,7 +18,9 @@ import type { RunOptions, RunOutcome } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
 
 export const CLAUDE_MEM_CHILD = fileURLToPath(new URL('./claude-mem-child.ts', import.meta.url));
-const HEARTBEAT_MS = 250;
+
+/** Where the child's watchdog thread writes why it stopped the run (inside the run's temporary folder). */
+export const watchdogFile = (folder: string): string => join(folder, 'watchdog-stopped.txt');
 
 export interface ClaudeMemRequest {
   readonly scenario: Scenario;
@@ -27,11 +31,10 @@ export interface ClaudeMemRequest {
   readonly stop?: RunOptions['stop'];
   readonly expected?: RunOptions['expected'];
   readonly progress: boolean;
-  readonly heartbeatMs: number;
+  readonly watchdogMs: number;
 }
 
 export type ClaudeMemReply =
-  | { readonly kind: 'alive' }
   | { readonly kind: 'started' }
   | { readonly kind: 'progress'; readonly nowMs: number; readonly hookEvents: number }
   | { readonly kind: 'outcome'; readonly outcome: RunOutcome }
@@ -41,7 +44,7 @@ export type ClaudeMemReply =
 /** The kind under which claude-mem's console output is counted among a run's captured warnings. */
 export const CONSOLE_WARNING_KIND = 'claude-mem console output';
 
-/** runScenario for a claude-mem target, in an isolated child under the watchdog (`limitMs` without a heartbeat). */
+/** runScenario for a claude-mem target, in an isolated child under the watchdog (`limitMs` without the simulation moving). */
 export function runClaudeMemIsolated(scenario: Scenario, options: RunOptions, limitMs: number, failed: (message: string) => RunOutcome): Promise<RunOutcome> {
   const request: ClaudeMemRequest = {
     scenario,
@@ -52,29 +55,25 @@ export function runClaudeMemIsolated(scenario: Scenario, options: RunOptions, li
     ...(options.stop ? { stop: options.stop } : {}),
     ...(options.expected ? { expected: options.expected } : {}),
     progress: options.onProgress !== undefined,
-    heartbeatMs: HEARTBEAT_MS,
+    watchdogMs: limitMs,
   };
-  const { child, console: printed } = forkIsolated(CLAUDE_MEM_CHILD);
+  let reply: ClaudeMemReply | undefined;
+  const stoppedBecause = (folder: string): void => {
+    const file = watchdogFile(folder);
+    if (!reply && existsSync(file)) reply = { kind: 'crash', message: readFileSync(file, 'utf8') };
+  };
+  const { child, console: printed, ended } = forkIsolated(CLAUDE_MEM_CHILD, [], stoppedBecause);
   return new Promise<RunOutcome>((resolve, reject) => {
-    let lastSign = Date.now();
     let settled = false;
-    let reply: ClaudeMemReply | undefined;
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastSign < limitMs) return;
-      reply = { kind: 'crash', message: `claude-mem's code did not return within ${limitMs / 1_000} s (an endless loop?); the run was stopped` };
-      child.kill('SIGKILL');
-    }, HEARTBEAT_MS);
     child.on('message', (message: ClaudeMemReply) => {
-      lastSign = Date.now();
       if (message.kind === 'progress') options.onProgress?.(message.nowMs, message.hookEvents);
       else if (message.kind === 'outcome' || message.kind === 'input-error' || message.kind === 'crash') {
         reply = message;
         child.disconnect();
       }
     });
-    // Settled on exit, once the child's output is all read and its folder removed.
-    child.once('exit', (code, signal) => {
-      clearInterval(watchdog);
+    // Settled once the child has exited, its output is all read and its folder removed.
+    void ended.then(({ code, signal }) => {
       if (settled) return;
       settled = true;
       if (reply?.kind === 'outcome') resolve(withConsole(reply.outcome, printed.lines, printed.kept));

@@ -266,6 +266,13 @@ export class SentPrompts {
 
 const comparable = (prompt: string): string => prompt.trim().replace(/^\//, '').trim();
 
+/**
+ * A counter the bridge bumps each time the checker reads the target (after every event), for the
+ * watchdog of an isolated claude-mem run (sim/runs/isolated/claude-mem-child.ts): when it stops
+ * moving, claude-mem's code has not returned. Unset outside such a run.
+ */
+export const bridgeProgress: { counter: Int32Array | undefined } = { counter: undefined };
+
 /** Running size of a history array, updated from where it was last counted (claude-mem only appends). */
 interface HistorySize {
   counted: number;
@@ -360,6 +367,8 @@ export abstract class ClaudeMemTarget implements SessionTarget {
   }
 
   stats(): TargetStats {
+    // The checker asks after every event: the watchdog's sign that the simulation is moving.
+    if (bridgeProgress.counter) Atomics.add(bridgeProgress.counter, 0, 1);
     let historyMessages = 0;
     let historyChars = 0;
     for (const session of this.sessions.values()) {

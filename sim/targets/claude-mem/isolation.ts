@@ -55,14 +55,22 @@ export interface IsolatedChild {
   readonly child: ChildProcess;
   readonly folder: string;
   readonly console: CapturedConsole;
+  /** Settles once the child has exited, its output is read and its folder is removed. */
+  readonly ended: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
 }
 
 /**
- * Forks `entry` (a TypeScript module, run through tsx) as an isolated claude-mem child with an IPC
- * channel; its temporary folder is removed when it exits (and, should this process exit first,
- * then).
+ * After the child exits, how long its output pipes may stay open: a process the child started (the
+ * esbuild service tsx runs) may hold them a little longer; what it prints then is not claude-mem's.
  */
-export function forkIsolated(entry: string, args: readonly string[] = []): IsolatedChild {
+const OUTPUT_GRACE_MS = 500;
+
+/**
+ * Forks `entry` (a TypeScript module, run through tsx) as an isolated claude-mem child with an IPC
+ * channel; its temporary folder is removed when it has exited (after `beforeRemove` looked into
+ * it), and should this process exit first, then.
+ */
+export function forkIsolated(entry: string, args: readonly string[] = [], beforeRemove?: (folder: string) => void): IsolatedChild {
   const folder = mkdtempSync(join(tmpdir(), 'leaksim-claude-mem-'));
   const remove = () => rmSync(folder, { recursive: true, force: true });
   process.once('exit', remove);
@@ -75,10 +83,24 @@ export function forkIsolated(entry: string, args: readonly string[] = []): Isola
   const captured = new CapturedConsole();
   child.stdout!.on('data', (chunk: Buffer) => captured.take('stdout', chunk));
   child.stderr!.on('data', (chunk: Buffer) => captured.take('stderr', chunk));
-  child.once('exit', () => {
-    captured.finish();
-    remove();
-    process.removeListener('exit', remove);
+  const streamsEnded = Promise.all([child.stdout!, child.stderr!].map((stream) => new Promise<void>((resolve) => stream.once('close', () => resolve()))));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      let grace: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((done) => {
+        grace = setTimeout(done, OUTPUT_GRACE_MS);
+      });
+      void Promise.race([streamsEnded, timedOut]).then(() => {
+        clearTimeout(grace);
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+        captured.finish();
+        beforeRemove?.(folder);
+        remove();
+        process.removeListener('exit', remove);
+        resolve({ code, signal });
+      });
+    });
   });
-  return { child, folder, console: captured };
+  return { child, folder, console: captured, ended };
 }

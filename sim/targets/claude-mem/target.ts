@@ -133,13 +133,13 @@ type DescribeReply =
 const DESCRIBE_CHILD = fileURLToPath(new URL('./describe-child.ts', import.meta.url));
 
 function describeInChild(name: string, source: string): Promise<ClaudeMemTarget> {
-  const { child, console: printed } = forkIsolated(DESCRIBE_CHILD, [name, source]);
+  const { child, console: printed, ended } = forkIsolated(DESCRIBE_CHILD, [name, source]);
   return new Promise<ClaudeMemTarget>((resolve, reject) => {
     let reply: DescribeReply | undefined;
     child.once('message', (message: DescribeReply) => {
       reply = message;
     });
-    child.once('exit', (code, signal) => {
+    void ended.then(({ code, signal }) => {
       if (reply?.kind === 'described') {
         const factory: TargetFactory = () => {
           throw new Error(`leaksim: ${name} runs in a child process of its own (runScenarioIsolated), not in this one`);
