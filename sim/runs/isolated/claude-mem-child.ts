@@ -7,6 +7,7 @@
  * claude-mem's code has not returned (an endless loop blocks this thread, and with it any reply),
  * so the watchdog thread writes why into the run's folder and kills the process; the parent reads
  * it there. A thread, not a timer here: a long simulation may not give this thread's timers a turn.
+ * The same thread ends the child when leaksim is gone (the child was re-parented).
  */
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../../../src/input-error.ts';
@@ -26,6 +27,8 @@ const { writeFileSync } = require('node:fs');
 const counter = new Int32Array(workerData.buffer);
 let last = -1, since = Date.now();
 setInterval(() => {
+  // leaksim is gone (killed): a run nobody waits for must not go on.
+  if (process.ppid !== workerData.parent) process.kill(process.pid, 'SIGKILL');
   const now = Atomics.load(counter, 0);
   if (now !== last) { last = now; since = Date.now(); return; }
   if (Date.now() - since < workerData.limitMs) return;
@@ -38,7 +41,7 @@ function startWatchdog(limitMs: number): Worker {
   const buffer = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
   bridgeProgress.counter = new Int32Array(buffer);
   const message = `claude-mem's code did not return within ${limitMs / 1_000} s (an endless loop?); the run was stopped`;
-  const watchdog = new Worker(WATCHDOG_THREAD, { eval: true, execArgv: [], workerData: { buffer, limitMs, file: watchdogFile(process.env[FOLDER_ENV]!), message } });
+  const watchdog = new Worker(WATCHDOG_THREAD, { eval: true, execArgv: [], workerData: { buffer, limitMs, file: watchdogFile(process.env[FOLDER_ENV]!), message, parent: process.ppid } });
   watchdog.unref();
   return watchdog;
 }

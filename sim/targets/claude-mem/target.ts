@@ -161,7 +161,10 @@ function describeInChild(name: string, source: string): Promise<ClaudeMemTarget>
  * (`isolated: true`; sim/runs/isolated/claude-mem.ts): its factory is not for this process.
  */
 export async function claudeMemTarget(name: string, source = '--target'): Promise<ClaudeMemTarget> {
-  if (!claudeMemLoadsHere()) return describeInChild(name, source);
+  if (!claudeMemLoadsHere()) {
+    readCheckout(name.slice(CLAUDE_MEM_PREFIX.length), source); // a bad path is refused here, before any child starts
+    return describeInChild(name, source);
+  }
   const checkout = readCheckout(name.slice(CLAUDE_MEM_PREFIX.length), source);
   const modules = await loadClaudeMem(checkout);
   const wiring = new Wiring(checkout);
