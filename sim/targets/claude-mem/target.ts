@@ -130,6 +130,7 @@ type DescribeReply =
   | { readonly kind: 'input-error'; readonly file: string; readonly line: number; readonly field: string; readonly problem: string }
   | { readonly kind: 'crash'; readonly message: string };
 
+const describedTargets = new Map<string, Promise<ClaudeMemTarget>>();
 const DESCRIBE_CHILD = fileURLToPath(new URL('./describe-child.ts', import.meta.url));
 
 function describeInChild(name: string, source: string): Promise<ClaudeMemTarget> {
@@ -163,7 +164,14 @@ function describeInChild(name: string, source: string): Promise<ClaudeMemTarget>
 export async function claudeMemTarget(name: string, source = '--target'): Promise<ClaudeMemTarget> {
   if (!claudeMemLoadsHere()) {
     readCheckout(name.slice(CLAUDE_MEM_PREFIX.length), source); // a bad path is refused here, before any child starts
-    return describeInChild(name, source);
+    // Described once per process (a pool child resolves the target for each of its runs).
+    let described = describedTargets.get(name);
+    if (!described) {
+      described = describeInChild(name, source);
+      describedTargets.set(name, described);
+      described.catch(() => describedTargets.delete(name));
+    }
+    return described;
   }
   const checkout = readCheckout(name.slice(CLAUDE_MEM_PREFIX.length), source);
   const modules = await loadClaudeMem(checkout);
