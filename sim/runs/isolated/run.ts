@@ -20,6 +20,7 @@ import { InputError } from '../../../src/input-error.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
 import { reproduceCommand, runScenario, type RunOptions, type RunOutcome } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
+import { resolveTarget } from '../../targets/targets.ts';
 import { TARGET_METHODS, WATCH_CALL, WATCH_PROGRESS, WATCH_SLOTS } from '../../targets/target-guard.ts';
 
 /** How long one call into the adapter may run before the watchdog ends the run. */
@@ -152,4 +153,16 @@ function failedOutcome(scenario: Scenario, options: RunOptions, message: string)
     costs: undefined,
     declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
   };
+}
+
+/**
+ * One scenario × seed against the claude-mem checkout at `checkoutPath`, isolated as every
+ * claude-mem run is: the stable entry point for code that runs many checkouts (`leaksim history`).
+ * A checkout leaksim cannot run throws one InputError (exit 2 at the edge); a run that cannot
+ * finish comes back as an `error` outcome whose `error` names the release and what failed.
+ * Which files make up the checkout's session path: `checkoutSessionPath` (targets/claude-mem/load.ts).
+ */
+export async function runClaudeMemCheckout(checkoutPath: string, scenario: Scenario, seed: number, options: Pick<RunOptions, 'stop' | 'expected' | 'days' | 'onProgress'> = {}): Promise<RunOutcome> {
+  const target = await resolveTarget(`claude-mem:${checkoutPath}`);
+  return runScenarioIsolated(scenario, { target, seed, ...options });
 }
