@@ -28,10 +28,17 @@ const ERA_OF: Readonly<Record<string, string>> = {
 };
 
 /**
- * Runs not as expected that docs/claude-mem.md explains: an expect file states one verdict per
- * scenario for all seeds, and in the idle-generators era proper-endings fails differently by seed.
+ * Runs not as expected that docs/claude-mem.md explains ("Known gaps"), by release: in the
+ * idle-generators era proper-endings fails differently by seed; 8.2.10 lacks 8.5.x's abort in the
+ * generator's finally, so watchdog-not-early (and shutdown-waits) never come.
  */
-const KNOWN_GAPS: Readonly<Record<string, readonly string[]>> = { 'idle-generators': ['proper-endings seed 2'] };
+const IDLE_GENERATORS_GAP = ['proper-endings seed 2'];
+const KNOWN_GAPS: Readonly<Record<string, readonly string[]>> = {
+  '8.2.10': ['crashing-generators seed 1', 'crashing-generators seed 2', 'heavy-month seed 1', 'steady-week seed 1', 'steady-week seed 2'],
+  '9.1.1': IDLE_GENERATORS_GAP,
+  '10.7.2': IDLE_GENERATORS_GAP,
+  '11.0.1': IDLE_GENERATORS_GAP,
+};
 
 describe.skipIf(releases.length === 0)(describeTitle('every shared release', releases), () => {
   for (const release of releases) {
@@ -50,7 +57,7 @@ describe.skipIf(releases.length === 0)(describeTitle('every shared release', rel
         if (era) expect(check.stderr).toContain(`expect file: scenarios/expect/claude-mem-${era}.json (claude-mem ${release.version} is of the ${era} era`);
         expect(check.stderr.split('\n').filter((line) => line.startsWith('leaksim:'))).toEqual([]);
         const runs = (JSON.parse(readFileSync(join(scratch, 'out', 'summary.json'), 'utf8')) as { runs: { scenario: string; seed: number; asExpected: boolean }[] }).runs;
-        const gaps = KNOWN_GAPS[era ?? ''] ?? [];
+        const gaps = KNOWN_GAPS[release.version] ?? [];
         expect(runs.filter((run) => !run.asExpected).map((run) => `${run.scenario} seed ${run.seed}`)).toEqual(gaps);
         expect(check.status).toBe(gaps.length === 0 ? 0 : 1);
         expect(readdirSync(home)).toEqual([]);
