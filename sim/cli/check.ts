@@ -88,13 +88,17 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
   if (shard && values.heap) throw new InputError('leaksim check', 0, '--shard', 'applies to the invariant gate, not to --heap (run the heap gate as one job)');
   const files = positionals.length ? positionals.map((argument) => scenarioPath(argument, 'leaksim check')) : scenarioFiles(builtInScenarioDir());
   let scenarios = files.map((file) => loadScenario(file));
-  const expectations = values.expect === undefined ? new Map<string, Verdict>() : loadExpectations(values.expect, scenarios.map((scenario) => scenario.name));
+  const scenarioNames = scenarios.map((scenario) => scenario.name);
   if (values.only?.length) {
     const unknown = values.only.filter((name) => !scenarios.some((scenario) => scenario.name === name));
     if (unknown.length) throw new InputError('leaksim check', 0, '--only', `no scenario named ${unknown.join(', ')}`);
     scenarios = scenarios.filter((scenario) => values.only!.includes(scenario.name));
   }
   const adapter = values.target === undefined ? undefined : await resolveTarget(values.target);
+  // A claude-mem checkout brings its era's expect file when none is given (sim/targets/claude-mem/layout.ts eraOf).
+  const expectFile = values.expect ?? (values.heap ? undefined : adapter?.defaultExpect?.file);
+  if (values.expect === undefined && expectFile !== undefined) output.err(`expect file: ${expectFile} (${adapter!.defaultExpect!.because}; --expect FILE to use another)`);
+  const expectations = expectFile === undefined ? new Map<string, Verdict>() : loadExpectations(expectFile, scenarioNames);
   if (values.heap) {
     if (values.expect !== undefined) throw new InputError('leaksim check --heap', 0, '--expect', 'does not apply to the heap gate: an adapter must pass every heap scenario');
     return heapCheckCommand(scenarios, output, {

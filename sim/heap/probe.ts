@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { runScenario } from '../runs/run.ts';
 import { loadScenario } from '../runs/scenario.ts';
+import { IN_PROCESS_ENV } from '../targets/claude-mem/isolation.ts';
 import { resolveTarget } from '../targets/targets.ts';
 import { analyseSnapshots, type SnapshotAnalysis, type SnapshotFile } from '../heap-analysis/measure.ts';
 import { heapPlanOf } from './plan.ts';
@@ -54,7 +55,10 @@ export async function probe(request: ProbeRequest): Promise<ProbeResult> {
   const scenario = loadScenario(request.scenarioFile);
   const plan = heapPlanOf(scenario);
   if (!plan) throw new Error(`scenario ${scenario.name} has no heap section`);
-  // A built-in name or an adapter module: the probe loads it itself, in this child.
+  // A built-in name or an adapter module: the probe loads it itself, in this child. A claude-mem
+  // checkout too (the probe is a child of its own: its home and temporary folder are pointed into
+  // a temporary folder before claude-mem loads; sim/targets/claude-mem/isolation.ts).
+  if (request.target.startsWith('claude-mem:')) process.env[IN_PROCESS_ENV] = '1';
   const target = await resolveTarget(request.target);
   const matchers = target.description.heap;
   if (!matchers) throw new Error(`${request.target} declares no description.heap: the heap gate cannot tell its sessions and history messages apart`);

@@ -27,6 +27,10 @@ export interface NamedTarget {
   readonly guard?: TargetGuard;
   /** What the target declares about itself (src/contract.ts); `{}` keeps leaksim's reference semantics. */
   readonly description: TargetDescription;
+  /** The expect file `check --target` uses when none is given (a claude-mem checkout's era), and the line that says so. */
+  readonly defaultExpect?: { readonly file: string; readonly because: string };
+  /** claude-mem: runs only in an isolated child process (sim/runs/isolated/claude-mem.ts). */
+  readonly isolated?: true;
 }
 
 /** A history message is a `{ role, content }` literal in every built-in target. */

@@ -11,6 +11,7 @@
 import { MINUTE_MS, SETTING_KEYS, type RetentionSettings } from '../../src/settings.ts';
 import { megabytes, type MemoryModel } from '../check/costs.ts';
 import { memoryModel } from '../heap-analysis/memory-model.ts';
+import { runScenarioIsolated } from '../runs/isolated/run.ts';
 import { runScenario } from '../runs/run.ts';
 import type { Scenario } from '../runs/scenario.ts';
 import { downsample, type SeriesPoint } from '../report/series.ts';
@@ -138,7 +139,8 @@ export function gridPoints(grid: Grid, base: RetentionSettings): GridPoint[] {
 /** One grid run: what a worker does for each task. */
 export async function tuneRun(scenario: Scenario, targetName: string, point: GridPoint, seed: number, days: number, withSeries: boolean): Promise<TuneRun> {
   const target = await resolveTarget(targetName);
-  const outcome = await runScenario(scenario, { target, seed, days, settings: { values: point.settings, file: '(tune grid)' }, stop: 'never' });
+  // claude-mem's code runs only in a child process of its own (sim/targets/claude-mem/isolation.ts).
+  const outcome = await (target.isolated ? runScenarioIsolated : runScenario)(scenario, { target, seed, days, settings: { values: point.settings, file: '(tune grid)' }, stop: 'never' });
   const costs = outcome.costs;
   const model = memoryModel();
   return {

@@ -15,12 +15,14 @@
  * Built-in targets are leaksim's own code and run in this thread, as before.
  */
 import { Worker } from 'node:worker_threads';
+import { runClaudeMemIsolated } from './claude-mem.ts';
 import { InputError } from '../../../src/input-error.ts';
 import { workerEntry } from '../../engine/package-root.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
 import { reproduceCommand, runScenario, targetFault, type RunOptions, type RunOutcome } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
 import { importSeconds } from '../../targets/adapter-probe.ts';
+import { resolveTarget } from '../../targets/targets.ts';
 import { TARGET_METHODS, WATCH_CALL, WATCH_PROGRESS, WATCH_SLOTS } from '../../targets/target-guard.ts';
 
 /** How long one call into the adapter may run before the watchdog ends the run. */
@@ -61,6 +63,10 @@ export function watchdogSeconds(env: NodeJS.ProcessEnv = process.env): number {
 
 /** runScenario, in a worker thread under the watchdog when the target is a user's adapter. */
 export async function runScenarioIsolated(scenario: Scenario, options: RunOptions, limitSeconds = watchdogSeconds()): Promise<RunOutcome> {
+  if (options.target.isolated) {
+    const outcome = await runClaudeMemIsolated(scenario, options, limitSeconds * 1_000 * WATCHDOG_IDLE_FACTOR, (message) => failedOutcome(scenario, options, message));
+    return outcome.reproduce ? outcome : { ...outcome, reproduce: reproduceCommand(scenario, options) };
+  }
   if (!options.target.guard) return runScenario(scenario, options);
   const watchBuffer = new SharedArrayBuffer(WATCH_SLOTS * Int32Array.BYTES_PER_ELEMENT);
   const watch = new Int32Array(watchBuffer);
@@ -156,4 +162,38 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
     worker.on('error', (error) => finish(() => resolve(failed(`the adapter's code failed outside the run: ${error.message.split('\n')[0]}`))));
     worker.on('exit', (code) => finish(() => resolve(failed(`the adapter ended the run's thread (exit code ${code}) before the run finished: process.exit() in the adapter, or a promise the run waits on that can never settle`))));
   });
+}
+
+/** The outcome of a run the watchdog or a crash ended: an error verdict, in one line, with the seed. */
+function failedOutcome(scenario: Scenario, options: RunOptions, message: string): RunOutcome {
+  return {
+    scenario: scenario.name,
+    scenarioFile: scenario.file,
+    target: options.target.name,
+    seed: options.seed,
+    days: options.days ?? scenario.days,
+    settings: options.settings?.values ?? scenario.settings,
+    expected: options.expected,
+    verdict: 'error',
+    asExpected: false,
+    firstViolation: undefined,
+    error: `${message} (seed ${options.seed})`,
+    errorFromTargetCode: true,
+    result: undefined,
+    reproduce: '',
+    costs: undefined,
+    declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
+  };
+}
+
+/**
+ * One scenario × seed against the claude-mem checkout at `checkoutPath`, isolated as every
+ * claude-mem run is: the stable entry point for code that runs many checkouts (`leaksim history`).
+ * A checkout leaksim cannot run throws one InputError (exit 2 at the edge); a run that cannot
+ * finish comes back as an `error` outcome whose `error` names the release and what failed.
+ * Which files make up the checkout's session path: `checkoutSessionPath` (targets/claude-mem/load.ts).
+ */
+export async function runClaudeMemCheckout(checkoutPath: string, scenario: Scenario, seed: number, options: Pick<RunOptions, 'stop' | 'expected' | 'days' | 'onProgress'> = {}): Promise<RunOutcome> {
+  const target = await resolveTarget(`claude-mem:${checkoutPath}`);
+  return runScenarioIsolated(scenario, { target, seed, ...options });
 }

@@ -16,7 +16,7 @@
  * `sessions` map is replaced by a Map that reports each removal to leaksim's observer, and (13.x)
  * the in-memory buffer's `enqueue` is wrapped to mirror each accepted message into the store.
  */
-import { getEventListeners } from 'node:events';
+import { EventEmitter, getEventListeners } from 'node:events';
 import type {
   Agent,
   GeneratorContext,
@@ -38,13 +38,23 @@ import type { ClaudeMemDatabase } from './database.ts';
 /** The parts of claude-mem's ActiveSession the bridge reads and writes. */
 export interface ActiveSession {
   readonly sessionDbId: number;
-  readonly contentSessionId: string;
+  /** The hook's session id (`claudeSessionId` before 8.x). */
+  readonly contentSessionId?: string;
+  readonly claudeSessionId?: string;
   userPrompt: string;
   abortController: AbortController;
   generatorPromise: Promise<void> | null;
-  conversationHistory: { role: 'user' | 'assistant'; content: string }[];
+  /** Absent before 8.x: claude-mem's agent kept no history of its own (the SDK resumed its session). */
+  conversationHistory?: { role: 'user' | 'assistant'; content: string }[];
   idleTimedOut?: boolean;
 }
+
+/** The hook's session id, under either of the names claude-mem has given it. */
+export const contentIdOf = (session: ActiveSession): string => session.contentSessionId ?? session.claudeSessionId ?? '';
+
+/** A session without a history array of its own (before 8.x) is viewed with an empty one. */
+const NO_HISTORY: readonly { role: 'user' | 'assistant'; content: string }[] = Object.freeze([]);
+const historyOf = (session: ActiveSession): { role: 'user' | 'assistant'; content: string }[] => (session.conversationHistory ?? NO_HISTORY) as { role: 'user' | 'assistant'; content: string }[];
 
 export interface ClaudeMemSessionManager {
   getSession(sessionDbId: number): ActiveSession | undefined;
@@ -103,10 +113,34 @@ export class RouteTable {
   }
 }
 
-/** Route answers leaksim cannot take for a contract result: a claude-mem error is a harness error, with its message. */
+/**
+ * Route answers leaksim cannot take for a contract result. A failed route is never a finding about
+ * claude-mem (findings are invariant violations): the run ends as an error that says where the
+ * route failed, so that a bridge that does not fit a checkout reads as leaksim's error.
+ */
 export function expectOk(route: string, response: RouteResponse): Record<string, unknown> {
-  if (response.status >= 400) throw new Error(`claude-mem ${route} answered ${response.status}: ${JSON.stringify(response.body)}`);
+  if (response.status >= 400) throw new Error(`${route} answered ${response.status}: ${JSON.stringify(response.body)}${whereItFailed()}`);
   return response.body;
+}
+
+const LAST_LOGGED_ERROR = Symbol.for('leaksim.claude-mem.last-logged-error');
+
+/**
+ * Where the error claude-mem last logged was thrown (its handlers log it before answering 500):
+ * in leaksim's stand-ins or bridge (leaksim's error: the bridge does not fit this checkout), or in
+ * claude-mem's own file and function.
+ */
+export function whereItFailed(): string {
+  const globals = globalThis as Record<symbol, unknown>;
+  const error = globals[LAST_LOGGED_ERROR];
+  globals[LAST_LOGGED_ERROR] = undefined;
+  if (!(error instanceof Error)) return '';
+  const frames = (error.stack ?? '').split('\n').slice(1).map((line) => line.trim()).filter((line) => line.startsWith('at ') && !line.includes('node:'));
+  const first = frames[0];
+  if (!first) return '';
+  const place = first.replace(/^at /, '').replace(/file:\/\/\S*?\/(sim|src)\//g, '$1/').replace(/\(?\/\S*?\/(src\/\S+?)\)?$/, '($1)');
+  if (/sim\/targets\/claude-mem\/|leaksim-inert:|leaksim-claude-mem-/.test(first)) return `; thrown in leaksim's bridge (${place}): a stand-in does not fit this checkout, leaksim's error`;
+  return `; thrown in claude-mem's ${place}`;
 }
 
 /**
@@ -170,7 +204,7 @@ export class GeneratorBridge {
     const layout = this.#layout;
     const sessionDbId = session.sessionDbId;
     layout.runStarting(session);
-    session.conversationHistory.push({ role: 'user', content: this.#prompts.asSent(session.contentSessionId, session.userPrompt) });
+    session.conversationHistory?.push({ role: 'user', content: this.#prompts.asSent(contentIdOf(session), session.userPrompt) });
     const iterator = this.#manager.getMessageIterator(sessionDbId);
     const messages: AsyncIterable<PendingMessage> = {
       [Symbol.asyncIterator]: () => ({
@@ -192,7 +226,7 @@ export class GeneratorBridge {
       // claude-mem's generator takes its messages from its own iterator (`messages`): nothing to claim besides.
       claim: () => undefined,
       append: (message: ConversationMessage) => {
-        session.conversationHistory.push({ role: message.role, content: message.content });
+        session.conversationHistory?.push({ role: message.role, content: message.content });
       },
       ack: (message: PendingMessage) => {
         unacknowledged -= 1;
@@ -232,6 +266,13 @@ export class SentPrompts {
 
 const comparable = (prompt: string): string => prompt.trim().replace(/^\//, '').trim();
 
+/**
+ * A counter the bridge bumps each time the checker reads the target (after every event), for the
+ * watchdog of an isolated claude-mem run (sim/runs/isolated/claude-mem-child.ts): when it stops
+ * moving, claude-mem's code has not returned. Unset outside such a run.
+ */
+export const bridgeProgress: { counter: Int32Array | undefined } = { counter: undefined };
+
 /** Running size of a history array, updated from where it was last counted (claude-mem only appends). */
 interface HistorySize {
   counted: number;
@@ -268,7 +309,7 @@ export abstract class ClaudeMemTarget implements SessionTarget {
     this.sessions.onRemoved = (session, reason) => {
       if (reason === 'expired') this.#expirations += 1;
       observer?.onRemoved(session.sessionDbId, reason);
-      this.prompts.forget(session.contentSessionId);
+      this.prompts.forget(contentIdOf(session));
       this.released(session.sessionDbId, reason);
     };
   }
@@ -280,8 +321,16 @@ export abstract class ClaudeMemTarget implements SessionTarget {
   abstract completeSession(sessionDbId: number): Promise<boolean>;
   /** A session left claude-mem's map: what happens to its queued work in leaksim's store. */
   protected abstract released(sessionDbId: number, reason: RemovalReason): void;
-  /** Listeners on claude-mem's per-session emitters. */
-  protected abstract emitterListeners(): number;
+  /**
+   * `message` listeners on claude-mem's per-session emitters, wherever its session manager keeps
+   * them: a Map of EventEmitters on the manager or one object below it (8.x `sessionQueues`, 13.0
+   * `queueEngine.eventsBySession`, 13.4 onward `buffer.events`). Found by shape, not by name.
+   */
+  protected emitterListeners(): number {
+    let listeners = 0;
+    for (const emitters of emitterMaps(this.manager)) for (const emitter of emitters.values()) listeners += (emitter as EventEmitter).listenerCount('message');
+    return listeners;
+  }
 
   async deleteSession(sessionDbId: number): Promise<boolean> {
     if (!this.sessions.has(sessionDbId)) return false;
@@ -298,29 +347,34 @@ export abstract class ClaudeMemTarget implements SessionTarget {
   session(sessionDbId: number): SessionView | undefined {
     const session = this.sessions.get(sessionDbId);
     if (!session) return undefined;
-    const size = this.#size(session.conversationHistory);
+    const history = historyOf(session);
+    const size = this.#size(history);
     return {
       sessionDbId,
-      contentSessionId: session.contentSessionId,
-      historyMessages: session.conversationHistory.length,
+      contentSessionId: contentIdOf(session),
+      historyMessages: history.length,
       historyTokens: size.tokens,
       historyChars: size.chars,
-      firstMessage: session.conversationHistory[0],
+      firstMessage: history[0],
       pending: this.store.pendingCount(sessionDbId),
       generatorRunning: session.generatorPromise !== null,
     };
   }
 
   history(sessionDbId: number): readonly ConversationMessage[] | undefined {
-    return this.sessions.get(sessionDbId)?.conversationHistory;
+    const session = this.sessions.get(sessionDbId);
+    return session ? historyOf(session) : undefined;
   }
 
   stats(): TargetStats {
+    // The checker asks after every event: the watchdog's sign that the simulation is moving.
+    if (bridgeProgress.counter) Atomics.add(bridgeProgress.counter, 0, 1);
     let historyMessages = 0;
     let historyChars = 0;
     for (const session of this.sessions.values()) {
-      historyMessages += session.conversationHistory.length;
-      historyChars += this.#size(session.conversationHistory).chars;
+      const history = historyOf(session);
+      historyMessages += history.length;
+      historyChars += this.#size(history).chars;
     }
     return {
       activeSessions: this.sessions.size,
@@ -345,7 +399,7 @@ export abstract class ClaudeMemTarget implements SessionTarget {
     return listeners;
   }
 
-  #size(history: ActiveSession['conversationHistory']): HistorySize {
+  #size(history: readonly { content: string }[]): HistorySize {
     let size = this.#sizes.get(history);
     if (!size || size.counted > history.length) {
       size = { counted: 0, chars: 0, tokens: 0 };
@@ -365,3 +419,20 @@ export const SILENT_BROADCASTER: Record<string, () => void> = new Proxy({}, { ge
 
 /** The worker object the routes and agents receive: only its status broadcast is called. */
 export const SILENT_WORKER = { broadcastProcessingStatus: (): void => undefined };
+
+/** Maps of EventEmitters held by `owner` or by an object it holds (not the sessions map, whose values are sessions). */
+function emitterMaps(owner: object): Map<unknown, unknown>[] {
+  const found: Map<unknown, unknown>[] = [];
+  const isEmitterMap = (value: unknown): value is Map<unknown, unknown> => {
+    if (!(value instanceof Map)) return false;
+    for (const entry of value.values()) return entry instanceof EventEmitter;
+    return false;
+  };
+  for (const value of Object.values(owner)) {
+    if (isEmitterMap(value)) found.push(value);
+    else if (value && typeof value === 'object' && !(value instanceof Map) && !Array.isArray(value)) {
+      for (const inner of Object.values(value)) if (isEmitterMap(inner)) found.push(inner);
+    }
+  }
+  return found;
+}

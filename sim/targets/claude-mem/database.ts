@@ -20,6 +20,8 @@ import type { PendingMessage, PendingStore } from '../../../src/pending-store.ts
 export interface SessionRow {
   readonly id: number;
   readonly content_session_id: string;
+  /** The same id under its name before 8.x. */
+  readonly claude_session_id: string;
   memory_session_id: string | null;
   project: string;
   /** The prompt the row was created with (claude-mem never updates it): what a re-created session starts from. */
@@ -104,6 +106,7 @@ export class ClaudeMemDatabase {
     this.#rows.set(record.sessionDbId, {
       id: record.sessionDbId,
       content_session_id: contentSessionId,
+      claude_session_id: contentSessionId,
       memory_session_id: null,
       project,
       user_prompt: userPrompt,
@@ -115,6 +118,27 @@ export class ClaudeMemDatabase {
 
   getSessionById(sessionDbId: number): SessionRow | undefined {
     return this.#rows.get(sessionDbId);
+  }
+
+  // --- before 8.x: the session's own prompt counter (new-hook.ts incremented it) -------------
+
+  readonly #promptCounters = new Map<number, number>();
+
+  incrementPromptCounter(sessionDbId: number): number {
+    const count = (this.#promptCounters.get(sessionDbId) ?? 0) + 1;
+    this.#promptCounters.set(sessionDbId, count);
+    return count;
+  }
+
+  getPromptCounter(sessionDbId: number): number {
+    return this.#promptCounters.get(sessionDbId) ?? 0;
+  }
+
+  /** The active session row of a hook's session id (the complete-by-id route before 8.x). */
+  findActiveSDKSession(contentSessionId: string): SessionRow | undefined {
+    const record = this.store.lookup(contentSessionId);
+    const row = record ? this.#rows.get(record.sessionDbId) : undefined;
+    return row?.status === 'active' ? row : undefined;
   }
 
   markSessionCompleted(sessionDbId: number): void {
@@ -254,6 +278,35 @@ export class ClaudeMemDatabase {
 
   resetStuckMessages(): number {
     return 0;
+  }
+
+  // --- 12.x – 13.3 PendingMessageStore: claimed rows stay 'processing' until confirmed ----------
+
+  /** Whether the bridge is removing this session itself (set by the bridge): a queue cleared then is dropped by the delete. */
+  explicitRemoval: ((sessionDbId: number) => boolean) | undefined;
+
+  claimNextMessage(sessionDbId: number): PendingRow | null {
+    return this.claimAndDelete(sessionDbId);
+  }
+
+  confirmProcessed(): number {
+    return 1;
+  }
+
+  resetProcessingToPending(sessionDbId: number): number {
+    return this.store.requeueInFlight(sessionDbId);
+  }
+
+  clearPendingForSession(sessionDbId: number): number {
+    return this.store.dropSession(sessionDbId, this.explicitRemoval?.(sessionDbId) ?? false);
+  }
+
+  peekPendingTypes(sessionDbId: number): { message_type: string; tool_name: string | null }[] {
+    return this.store.queuedCount(sessionDbId) > 0 ? [{ message_type: 'observation', tool_name: null }] : [];
+  }
+
+  getTotalQueueDepth(): number {
+    return this.store.accounting().queued;
   }
 }
 

@@ -13,10 +13,13 @@
  * A generator ends after 3 idle minutes (the buffer's `IDLE_TIMEOUT_MS`) or when it fails; either
  * way `handleGeneratorExit` finalizes the session and removes it with whatever it still buffered.
  */
-import type { EventEmitter } from 'node:events';
 import type { InitSessionRequest, InitSessionResult, ObservationRequest, QueueResult, RemovalReason, SummarizeRequest, TargetEnvironment } from '../../../src/contract.ts';
 import { ClaudeMemTarget, expectOk, RouteTable, SILENT_BROADCASTER, SILENT_WORKER, type ClaudeMemSessionManager, type GeneratorLayout } from './bridge.ts';
 import { ClaudeMemDatabase } from './database.ts';
+import type { QueueKind } from './layout.ts';
+import { ENTRY_FILES } from './load.ts';
+import type { Wiring } from './wiring.ts';
+import type { PendingMessage } from '../../../src/pending-store.ts';
 
 type Constructor = new (...args: unknown[]) => unknown;
 
@@ -26,6 +29,9 @@ export interface ClaudeMem13Modules {
   readonly SessionCompletionHandler: Constructor;
   readonly setIngestContext: (context: unknown) => void;
   readonly attachIngestGeneratorStarter: (starter: (sessionDbId: number, source: string) => Promise<void>) => void;
+  readonly wiring: Wiring;
+  /** Where the session's queue lives: the in-memory buffer (13.4 onward) or SQLite `pending_messages` (12.x – 13.3). */
+  readonly queue: QueueKind;
 }
 
 interface Buffer13 {
@@ -41,24 +47,40 @@ export class ClaudeMem13Target extends ClaudeMemTarget {
   readonly #routes = new RouteTable();
   readonly #manager: Manager13;
 
+  readonly #queueKind: QueueKind;
+
   constructor(modules: ClaudeMem13Modules, environment: TargetEnvironment) {
     const database = ClaudeMemDatabase.of(environment.store);
-    const manager = new modules.SessionManager(database) as Manager13;
-    super(manager, database, environment.agent, layout13(database, manager), environment.observer);
+    const manager = modules.wiring.construct<Manager13>(modules.SessionManager, ENTRY_FILES.sessionManager!, 'SessionManager', { database });
+    const removals: { reasons?: ReadonlyMap<number, RemovalReason> } = {};
+    const layout = modules.queue === 'buffer' ? layoutBuffer(database, manager) : layoutSqlite(database);
+    super(manager, database, environment.agent, layout, environment.observer);
+    removals.reasons = this.sessions.reasons;
     this.#manager = manager;
-    const buffer = manager.getMessageBuffer();
-    const enqueue = buffer.enqueue.bind(buffer);
-    buffer.enqueue = (sessionDbId, message) => {
-      const id = enqueue(sessionDbId, message);
-      if (id !== 0) database.mirror(sessionDbId, message.type, message.tool_name);
-      return id;
-    };
-    const completion = new modules.SessionCompletionHandler(manager, SILENT_BROADCASTER, database);
+    this.#queueKind = modules.queue;
+    if (modules.queue === 'buffer') {
+      const buffer = manager.getMessageBuffer();
+      const enqueue = buffer.enqueue.bind(buffer);
+      buffer.enqueue = (sessionDbId, message) => {
+        const id = enqueue(sessionDbId, message);
+        if (id !== 0) database.mirror(sessionDbId, message.type, message.tool_name);
+        return id;
+      };
+    } else {
+      // SQLite: a queue cleared while the bridge removes the session (delete, shutdown) is dropped by
+      // the delete; cleared when the generator exits on its own, it is work lost with the session.
+      database.explicitRemoval = (sessionDbId) => {
+        const reason = removals.reasons?.get(sessionDbId);
+        return reason === 'deleted' || reason === 'shutdown';
+      };
+    }
+    const objects = { sessionManager: manager, database, broadcaster: SILENT_BROADCASTER, worker: SILENT_WORKER, agent: this.generators };
+    const completion = modules.wiring.construct(modules.SessionCompletionHandler, ENTRY_FILES.completion!, 'SessionCompletionHandler', objects);
     modules.setIngestContext({ sessionManager: manager, dbManager: database, eventBroadcaster: SILENT_BROADCASTER });
-    const routes = new modules.SessionRoutes(manager, database, this.generators, this.generators, this.generators, SILENT_BROADCASTER, SILENT_WORKER, completion) as {
+    const routes = modules.wiring.construct<{
       setupRoutes(app: unknown): void;
       ensureGeneratorRunning(sessionDbId: number, source: string): Promise<void>;
-    };
+    }>(modules.SessionRoutes, ENTRY_FILES.sessionRoutes!, 'SessionRoutes', { ...objects, completion });
     modules.attachIngestGeneratorStarter((sessionDbId, source) => routes.ensureGeneratorRunning(sessionDbId, source));
     routes.setupRoutes(this.#routes.app);
   }
@@ -94,16 +116,12 @@ export class ClaudeMem13Target extends ClaudeMemTarget {
     return this.deleteSession(sessionDbId);
   }
 
-  /** The buffer goes with the session (`buffer.dispose`): an explicit delete or shutdown may drop it; an expiry or failure loses it. */
+  /**
+   * The buffer goes with the session (`buffer.dispose`): an explicit delete or shutdown may drop it;
+   * an expiry or failure loses it. SQLite rows stay unless claude-mem clears them (`clearPendingForSession`).
+   */
   protected released(sessionDbId: number, reason: RemovalReason): void {
-    this.store.dropSession(sessionDbId, reason === 'deleted' || reason === 'shutdown');
-  }
-
-  protected emitterListeners(): number {
-    const events = (this.#manager.getMessageBuffer() as unknown as { events: Map<number, EventEmitter> }).events;
-    let listeners = 0;
-    for (const emitter of events.values()) listeners += emitter.listenerCount('message');
-    return listeners;
+    if (this.#queueKind === 'buffer') this.store.dropSession(sessionDbId, reason === 'deleted' || reason === 'shutdown');
   }
 
   async #queue(contentSessionId: string, text: string, route: string, body: Record<string, unknown>): Promise<QueueResult> {
@@ -119,7 +137,7 @@ export class ClaudeMem13Target extends ClaudeMemTarget {
   }
 }
 
-function layout13(database: ClaudeMemDatabase, manager: Manager13): GeneratorLayout {
+function layoutBuffer(database: ClaudeMemDatabase, manager: Manager13): GeneratorLayout {
   const store = database.store;
   return {
     // The buffer yields in the order it accepted, as leaksim's store claims.
@@ -136,6 +154,24 @@ function layout13(database: ClaudeMemDatabase, manager: Manager13): GeneratorLay
     runStarting: (session) => {
       store.requeueInFlight(session.sessionDbId);
     },
+    runEnded: () => undefined,
+  };
+}
+
+/**
+ * 12.x – 13.3: SQLite rows claimed as 'processing' (`claimNextMessage`, a claim in leaksim's store),
+ * put back by claude-mem's own `resetProcessingToPending` when a generator restarts, removed by
+ * `clearPendingForSession`. The iterator yields the row's message, which carries leaksim's.
+ */
+function layoutSqlite(database: ClaudeMemDatabase): GeneratorLayout {
+  const store = database.store;
+  return {
+    messageFor: (yielded) => (yielded as { leaksim: PendingMessage }).leaksim,
+    acknowledge: (_session, message) => {
+      store.ack(message);
+    },
+    runStarting: () => undefined,
+    // A row the run claimed and did not process stays 'processing' in SQLite: in flight.
     runEnded: () => undefined,
   };
 }

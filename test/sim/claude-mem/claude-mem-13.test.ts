@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../sim/cli/main.ts';
 import { collectOutput } from '../../../sim/cli/output.ts';
-import { runScenario } from '../../../sim/runs/run.ts';
+import { runScenarioIsolated } from '../../../sim/runs/isolated/run.ts';
 import { loadScenario } from '../../../sim/runs/scenario.ts';
 import { resolveTarget } from '../../../sim/targets/targets.ts';
 import { expectPinnedTraceHashes } from '../../helpers/trace-hashes.ts';
@@ -18,7 +18,7 @@ import { checkoutsOfLayout, describeTitle } from './support.ts';
 
 const found = checkoutsOfLayout('13');
 
-describe.skipIf(found.length === 0)(describeTitle('13', found), () => {
+describe.skipIf(found.length === 0)(describeTitle('13.x layout', found), () => {
   for (const checkout of found) {
     it(`${checkout.version}: every scenario gives the verdict its expect file states`, async () => {
       const output = collectOutput();
@@ -32,7 +32,7 @@ describe.skipIf(found.length === 0)(describeTitle('13', found), () => {
 
     it.skipIf(checkout.version !== '13.15.3')(`${checkout.version}: run to the end, steady-week, worker-restart and misbehaving-agent violate exactly the invariants docs/claude-mem.md explains`, async () => {
       const target = await resolveTarget(checkout.target);
-      const violated = async (file: string): Promise<string[]> => Object.keys((await runScenario(loadScenario(file), { target, seed: 1, stop: 'never' })).result!.violationCounts).sort();
+      const violated = async (file: string): Promise<string[]> => Object.keys((await runScenarioIsolated(loadScenario(file), { target, seed: 1, stop: 'never' })).result!.violationCounts).sort();
       expect(await violated('scenarios/steady-week.json')).toEqual(['clean-shutdown', 'drains-when-quiet', 'expiry-not-early', 'history-within-bound', 'no-lost-message', 'timers-bounded']);
       expect(await violated('scenarios/worker-restart.json')).toEqual(['expiry-not-early', 'history-within-bound']);
       // No stats-agree (the bridge counts the expirations claude-mem keeps no counter of), no
@@ -44,7 +44,7 @@ describe.skipIf(found.length === 0)(describeTitle('13', found), () => {
     it(`${checkout.version}: the gate fails when claude-mem does not do what the expect file says`, async () => {
       // 8.5.7's verdict on proper-endings (every prompt starts another generator) is not 13.x's.
       const output = collectOutput();
-      const code = await main(['check', '--only', 'proper-endings', '--target', checkout.target, '--expect', 'scenarios/expect/claude-mem-8.5.7.json', '--out', `reports/test-claude-mem-${checkout.version}-wrong`], output);
+      const code = await main(['check', '--only', 'proper-endings', '--target', checkout.target, '--expect', 'scenarios/expect/claude-mem-legacy-routes.json', '--out', `reports/test-claude-mem-${checkout.version}-wrong`], output);
       expect(code).toBe(1);
     });
 

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LAYOUT_FILES, readCheckout } from '../../../sim/targets/claude-mem/layout.ts';
+import { BUFFER_FILE, eraOf, LAYOUT_FILES, QUEUE_PROCESSOR_FILE, readCheckout, REQUIRED_FILES } from '../../../sim/targets/claude-mem/layout.ts';
 import { main } from '../../../sim/cli/main.ts';
 import { collectOutput } from '../../../sim/cli/output.ts';
 import { InputError } from '../../../src/input-error.ts';
@@ -39,17 +39,23 @@ function problem(path: string): string {
 }
 
 describe('reading a claude-mem checkout', () => {
-  it('takes the layout from the files, the version from package.json', () => {
-    expect(readCheckout(checkout({ name: 'claude-mem', version: '8.5.7' }, LAYOUT_FILES['8.5']))).toMatchObject({ version: '8.5.7', layout: '8.5' });
-    expect(readCheckout(checkout({ name: 'claude-mem', version: '13.15.3' }, LAYOUT_FILES['13']))).toMatchObject({ version: '13.15.3', layout: '13' });
-    // A later release that keeps a layout's files runs as that layout.
-    expect(readCheckout(checkout({ name: 'claude-mem', version: '14.0.0' }, LAYOUT_FILES['13']))).toMatchObject({ version: '14.0.0', layout: '13' });
+  it('takes the layout, queue and era from the files, never from the version in package.json', () => {
+    expect(readCheckout(checkout({ name: 'claude-mem', version: '8.5.7' }, LAYOUT_FILES['8.5']))).toMatchObject({ version: '8.5.7', layout: '8.5', queue: 'sqlite' });
+    expect(readCheckout(checkout({ name: 'claude-mem', version: '13.15.3' }, [...LAYOUT_FILES['13'], BUFFER_FILE]))).toMatchObject({ version: '13.15.3', layout: '13', queue: 'buffer' });
+    // A version number says nothing: a "14.0.0" with 8.x's files is run as 8.x, a "1.0.0" with 13.x's as 13.x.
+    expect(readCheckout(checkout({ name: 'claude-mem', version: '14.0.0' }, LAYOUT_FILES['8.5']))).toMatchObject({ layout: '8.5', queue: 'sqlite' });
+    expect(readCheckout(checkout({ name: 'claude-mem', version: '1.0.0' }, [...LAYOUT_FILES['13'], QUEUE_PROCESSOR_FILE]))).toMatchObject({ layout: '13', queue: 'sqlite' });
+    expect(readCheckout(checkout({ name: 'claude-mem', version: '7.0.0' }, REQUIRED_FILES))).toMatchObject({ layout: '8.5', queue: 'array' });
+    expect(eraOf({ layout: '8.5', queue: 'array' }, undefined)).toBe('memory-array');
+    expect(eraOf({ layout: '8.5', queue: 'sqlite' }, undefined)).toBe('legacy-routes');
+    expect(eraOf({ layout: '8.5', queue: 'sqlite' }, 180_000)).toBe('idle-generators');
+    expect(eraOf({ layout: '13', queue: 'sqlite' }, 180_000)).toBe('ingest-sqlite');
+    expect(eraOf({ layout: '13', queue: 'buffer' }, 180_000)).toBe('ingest-buffer');
   });
 
-  it('names every file an incomplete checkout lacks', () => {
-    const files = LAYOUT_FILES['13'].filter((file) => !file.endsWith('SessionMessageBuffer.ts') && !file.endsWith('shared.ts'));
-    const message = problem(checkout({ name: 'claude-mem', version: '13.15.3' }, files));
-    expect(message).toContain('(claude-mem 13.15.3, 13.x layout) is incomplete: missing src/services/worker/SessionMessageBuffer.ts, src/services/worker/http/shared.ts');
+  it('names the file an incomplete checkout lacks', () => {
+    const message = problem(checkout({ name: 'claude-mem', version: '13.15.3' }, [REQUIRED_FILES[0]]));
+    expect(message).toContain('(claude-mem 13.15.3) is incomplete: missing src/services/worker/http/routes/SessionRoutes.ts');
   });
 
   it('refuses what is not a claude-mem checkout it can run, in one line each', () => {
@@ -57,7 +63,7 @@ describe('reading a claude-mem checkout', () => {
     expect(problem(checkout(undefined, []))).toMatch(/has no package\.json$/);
     expect(problem(checkout('{ not json', []))).toMatch(/package\.json is not valid JSON/);
     expect(problem(checkout({ name: 'other-tool', version: '1.0.0' }, []))).toMatch(/package\.json names "other-tool", expected "claude-mem"$/);
-    expect(problem(checkout({ name: 'claude-mem', version: '5.0.0' }, ['src/index.ts']))).toMatch(/claude-mem 5\.0\.0 is not supported \(leaksim runs the 8\.5\.x and 13\.x layouts\)$/);
+    expect(problem(checkout({ name: 'claude-mem', version: '5.0.0' }, ['src/index.ts']))).toMatch(/claude-mem 5\.0\.0 is not supported: it has no src\/services\/worker\/http\/routes\/SessionRoutes\.ts \(leaksim runs releases with the HTTP session routes, 7\.0\.0 onward\)$/);
   });
 });
 

@@ -13,7 +13,16 @@ export enum LogLevel {
   SILENT = 4,
 }
 
-function ignore(): void {}
+/**
+ * The last Error claude-mem handed its logger (its route handlers log the error before answering
+ * 500): the bridge reads it to say where a failed route failed (bridge.ts `whereItFailed`).
+ */
+export const LAST_LOGGED_ERROR = Symbol.for('leaksim.claude-mem.last-logged-error');
+
+function ignore(...args: unknown[]): void {
+  const last = args[args.length - 1];
+  if (last instanceof Error) (globalThis as Record<symbol, unknown>)[LAST_LOGGED_ERROR] = last;
+}
 
 export const logger = {
   debug: ignore,
