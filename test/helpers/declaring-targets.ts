@@ -55,16 +55,17 @@ export function queueInMemory(factory: SynchronousTargetFactory): TargetFactory 
   });
 }
 
-/** Holds a second listener per session on an emitter of its own (claude-mem 13.x: `message` and `abort`). */
+/** Holds two listeners per session on an emitter of its own (claude-mem 13.x keeps two: `message` and `abort`). */
 export function twoListenersPerSession(factory: SynchronousTargetFactory): TargetFactory {
   return (environment) => {
     const bus = new EventTarget();
-    const listeners = new Map<number, () => void>();
+    // Two of its own per session: the reference itself holds one listener in all, whatever the sessions.
+    const listeners = new Map<number, (() => void)[]>();
     const inner = factory({
       ...environment,
       observer: {
         onRemoved(sessionDbId, reason) {
-          bus.removeEventListener('message', listeners.get(sessionDbId)!);
+          for (const listener of listeners.get(sessionDbId) ?? []) bus.removeEventListener('message', listener);
           listeners.delete(sessionDbId);
           environment.observer?.onRemoved(sessionDbId, reason);
         },
@@ -72,9 +73,9 @@ export function twoListenersPerSession(factory: SynchronousTargetFactory): Targe
     });
     const listen = <T extends { readonly created: boolean; readonly sessionDbId: number }>(result: T): T => {
       if (result.created) {
-        const listener = () => undefined;
-        listeners.set(result.sessionDbId, listener);
-        bus.addEventListener('message', listener);
+        const own = [() => undefined, () => undefined];
+        listeners.set(result.sessionDbId, own);
+        for (const listener of own) bus.addEventListener('message', listener);
       }
       return result;
     };

@@ -56,8 +56,10 @@ describe('runaway timers', () => {
       return target;
     };
     const outcome = await runScenario(steadyWeek, { target: { name: 'runaway', factory: runaway, description: {} }, seed: 7, days: 1 });
-    expect(outcome.verdict).toBe('error');
-    expect(outcome.error).toMatch(/runaway timers: more than 10000 zero-delay timer callbacks within 60 s of simulated time, at t=\d+ ms \(seed 7\)/);
+    // A target's runaway is its verdict (docs/errors.md), not bad input.
+    expect(outcome.verdict).toBe('fail');
+    expect(outcome.firstViolation?.invariant).toBe('no-restart-storm');
+    expect(outcome.firstViolation?.detail).toMatch(/runaway timers: more than 10000 zero-delay timer callbacks within 60 s of simulated time \(seed 7\)/);
     expect(outcome.reproduce).toContain('--seed 7');
   });
 
@@ -68,8 +70,9 @@ describe('runaway timers', () => {
       return { ...delegate(target), initializeSession: (request) => (spin(), target.initializeSession(request)) };
     };
     const outcome = await runScenario(steadyWeek, { target: { name: 'runaway', factory: runaway, description: {} }, seed: 3, days: 1 });
-    expect(outcome.verdict).toBe('error');
-    expect(outcome.error).toMatch(/runaway timers: .* \(seed 3\)$/);
+    expect(outcome.verdict).toBe('fail');
+    expect(outcome.firstViolation?.invariant).toBe('no-restart-storm');
+    expect(outcome.firstViolation?.detail).toMatch(/runaway timers: .* \(seed 3\)$/);
   });
 
   // A 5-second poll over a quiet night used to be "more than 10000 timer callbacks between two events".
@@ -104,8 +107,9 @@ describe('runaway generators', () => {
         },
       });
     const outcome = await runScenario(steadyWeek, { target: { name: 'spinning', factory: spinning, description: {} }, seed: 3, days: 1 });
-    expect(outcome.verdict).toBe('error');
-    expect(outcome.error).toMatch(/^runaway generators: more than 10000 generator starts between two events, at t=\d+ ms \(seed 3\)$/);
+    expect(outcome.verdict).toBe('fail');
+    expect(outcome.firstViolation?.invariant).toBe('no-restart-storm');
+    expect(outcome.firstViolation?.detail).toMatch(/^runaway generators: more than 10000 generator starts between two events: generators restarted at once, again and again, with no event in between \(seed 3\)$/);
   });
 });
 
