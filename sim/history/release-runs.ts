@@ -10,15 +10,16 @@
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { InputError } from '../../src/input-error.ts';
+import { childExecArgv, leaksimModule } from '../engine/package-root.ts';
 import { INVARIANT_NAMES, type InvariantName } from '../check/catalogue.ts';
 import type { RunOutcome } from '../runs/run.ts';
 import type { Scenario } from '../runs/scenario.ts';
 import { scenarioHash, sessionPathHash, type HistoryCache } from './cache.ts';
 import { extractCommit } from './git.ts';
 
-export const HISTORY_CHILD_PATH = resolve(import.meta.dirname, 'history-child.ts');
+export const HISTORY_CHILD_PATH = leaksimModule('sim/history/history-child');
 /**
  * How long one run of a release may take, in wall time, before its child is stopped and the release
  * is an \`error\` cell: some releases never settle (a generator loop that floods the queue) and
@@ -160,7 +161,7 @@ function packageVersion(root: string): string | null {
 function inChild(request: ChildRequest, limitSeconds: number): Promise<ChildReply> {
   return new Promise((resolvePromise) => {
     // claude-mem's own console output goes to the child's pipes, never among leaksim's lines.
-    const child = fork(HISTORY_CHILD_PATH, [], { execArgv: ['--import', import.meta.resolve('tsx')], serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = fork(HISTORY_CHILD_PATH, [], { execArgv: childExecArgv(), serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     let stderr = '';
     let settled = false;
     child.stdout!.resume();

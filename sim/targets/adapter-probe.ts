@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../../src/input-error.ts';
 import type { TargetDescription } from '../../src/contract.ts';
+import { workerEntry } from '../engine/package-root.ts';
 
 /** How long importing an adapter (compiling it with tsx included) may take before it is refused. */
 export const ADAPTER_IMPORT_SECONDS = 30;
@@ -36,7 +37,7 @@ export function probeAdapter(path: string, name: string, limitSeconds = importSe
 }
 
 function probe(path: string, name: string, limitSeconds: number): Promise<TargetDescription> {
-  const worker = new Worker(new URL('./adapter-probe-worker.mjs', import.meta.url), { workerData: { path, name }, env: { ...process.env }, stdout: true, stderr: true });
+  const worker = new Worker(workerEntry('sim/targets/adapter-probe-worker'), { workerData: { path, name }, env: { ...process.env }, stdout: true, stderr: true });
   // What the module prints while it loads is not leaksim's output.
   worker.stdout.resume();
   worker.stderr.resume();

@@ -35,7 +35,7 @@ describe('check --jobs', () => {
     const three = await cli('check', '--only', 'steady-week', '--only', 'worker-restart', '--jobs', '3', '--out', join(scratch, 'jobs-3'));
     expect([one.code, three.code]).toEqual([0, 0]);
     expect(three.stdout.slice(0, -1)).toEqual(one.stdout.slice(0, -1));
-    expect(one.stdout.filter((line) => /^✓ /.test(line))).toHaveLength(22);
+    expect(one.stdout.filter((line) => /^✓ /.test(line))).toHaveLength(26);
     expect(filesOf(join(scratch, 'jobs-3'))).toEqual(filesOf(join(scratch, 'jobs-1')));
   });
 });
@@ -44,13 +44,13 @@ describe('a subset of the gate', () => {
   it('judges flaw coverage over the flaws its runs target, and says which it left out', async () => {
     const { code, stdout } = await cli('check', '--only', 'steady-week', '--out', join(scratch, 'only'));
     expect(code).toBe(0);
-    expect(stdout).toContainEqual(expect.stringMatching(/^flaws caught: 4\/4 \(not judged here, no run of this subset targets them: trim-drops-init-prompt, no-session-cap, /));
+    expect(stdout).toContainEqual(expect.stringMatching(/^flaws caught: 5\/5 \(not judged here, no run of this subset targets them: trim-drops-init-prompt, no-session-cap, /));
     const markdown = readFileSync(join(scratch, 'only', 'summary.md'), 'utf8');
     expect(markdown).toMatch(/^# leaksim check: ✓ all verdicts as expected\n/);
-    expect(markdown).toContain('A subset of the gate (scenarios narrowed by --only steady-week). Flaw coverage is judged over the 4 flaws its runs target. Not judged here');
+    expect(markdown).toContain('A subset of the gate (scenarios narrowed by --only steady-week). Flaw coverage is judged over the 5 flaws its runs target. Not judged here');
     const summary = JSON.parse(readFileSync(join(scratch, 'only', 'summary.json'), 'utf8'));
     expect(summary.result).toBe('pass');
-    expect(summary.flaws.map((coverage: { flaw: string }) => coverage.flaw)).toEqual(['no-idle-cleanup', 'unbounded-history', 'duplicate-generator', 'cleanup-not-cancelled']);
+    expect(summary.flaws.map((coverage: { flaw: string }) => coverage.flaw)).toEqual(['no-idle-cleanup', 'unbounded-history', 'duplicate-generator', 'cleanup-not-cancelled', 'ttl-read-as-seconds']);
     expect(summary.scope).toMatchObject({ selection: '--only steady-week', shard: null });
   });
 
