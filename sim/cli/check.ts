@@ -15,7 +15,7 @@ import { folderPart } from '../report/report-folder.ts';
 import { loadScenario, type Scenario, type Verdict } from '../runs/scenario.ts';
 import { builtInScenarioDir, scenarioFileNames, scenarioPath } from '../runs/scenario-files.ts';
 import { resolveTargetToRunIsolated as resolveTarget, type NamedTarget } from '../targets/targets.ts';
-import { loadExpectations, type Expectations } from '../runs/expect-file.ts';
+import { expectedFor, loadExpectations, type Expectations } from '../runs/expect-file.ts';
 import { DEFAULT_BASELINES_FILE } from '../heap-analysis/baselines.ts';
 import { DEFAULT_KEPT_SNAPSHOT_DIR, HEAP_PROBES_PARALLEL_MAX } from '../heap/gate.ts';
 import { heapCheckCommand } from './heap.ts';
@@ -240,7 +240,7 @@ export function printFlaws(output: Output, flaws: readonly FlawCoverage[], scope
  * flaw table: the flaws are leaksim's own.
  */
 export async function checkAdapter(scenarios: readonly Scenario[], target: NamedTarget, expectations: Expectations, output: Output, options: CheckOptions): Promise<Report> {
-  const fullPlan: PlannedRun[] = scenarios.flatMap((scenario) => scenario.seeds.map((seed) => ({ scenario, target: target.name, seed, expected: expectations.get(scenario.name) ?? { pass: true } })));
+  const fullPlan: PlannedRun[] = scenarios.flatMap((scenario) => scenario.seeds.map((seed) => ({ scenario, target: target.name, seed, expected: expectedFor(expectations, scenario.name, seed) })));
   const plan = shardOf(fullPlan, options.shard);
   const outcomes = await runPlan(plan, {
     jobs: options.jobs ?? 1,

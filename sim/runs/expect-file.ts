@@ -38,9 +38,31 @@ export function parseExpectations(given: string, file: string, scenarioNames: re
     const value = property.children![1]!;
     const line = lineOfOffset(text, property.offset);
     if (!scenarioNames.includes(name)) throw new InputError(file, line, name, `names no scenario; expected one of ${scenarioNames.join(', ')}`);
-    expectations.set(name, verdictOf(value, name, file, text, at));
+    const bySeed = value.type === 'object' ? findNodeAtLocation(value, ['seeds']) : undefined;
+    if (!bySeed) {
+      expectations.set(name, verdictOf(value, name, file, text, at));
+      continue;
+    }
+    // {"seeds": {"1": verdict, "2": verdict}}: a target whose verdict differs by seed; a seed not listed is expected to pass.
+    if ((value.children ?? []).length !== 1) throw new InputError(file, line, name, 'with "seeds", holds nothing else: {"seeds": {"1": verdict, …}}');
+    if (bySeed.type !== 'object' || (bySeed.children ?? []).length === 0) throw new InputError(file, lineOfOffset(text, bySeed.offset), `${name}.seeds`, 'must be a non-empty object of seeds to verdicts, e.g. {"1": "pass", "2": {"failsOn": [...]}}');
+    expectations.set(name, { pass: true });
+    for (const entry of bySeed.children ?? []) {
+      const seed = entry.children![0]!.value as string;
+      if (!/^[1-9]\d{0,8}$/.test(seed)) throw new InputError(file, lineOfOffset(text, entry.offset), `${name}.seeds.${seed}`, 'is not a seed: expected a whole number from 1');
+      expectations.set(seedKey(name, Number(seed)), verdictOf(entry.children![1]!, `${name}.seeds.${seed}`, file, text, () => at([name, 'seeds', seed])));
+    }
   }
   return expectations;
+}
+
+function seedKey(scenario: string, seed: number): string {
+  return `${scenario}\u0000seed ${seed}`;
+}
+
+/** The verdict a run of `scenario` with `seed` is held to: the seed's own, else the scenario's, else pass. */
+export function expectedFor(expectations: Expectations, scenario: string, seed: number): Verdict {
+  return expectations.get(seedKey(scenario, seed)) ?? expectations.get(scenario) ?? { pass: true };
 }
 
 function verdictOf(node: Node, name: string, file: string, text: string, at: (path: (string | number)[]) => number): Verdict {

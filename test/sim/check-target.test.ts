@@ -60,6 +60,19 @@ describe('check --target', () => {
     expect(code).toBe(0);
   }, 300_000);
 
+  it('holds each seed to its own verdict when the expect file gives one per seed', async () => {
+    const file = join(dir, 'by-seed.json');
+    writeFileSync(file, '{"burst-at-cap": {"seeds": {"1": {"failsOn": ["sessions-within-cap"]}}}}');
+    const output = collectOutput();
+    const code = await main(['check', '--target', 'examples/waiting-adapter.ts', '--expect', file, '--only', 'burst-at-cap', '--out', join(dir, 'by-seed')], output);
+    expect(output.stdout.filter((line) => line.startsWith('✓') || line.startsWith('✗'))).toEqual([
+      expect.stringMatching(/^✓ burst-at-cap · examples\/waiting-adapter.ts · seed 1: sessions-within-cap .* \(as expected\)$/),
+      // Seed 2 is not listed: it is expected to pass, and it does not.
+      expect.stringMatching(/^✗ burst-at-cap · examples\/waiting-adapter.ts · seed 2: sessions-within-cap .* \(NOT as expected\)$/),
+    ]);
+    expect(code).toBe(1);
+  });
+
   it('without --expect, every scenario is expected to pass', async () => {
     const output = collectOutput();
     const code = await main(['check', '--target', 'examples/waiting-adapter.ts', '--only', 'burst-at-cap', '--out', 'reports/test-check-target'], output);
@@ -74,6 +87,8 @@ describe('check --target', () => {
     ['{"steady-week": {"failsOn": []}}', 'expect.json:1: steady-week.failsOn must be a non-empty array of invariant names'],
     ['{"steady-week": {"failOn": ["drains-when-quiet"]}}', 'expect.json:1: steady-week.failOn is not a field'],
     ['{"steady-week": "pass",}', 'expect.json:1: is not valid JSON'],
+    ['{"steady-week": {"seeds": {"x": "pass"}}}', 'expect.json:1: steady-week.seeds.x is not a seed: expected a whole number from 1'],
+    ['{"steady-week": {"seeds": {"1": "pass"}, "why": "w"}}', 'expect.json:1: steady-week with "seeds", holds nothing else'],
   ])('a bad --expect file %s is one line naming the file and field, exit 2', async (text, message) => {
     const file = join(dir, 'expect.json');
     writeFileSync(file, text);
