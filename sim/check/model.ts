@@ -222,6 +222,7 @@ export class RetentionModel {
 
   /** The target created a session, pinned to `pinnedText`: from a route (`recovered` false) or resumed at start-up. */
   created(sessionDbId: number, pinnedText: string, nowMs: number, recovered: boolean): void {
+    if (!this.judged) return;
     if (this.#sessions.has(sessionDbId)) return; // removals-reported names a second creation
     if (recovered) {
       if (!this.#mustResume.delete(sessionDbId) && this.follows('sessions')) {
@@ -261,12 +262,16 @@ export class RetentionModel {
 
   /** A prompt for a session already in memory: the target appends it to the history. */
   prompted(sessionDbId: number, text: string): void {
+    if (!this.judged) return;
     const session = this.#sessions.get(sessionDbId);
     if (session) this.#append(session, { role: 'user', content: text });
   }
 
   /** The agent appended a message through a live generator context (not one the target must ignore). */
   appended(sessionDbId: number, message: ConversationMessage): void {
+    // Histories are the one thing the model holds that the target holds too: a model that judges
+    // nothing keeps none of them (a heap snapshot would count them as the target's).
+    if (!this.judged) return;
     const session = this.#sessions.get(sessionDbId);
     if (session) return this.#append(session, message);
     let early = this.#early.get(sessionDbId);

@@ -67,7 +67,10 @@ export async function probe(request: ProbeRequest): Promise<ProbeResult> {
   const snapshots: SnapshotFile[] = [];
   const startedMs = process.hrtime.bigint();
   const outcome = await runScenario(scenario, {
-    target,
+    // The executable model holds references to the target's history messages (it compares them):
+    // in a heap snapshot they would count as the target's. The probe measures the target alone;
+    // matches-model is judged by the invariant gate.
+    target: { ...target, description: { ...target.description, followsModel: undefined } },
     seed: request.seed,
     stop: 'never',
     flatContent: true,
