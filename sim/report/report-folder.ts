@@ -225,6 +225,8 @@ export function lockReportFolder(dir: string, where: Destination): void {
     try {
       writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
       heldLocks.add(file);
+      // One exit listener while any lock is held (released with the last lock, so a process that
+      // runs many commands does not pile them up).
       if (heldLocks.size === 1) process.once('exit', releaseReportLocks);
       return;
     } catch (error) {
@@ -241,6 +243,7 @@ export function lockReportFolder(dir: string, where: Destination): void {
 export function releaseReportLocks(): void {
   for (const file of heldLocks) rmSync(file, { force: true });
   heldLocks.clear();
+  process.removeListener('exit', releaseReportLocks);
 }
 
 function lockFile(path: string): string {

@@ -8,16 +8,16 @@
  * run then ends as an error in one line. The run inside is the same code, with the same trace, as
  * a run in this process.
  */
+import { leaksimModule } from '../../engine/package-root.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../../../src/input-error.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
 import { forkIsolated } from '../../targets/claude-mem/isolation.ts';
 import type { RunOptions, RunOutcome } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
 
-export const CLAUDE_MEM_CHILD = fileURLToPath(new URL('./claude-mem-child.ts', import.meta.url));
+export const CLAUDE_MEM_CHILD = leaksimModule('sim/runs/isolated/claude-mem-child');
 
 /** Where the child's watchdog thread writes why it stopped the run (inside the run's temporary folder). */
 export const watchdogFile = (folder: string): string => join(folder, 'watchdog-stopped.txt');

@@ -33,6 +33,7 @@ export interface ClaudeMemCheckout {
 
 /** Files every supported checkout has: the session manager and its routes. */
 export const REQUIRED_FILES = ['src/services/worker/SessionManager.ts', 'src/services/worker/http/routes/SessionRoutes.ts'] as const;
+export const ROUTES_FILE = REQUIRED_FILES[1];
 export const INGEST_FILE = 'src/services/worker/http/shared.ts';
 export const BUFFER_FILE = 'src/services/worker/SessionMessageBuffer.ts';
 export const QUEUE_PROCESSOR_FILE = 'src/services/queue/SessionQueueProcessor.ts';
@@ -79,8 +80,10 @@ export function readCheckout(path: string, source = '--target'): ClaudeMemChecko
  * The behavioural era of a checkout, by structure: the name of its expect file
  * (scenarios/expect/claude-mem-<era>.json). docs/claude-mem.md describes each.
  */
-export function eraOf(checkout: Pick<ClaudeMemCheckout, 'layout' | 'queue'>, generatorIdleTimeoutMs: number | undefined): string {
+export function eraOf(checkout: Pick<ClaudeMemCheckout, 'layout' | 'queue'>, generatorIdleTimeoutMs: number | undefined, finishedGeneratorAborted = true): string {
   if (checkout.queue === 'array') return 'memory-array';
-  if (checkout.layout === '8.5') return generatorIdleTimeoutMs === undefined ? 'legacy-routes' : 'idle-generators';
+  if (checkout.layout === '8.5' && generatorIdleTimeoutMs !== undefined) return 'idle-generators';
+  // Before 8.5 a generator that ended with no pending work left its controller live: nothing aborts it.
+  if (checkout.layout === '8.5') return finishedGeneratorAborted ? 'legacy-routes' : 'legacy-routes-unaborted';
   return checkout.queue === 'sqlite' ? 'ingest-sqlite' : 'ingest-buffer';
 }

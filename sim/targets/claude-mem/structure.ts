@@ -237,3 +237,34 @@ export function stringSetConstant(file: string, name: string): string[] | undefi
   }
   return undefined;
 }
+
+/**
+ * Whether a `.finally(…)` callback in `file` aborts a session's controller
+ * (`….abortController.abort()`): from 8.5.x the routes abort a generator that ended with no pending
+ * work ("abort to kill the child process"); before, a finished generator's controller stays live.
+ * The behavioural eras differ by it (watchdog-not-early and shutdown-waits are judged on aborts).
+ */
+export function finallyAbortsController(file: string): boolean {
+  if (!existsSync(file)) return false;
+  let found = false;
+  const isAbortCall = (node: ts.Node): boolean =>
+    ts.isCallExpression(node) &&
+    ts.isPropertyAccessExpression(node.expression) &&
+    node.expression.name.text === 'abort' &&
+    ts.isPropertyAccessExpression(node.expression.expression) &&
+    node.expression.expression.name.text === 'abortController';
+  const inside = (node: ts.Node): void => {
+    if (found) return;
+    if (isAbortCall(node)) found = true;
+    else ts.forEachChild(node, inside);
+  };
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'finally') {
+      for (const argument of node.arguments) inside(argument);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceOf(file));
+  return found;
+}

@@ -10,10 +10,10 @@ import { ClaudeMemDatabase } from './database.ts';
 import { InputError } from '../../../src/input-error.ts';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BUFFER_FILE, eraOf, misfit, QUEUE_PROCESSOR_FILE, readCheckout, type ClaudeMemCheckout, type LayoutName, type QueueKind } from './layout.ts';
+import { BUFFER_FILE, eraOf, misfit, QUEUE_PROCESSOR_FILE, readCheckout, ROUTES_FILE, type ClaudeMemCheckout, type LayoutName, type QueueKind } from './layout.ts';
 import { ENTRY_FILES, entryFiles, loadClaudeMem } from './load.ts';
-import { numericConstant, stringSetConstant } from './structure.ts';
+import { finallyAbortsController, numericConstant, stringSetConstant } from './structure.ts';
+import { leaksimModule, PACKAGE_ROOT } from '../../engine/package-root.ts';
 import { Wiring } from './wiring.ts';
 import { claudeMemLoadsHere, forkIsolated } from './isolation.ts';
 import { ClaudeMem13Target, type ClaudeMem13Modules } from './target-13.ts';
@@ -131,7 +131,7 @@ type DescribeReply =
   | { readonly kind: 'crash'; readonly message: string };
 
 const describedTargets = new Map<string, Promise<ClaudeMemTarget>>();
-const DESCRIBE_CHILD = fileURLToPath(new URL('./describe-child.ts', import.meta.url));
+const DESCRIBE_CHILD = leaksimModule('sim/targets/claude-mem/describe-child');
 
 function describeInChild(name: string, source: string): Promise<ClaudeMemTarget> {
   const { child, console: printed, ended } = forkIsolated(DESCRIBE_CHILD, [name, source]);
@@ -197,8 +197,8 @@ export async function claudeMemTarget(name: string, source = '--target'): Promis
   const description: TargetDescription = (heap.session as { properties?: readonly string[] }).properties?.includes('conversationHistory')
     ? described
     : { ...described, invariantsOff: { 'init-prompt-kept': "claude-mem's ActiveSession keeps no conversationHistory (the agent SDK resumed its own session): there is no first message to keep" } };
-  const era = eraOf(checkout, generatorIdleTimeoutMs(checkout));
-  const expectFile = fileURLToPath(new URL(`../../../scenarios/expect/claude-mem-${era}.json`, import.meta.url));
+  const era = eraOf(checkout, generatorIdleTimeoutMs(checkout), finallyAbortsController(join(checkout.root, ROUTES_FILE)));
+  const expectFile = join(PACKAGE_ROOT, 'scenarios', 'expect', `claude-mem-${era}.json`);
   const defaultExpect = existsSync(expectFile)
     ? { file: relative(process.cwd(), expectFile) || expectFile, because: `claude-mem ${checkout.version} is of the ${era} era` }
     : undefined;

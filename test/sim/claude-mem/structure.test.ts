@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { constructorParameters, exportNames, numericConstant, sessionPath, stringSetConstant } from '../../../sim/targets/claude-mem/structure.ts';
+import { constructorParameters, exportNames, finallyAbortsController, numericConstant, sessionPath, stringSetConstant } from '../../../sim/targets/claude-mem/structure.ts';
+import { eraOf } from '../../../sim/targets/claude-mem/layout.ts';
 import { roleOf } from '../../../sim/targets/claude-mem/wiring.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'leaksim-structure-'));
@@ -56,5 +57,17 @@ describe("reading claude-mem's structure from its source", () => {
     expect(numericConstant(file, 'IDLE_TIMEOUT_MS')).toBe(180_000);
     expect(numericConstant(file, 'NOT_THERE')).toBeUndefined();
     expect(stringSetConstant(file, 'SKIP_TOOLS')).toEqual(['TodoWrite', 'Skill']);
+  });
+
+  it("tells whether a generator's finally aborts its session's controller, and the era follows it", () => {
+    const generator = (finallyBody: string) => `class SessionRoutes {\n  start(session) {\n    session.generatorPromise = run(session.abortController)\n      .catch(() => undefined)\n      .finally(() => {\n        session.generatorPromise = null;\n${finallyBody}      });\n  }\n  stop(session) { session.abortController.abort(); }\n}\n`;
+    const aborting = write('aborting/SessionRoutes.ts', generator('        if (!session.abortController.signal.aborted && pending === 0) session.abortController.abort();\n'));
+    const leaving = write('leaving/SessionRoutes.ts', generator('        if (pending > 0) setTimeout(() => restart(session), 1000);\n'));
+    expect(finallyAbortsController(aborting)).toBe(true);
+    // An abort elsewhere in the file (stop) is not one in the finally.
+    expect(finallyAbortsController(leaving)).toBe(false);
+    expect(eraOf({ layout: '8.5', queue: 'sqlite' }, undefined, true)).toBe('legacy-routes');
+    expect(eraOf({ layout: '8.5', queue: 'sqlite' }, undefined, false)).toBe('legacy-routes-unaborted');
+    expect(eraOf({ layout: '8.5', queue: 'sqlite' }, 180_000, false)).toBe('idle-generators');
   });
 });
