@@ -37,6 +37,8 @@ export function releaseFolders(releasesDir: string): string[] {
 }
 
 export interface ReleaseCommit {
+  /** Files to leave out of this commit (a release that cannot run: its session manager gone). */
+  readonly remove?: readonly string[];
   readonly folder: string;
   /** The tag to give it; default `v<folder>`. Omit with `tag: null` for an untagged commit. */
   readonly tag?: string | null;
@@ -51,6 +53,7 @@ export function makeReleaseClone(releasesDir: string, commits: readonly ReleaseC
     for (const name of ['src', 'package.json']) rmSync(join(clone, name), { recursive: true, force: true });
     cpSync(join(releasesDir, commit.folder, 'src'), join(clone, 'src'), { recursive: true });
     cpSync(join(releasesDir, commit.folder, 'package.json'), join(clone, 'package.json'));
+    for (const path of commit.remove ?? []) rmSync(join(clone, path), { force: true });
     git(clone, 'add', '--all');
     git(clone, 'commit', '--quiet', '--allow-empty', '-m', commit.message ?? `release ${commit.folder}`);
     const tag = commit.tag === undefined ? `v${commit.folder}` : commit.tag;
