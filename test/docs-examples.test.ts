@@ -58,7 +58,7 @@ function isExpectFile(text: string): boolean {
   const trimmed = text.trim();
   if (!trimmed.startsWith('{')) return false;
   const value = JSON.parse(trimmed) as Record<string, unknown>;
-  return Object.values(value).every((verdict) => verdict === 'pass' || (typeof verdict === 'object' && verdict !== null && 'failsOn' in verdict));
+  return Object.values(value).every((verdict) => verdict === 'pass' || (typeof verdict === 'object' && verdict !== null && ('failsOn' in verdict || 'seeds' in verdict)));
 }
 
 const MINIMAL = { name: 'docs-example', traffic: { developers: 1 } };
