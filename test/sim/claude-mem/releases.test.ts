@@ -40,7 +40,10 @@ describe.skipIf(releases.length === 0)(describeTitle('every shared release', rel
       mkdirSync(temporary);
       try {
         const check = spawnSync(process.execPath, ['bin/leaksim.js', 'check', '--target', release.target, '--jobs', '1', '--out', join(scratch, 'out')], {
-          env: { ...process.env, HOME: home, TMPDIR: temporary, CLAUDE_MEM_DATA_DIR: '', CLAUDE_CONFIG_DIR: '' },
+          // tsx (the loader that compiles leaksim's sources and claude-mem's) keeps a compile cache in
+          // the temporary folder; it is the loader's, not claude-mem's, and is turned off here so that
+          // the folder shows anything else that is written.
+          env: { ...process.env, HOME: home, TMPDIR: temporary, CLAUDE_MEM_DATA_DIR: '', CLAUDE_CONFIG_DIR: '', TSX_DISABLE_CACHE: '1' },
           encoding: 'utf8',
         });
         const era = ERA_OF[release.version];
