@@ -92,7 +92,8 @@ export function parseSettings(text: string, file = '<settings>', base: Retention
 
 function parseSettingValue(spec: SettingKey, raw: unknown, file: string, text: string): number {
   const line = lineOfOffset(text, text.indexOf(`"${spec.key}"`));
-  const shown = typeof raw === 'number' && !Number.isFinite(raw) ? `${text.slice(text.indexOf(':', text.indexOf(`"${spec.key}"`)) + 1).trim().split(/[,}\s]/)[0]} (out of the range of a number)` : JSON.stringify(raw);
+  // A number out of a double's range never gets here: checkedJsonText refuses it where it is written.
+  const shown = JSON.stringify(raw);
   // claude-mem writes every value as a string; a bare number is accepted as the same thing.
   const asText = typeof raw === 'number' ? String(raw) : raw;
   if (typeof asText !== 'string' || !/^\s*\d+\s*$/.test(asText)) {
