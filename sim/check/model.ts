@@ -6,10 +6,13 @@
  * `matches-model`. The first divergence of each session is reported as a story, then that session
  * is no longer judged until it leaves memory, so one slip is one violation, not a cascade.
  *
- * Deliberately simple and unoptimised: a history is a plain array re-trimmed from the front,
- * token counts are summed afresh, idle sessions are a Map in the order they went idle. It is meant
- * to be read next to docs/reference.md ("The reference rules") and believed, not to be fast; it
- * is never the target's code (src/history.ts is not used, only the definition of a token).
+ * Deliberately simple: a history is a plain array re-trimmed from the front with its token total
+ * kept beside it, idle sessions are a map in the order they went idle. It is meant to be read next
+ * to docs/reference.md ("The reference rules") and believed; it is never the target's code
+ * (src/history.ts is not used, only the definition of a token). Its only concession to speed is
+ * that every per-event step is O(1) or O(what the event touched): the maps read from their head
+ * are OrderedMaps (a V8 Map's head costs O(deleted entries) to reach), and token totals are kept
+ * rather than summed afresh.
  *
  * What it holds, per session in memory: its history (the pinned prompt and the messages after it,
  * hence count, tokens and first message), when it went idle (so when it must expire and who is
@@ -20,8 +23,8 @@
  * `listenersPerSession`, `fixedSettings` (through the judged settings), and which parts of the
  * model it follows (`followsModel`).
  *
- * Cost per event: O(touched sessions × maxHistoryMessages) for the sessions the event touched,
- * plus O(1) for the heads of the idle, silent-generator and restart queues (each in deadline
+ * Cost per event: O(1) per session the event touched (O(maxHistoryMessages) for the full
+ * comparison, one touch in MODEL_FULL_CHECK_STRIDE), plus O(1) for the heads of the idle, silent-generator and restart queues (each in deadline
  * order: their delays are constant), the deletes asked for and the sessions a restart must
  * resume. Nothing is proportional to the number of sessions in memory; resources and counters are
  * read at metrics samples, as the bounds they mirror are.
@@ -30,6 +33,7 @@ import type { ModelPart, RemovalReason, TargetDescription } from '../../src/cont
 import { CHARS_PER_TOKEN, estimateTokens, type ConversationMessage } from '../../src/history.ts';
 import type { RetentionSettings } from '../../src/settings.ts';
 import { formatMs, formatSimTime } from '../engine/sim-time.ts';
+import { OrderedMap } from './ordered-map.ts';
 
 /**
  * Timer granularity: an idle session may still be in memory this long after the model expires it.
@@ -106,6 +110,8 @@ interface ModelSession {
   readonly pinned: ConversationMessage;
   /** The messages after the pinned prompt, oldest first. */
   messages: ConversationMessage[];
+  /** Tokens of the pinned prompt and the messages: the history's total, kept as messages come and go. */
+  tokens: number;
   /** Messages offered to this history since it was created, the pinned prompt included: "the 51st message". */
   seen: number;
   /** Undefined while busy. */
@@ -135,14 +141,14 @@ export class RetentionModel {
   readonly #memoryQueue: boolean;
   readonly #sessions = new Map<number, ModelSession>();
   /** Idle sessions in the order they went idle: the head expires first and is evicted first. */
-  readonly #idle = new Map<number, ModelSession>();
+  readonly #idle = new OrderedMap<number, ModelSession>();
   /** Pending messages per session (queued and in flight), kept across restarts unless the queue lives in memory. */
   readonly #queue = new Map<number, ModelQueue>();
   readonly #generators = new Map<number, ModelGenerator>();
   /** Sessions with a non-waiting generator running, least recently active first: the head is aborted first. */
-  readonly #silent = new Map<number, ModelGenerator>();
+  readonly #silent = new OrderedMap<number, ModelGenerator>();
   /** Sessions whose generator stopped with work left, by when the model restarts it at the latest (a constant delay: insertion order is due order). */
-  readonly #restartDue = new Map<number, number>();
+  readonly #restartDue = new OrderedMap<number, number>();
   /** The same sessions, by when the model restarts them at the earliest: the stop plus the delay. */
   readonly #restartNotBefore = new Map<number, number>();
   /**
@@ -231,7 +237,7 @@ export class RetentionModel {
     } else if (this.#sessions.size >= this.#settings.maxActiveSessions) {
       if (this.#roomMade > 0) this.#roomMade -= 1;
       else if (this.follows('sessions')) {
-        const idlest = firstValue(this.#idle);
+        const idlest = this.#idle.first()?.value;
         this.#diverge(
           sessionDbId,
           idlest
@@ -241,7 +247,8 @@ export class RetentionModel {
       }
     }
     const budget = Math.floor(this.#settings.maxHistoryTokens / 2);
-    const session: ModelSession = { sessionDbId, pinned: fitted({ role: 'user', content: pinnedText }, budget), messages: [], seen: 1, idleSinceMs: nowMs, diverged: false, touches: 0 };
+    const pinned = fitted({ role: 'user', content: pinnedText }, budget);
+    const session: ModelSession = { sessionDbId, pinned, messages: [], tokens: estimateTokens(pinned.content), seen: 1, idleSinceMs: nowMs, diverged: false, touches: 0 };
     this.#sessions.set(sessionDbId, session);
     this.#idle.set(sessionDbId, session);
     for (const message of this.#early.get(sessionDbId) ?? []) this.#append(session, message);
@@ -252,7 +259,7 @@ export class RetentionModel {
   refused(): void {
     this.#counters.refused += 1;
     if (!this.follows('sessions')) return;
-    const idlest = firstValue(this.#idle);
+    const idlest = this.#idle.first()?.value;
     if (this.#sessions.size < this.#settings.maxActiveSessions) {
       this.#diverge(undefined, `the target refused a session with ${this.#sessions.size} of ${this.#settings.maxActiveSessions} sessions in memory; the model has room for it`);
     } else if (idlest) {
@@ -519,25 +526,26 @@ export class RetentionModel {
     if (!session || session.diverged) return;
     if (!view) return; // removed without a report: the count comparison and removals-reported name it
     if (this.follows('history')) {
-      const expected = this.#history(session);
-      const tokens = sumTokens(expected);
-      const first = expected[0]!;
+      const count = 1 + session.messages.length;
+      const tokens = session.tokens;
+      const first = session.pinned;
       const firstAgrees = view.firstMessage !== undefined && view.firstMessage.role === first.role && view.firstMessage.content === first.content;
-      if (view.historyMessages !== expected.length || view.historyTokens !== tokens || !firstAgrees) {
+      if (view.historyMessages !== count || view.historyTokens !== tokens || !firstAgrees) {
         const parts = [
-          view.historyMessages !== expected.length ? `keeps ${plural(view.historyMessages, 'message')}` : `keeps ${plural(view.historyMessages, 'message')} too`,
+          view.historyMessages !== count ? `keeps ${plural(view.historyMessages, 'message')}` : `keeps ${plural(view.historyMessages, 'message')} too`,
           view.historyTokens !== tokens ? `counts ${view.historyTokens} tokens` : '',
           !firstAgrees ? `starts with ${describeMessage(view.firstMessage, session)}` : '',
         ].filter(Boolean);
         return this.#diverge(
           sessionDbId,
-          `after the ${ordinal(session.seen)} message of session ${sessionDbId}, the model keeps ${plural(expected.length, 'message')} / ${tokens} tokens (first: ${describeMessage(first, session)}); the target ${parts.join(', ')}`,
+          `after the ${ordinal(session.seen)} message of session ${sessionDbId}, the model keeps ${plural(count, 'message')} / ${tokens} tokens (first: ${describeMessage(first, session)}); the target ${parts.join(', ')}`,
         );
       }
       session.touches += 1;
       if (session.touches <= MODEL_FULL_CHECKS_EVERY_TIME || session.touches % MODEL_FULL_CHECK_STRIDE === 0) {
         const actual = history();
         if (actual) {
+          const expected = this.#history(session);
           const at = expected.findIndex((message, index) => actual[index]?.role !== message.role || actual[index]?.content !== message.content);
           if (at >= 0) {
             return this.#diverge(
@@ -601,13 +609,19 @@ export class RetentionModel {
   #append(session: ModelSession, message: ConversationMessage): void {
     const { maxHistoryMessages, maxHistoryTokens } = this.#settings;
     session.seen += 1;
-    session.messages.push(fitted(message, maxHistoryTokens - estimateTokens(session.pinned.content)));
+    const kept = fitted(message, maxHistoryTokens - estimateTokens(session.pinned.content));
+    session.messages.push(kept);
+    session.tokens += estimateTokens(kept.content);
     let dropped = 0;
-    while (session.messages.length > 0 && (1 + session.messages.length > maxHistoryMessages || sumTokens(this.#history(session)) > maxHistoryTokens)) {
-      session.messages.shift();
+    while (session.messages.length > 0 && (1 + session.messages.length > maxHistoryMessages || session.tokens > maxHistoryTokens)) {
+      this.#dropOldest(session);
       dropped += 1;
     }
-    if (dropped > 0) while (session.messages[0]?.role === 'assistant') session.messages.shift();
+    if (dropped > 0) while (session.messages[0]?.role === 'assistant') this.#dropOldest(session);
+  }
+
+  #dropOldest(session: ModelSession): void {
+    session.tokens -= estimateTokens(session.messages.shift()!.content);
   }
 
   #judgeExpiry(session: ModelSession, nowMs: number): void {
@@ -622,7 +636,7 @@ export class RetentionModel {
   #judgeEviction(session: ModelSession): void {
     const id = session.sessionDbId;
     if (session.idleSinceMs === undefined) return this.#diverge(id, `the target evicted session ${id} while it was busy; the model evicts only idle sessions`);
-    const idlest = firstValue(this.#idle)!;
+    const idlest = this.#idle.first()!.value;
     // Ties (two sessions idle since the same moment) may go either way.
     if (idlest.idleSinceMs! < session.idleSinceMs) {
       this.#diverge(id, `the target evicted session ${id} (idle since ${formatSimTime(session.idleSinceMs)}); the model evicts session ${idlest.sessionDbId}, idle since ${formatSimTime(idlest.idleSinceMs!)}`);
@@ -631,7 +645,7 @@ export class RetentionModel {
 
   /** The session idle longest must be gone by its deadline plus the slack; reported once. */
   #checkIdleHead(nowMs: number): void {
-    const head = firstValue(this.#idle);
+    const head = this.#idle.first()?.value;
     if (!head || head.idleSinceMs === undefined) return;
     const dueMs = head.idleSinceMs + this.#settings.ttlMs;
     if (nowMs <= dueMs + MODEL_EXPIRY_SLACK_MS) return;
@@ -695,11 +709,6 @@ function fitted(message: ConversationMessage, roomTokens: number): ConversationM
   return { role: message.role, content: message.content.slice(0, Math.max(0, roomTokens) * CHARS_PER_TOKEN) };
 }
 
-function sumTokens(messages: readonly ConversationMessage[]): number {
-  let tokens = 0;
-  for (const message of messages) tokens += estimateTokens(message.content);
-  return tokens;
-}
 
 function describeMessage(message: ConversationMessage | undefined, session: ModelSession): string {
   if (!message) return 'nothing (an empty history)';
@@ -718,7 +727,3 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-function firstValue<V>(map: Map<number, V>): V | undefined {
-  for (const value of map.values()) return value;
-  return undefined;
-}
