@@ -10,22 +10,31 @@
  *                          the names it imports from each (a package not installed is stood in)
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import ts from 'typescript';
+import type * as TypeScript from 'typescript';
 
-const parsed = new Map<string, ts.SourceFile>();
+/**
+ * The compiler, loaded by the first read of a source file: 9 MB of JavaScript, which every check
+ * worker and `leaksim` command would otherwise compile at start-up (two thirds of a worker's
+ * start from the build) though only a claude-mem target reads source. Every use of `ts` below is
+ * on a node that sourceOf returned, so it is loaded by then.
+ */
+let ts: typeof TypeScript;
 
-function sourceOf(file: string): ts.SourceFile {
+const parsed = new Map<string, TypeScript.SourceFile>();
+
+function sourceOf(file: string): TypeScript.SourceFile {
   let source = parsed.get(file);
   if (!source) {
+    ts ??= createRequire(import.meta.url)('typescript') as typeof TypeScript;
     source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
     parsed.set(file, source);
   }
   return source;
 }
 
-const hasModifier = (node: ts.Node, kind: ts.SyntaxKind): boolean => (ts.canHaveModifiers(node) ? (ts.getModifiers(node) ?? []).some((modifier) => modifier.kind === kind) : false);
+const hasModifier = (node: TypeScript.Node, kind: TypeScript.SyntaxKind): boolean => (ts.canHaveModifiers(node) ? (ts.getModifiers(node) ?? []).some((modifier) => modifier.kind === kind) : false);
 
 /** The file a relative import names: claude-mem imports `./x.js` for `./x.ts`. */
 export function resolveRelative(fromFile: string, specifier: string): string | undefined {
@@ -136,7 +145,7 @@ function valueImports(file: string): Map<string, Set<string>> {
     if (!names) imports.set(specifier, (names = new Set()));
     if (name) names.add(name);
   };
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TypeScript.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.importClause;
       const specifier = node.moduleSpecifier.text;
@@ -201,7 +210,7 @@ export function sessionPath(root: string, entries: readonly string[], replaced: 
  */
 export function numericConstant(file: string, name: string): number | undefined {
   if (!existsSync(file)) return undefined;
-  const evaluate = (node: ts.Expression): number | undefined => {
+  const evaluate = (node: TypeScript.Expression): number | undefined => {
     if (ts.isNumericLiteral(node)) return Number(node.text.replace(/_/g, ''));
     if (ts.isParenthesizedExpression(node)) return evaluate(node.expression);
     if (ts.isBinaryExpression(node)) {
@@ -247,18 +256,18 @@ export function stringSetConstant(file: string, name: string): string[] | undefi
 export function finallyAbortsController(file: string): boolean {
   if (!existsSync(file)) return false;
   let found = false;
-  const isAbortCall = (node: ts.Node): boolean =>
+  const isAbortCall = (node: TypeScript.Node): boolean =>
     ts.isCallExpression(node) &&
     ts.isPropertyAccessExpression(node.expression) &&
     node.expression.name.text === 'abort' &&
     ts.isPropertyAccessExpression(node.expression.expression) &&
     node.expression.expression.name.text === 'abortController';
-  const inside = (node: ts.Node): void => {
+  const inside = (node: TypeScript.Node): void => {
     if (found) return;
     if (isAbortCall(node)) found = true;
     else ts.forEachChild(node, inside);
   };
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TypeScript.Node): void => {
     if (found) return;
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'finally') {
       for (const argument of node.arguments) inside(argument);
