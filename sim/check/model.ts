@@ -470,8 +470,8 @@ export class RetentionModel {
 
   #active(sessionDbId: number, generator: ModelGenerator, nowMs: number): void {
     generator.lastActivityMs = nowMs;
-    this.#silent.delete(sessionDbId);
-    if (!generator.waits && generator.live > 0 && !generator.lingering) this.#silent.set(sessionDbId, generator);
+    if (!generator.waits && generator.live > 0 && !generator.lingering) this.#silent.setLast(sessionDbId, generator);
+    else this.#silent.delete(sessionDbId);
   }
 
   /** The delete (or complete) route was called for this session. */
@@ -510,9 +510,9 @@ export class RetentionModel {
     const session = this.#sessions.get(sessionDbId);
     if (!session) return;
     // Every touch is activity: an idle session touched again is idle from now (the checker's rule too).
-    this.#idle.delete(sessionDbId);
     session.idleSinceMs = busy ? undefined : nowMs;
-    if (!busy) this.#idle.set(sessionDbId, session);
+    if (busy) this.#idle.delete(sessionDbId);
+    else this.#idle.setLast(sessionDbId, session);
   }
 
   // ---- comparisons --------------------------------------------------------------------------
@@ -571,16 +571,20 @@ export class RetentionModel {
    */
   afterEvent(nowMs: number, targetSessionCount: number, routesUnanswered: number): void {
     if (this.follows('expiry')) this.#checkIdleHead(nowMs);
-    for (const sessionDbId of this.#restartSettling) this.#restartDue.set(sessionDbId, nowMs + this.#settings.generatorRestartDelayMs);
-    this.#restartSettling.clear();
-    if (this.follows('generators')) this.#checkGenerators(nowMs);
-    for (const sessionDbId of this.#deleting) {
-      const session = this.#sessions.get(sessionDbId);
-      if (session && !session.diverged && this.follows('sessions')) this.#diverge(sessionDbId, `the delete route was called for session ${sessionDbId}; the model removes it, the target still holds it`);
+    if (this.#restartSettling.size > 0) {
+      for (const sessionDbId of this.#restartSettling) this.#restartDue.set(sessionDbId, nowMs + this.#settings.generatorRestartDelayMs);
+      this.#restartSettling.clear();
     }
-    this.#deleting.clear();
+    if (this.follows('generators')) this.#checkGenerators(nowMs);
+    if (this.#deleting.size > 0) {
+      for (const sessionDbId of this.#deleting) {
+        const session = this.#sessions.get(sessionDbId);
+        if (session && !session.diverged && this.follows('sessions')) this.#diverge(sessionDbId, `the delete route was called for session ${sessionDbId}; the model removes it, the target still holds it`);
+      }
+      this.#deleting.clear();
+    }
     this.#roomMade = 0;
-    this.#early.clear();
+    if (this.#early.size > 0) this.#early.clear();
     if (MODEL_WAITS_FOR_ROUTES && routesUnanswered > 0) return;
     if (this.#mustResume.size > 0) {
       for (const [sessionDbId, pending] of this.#mustResume) {
@@ -659,24 +663,28 @@ export class RetentionModel {
    */
   #checkGenerators(nowMs: number): void {
     const timeoutMs = this.#settings.generatorIdleTimeoutMs;
-    for (const [sessionDbId, generator] of this.#silent) {
-      if (nowMs <= generator.lastActivityMs + timeoutMs + MODEL_GENERATOR_SLACK_MS) break;
+    const silent = this.#silent.first();
+    if (silent && nowMs > silent.value.lastActivityMs + timeoutMs + MODEL_GENERATOR_SLACK_MS) {
+      const { key: sessionDbId, value: generator } = silent;
       this.#silent.delete(sessionDbId);
       const session = this.#sessions.get(sessionDbId);
       if (session && !session.diverged) {
         this.#diverge(sessionDbId, `session ${sessionDbId}'s generator has been silent since ${formatSimTime(generator.lastActivityMs)}: the model aborts it at ${formatSimTime(generator.lastActivityMs + timeoutMs)} (idle timeout ${formatMs(timeoutMs)}); the target has not by ${formatSimTime(nowMs)}`);
       }
-      break;
     }
-    for (const [sessionDbId, dueMs] of this.#restartDue) {
-      if (nowMs <= dueMs + MODEL_GENERATOR_SLACK_MS) break;
+    const restart = this.#restartDue.first();
+    if (restart && nowMs > restart.value + MODEL_GENERATOR_SLACK_MS) {
+      const { key: sessionDbId, value: dueMs } = restart;
       this.#forgetRestart(sessionDbId);
       const session = this.#sessions.get(sessionDbId);
       if (session && !session.diverged && !this.#closing) {
         this.#diverge(sessionDbId, `session ${sessionDbId}'s generator stopped with work left: the model restarts it at ${formatSimTime(dueMs)} (restart delay ${formatMs(this.#settings.generatorRestartDelayMs)}); the target has not by ${formatSimTime(nowMs)}`);
       }
-      break;
     }
+    if (this.#earlyAborts.size > 0) this.#checkEarlyAborts();
+  }
+
+  #checkEarlyAborts(): void {
     for (const [sessionDbId, detail] of this.#earlyAborts) {
       if ((this.#generators.get(sessionDbId)?.live ?? 0) > 0 || this.#generators.get(sessionDbId)?.lingering) continue;
       this.#earlyAborts.delete(sessionDbId);

@@ -6,7 +6,7 @@
  * step over holes); order is the linked queue's.
  *
  * Only what the model uses: get, has, set (a key already in keeps its place, as Map.set does),
- * delete, first, clear, size, and iteration in order.
+ * setLast (delete then set), delete, first, clear, size, and iteration in order.
  */
 import { LinkedQueue, QueueLink } from '../../src/linked-queue.ts';
 
@@ -39,6 +39,15 @@ export class OrderedMap<K, V> {
       this.#links.set(key, added);
       this.#order.append(added);
     }
+    return this;
+  }
+
+  /** Sets the value and moves the key to the back, as delete then set would, without allocating when the key is in. */
+  setLast(key: K, value: V): this {
+    const link = this.#links.get(key);
+    if (!link) return this.set(key, value);
+    link.value.value = value;
+    this.#order.moveToBack(link);
     return this;
   }
 

@@ -9,17 +9,17 @@ import { OrderedMap } from '../../sim/check/ordered-map.ts';
 
 const KEYS = 8;
 
-type Operation = { kind: 'set'; key: number; value: number } | { kind: 'delete'; key: number } | { kind: 'drainWhile'; below: number } | { kind: 'clear' };
+type Operation = { kind: 'set' | 'setLast'; key: number; value: number } | { kind: 'delete'; key: number } | { kind: 'drainWhile'; below: number } | { kind: 'clear' };
 
 const operation: fc.Arbitrary<Operation> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('set' as const), key: fc.nat(KEYS - 1), value: fc.nat(100) }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constantFrom('set' as const, 'setLast' as const), key: fc.nat(KEYS - 1), value: fc.nat(100) }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('delete' as const), key: fc.nat(KEYS - 1) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('drainWhile' as const), below: fc.nat(100) }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'clear' as const }), weight: 1 },
 );
 
 describe('OrderedMap', () => {
-  it('answers as an insertion-ordered Map does (set keeps a key in its place; the first entry is the oldest still in)', () => {
+  it('answers as an insertion-ordered Map does (set keeps a key in its place, setLast moves it to the back; the first entry is the oldest still in)', () => {
     fc.assert(
       fc.property(fc.array(operation, { maxLength: 200 }), (operations) => {
         const map = new OrderedMap<number, number>();
@@ -28,12 +28,16 @@ describe('OrderedMap', () => {
           if (step.kind === 'set') {
             map.set(step.key, step.value);
             model.set(step.key, step.value);
+          } else if (step.kind === 'setLast') {
+            map.setLast(step.key, step.value);
+            model.delete(step.key);
+            model.set(step.key, step.value);
           } else if (step.kind === 'delete') {
             expect(map.delete(step.key)).toBe(model.delete(step.key));
           } else if (step.kind === 'clear') {
             map.clear();
             model.clear();
-          } else {
+          } else if (step.kind === 'drainWhile') {
             // The model's use: read from the head, delete what is read, stop at the first that stays.
             for (const [key, value] of map) {
               if (value >= step.below) break;
