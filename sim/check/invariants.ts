@@ -485,7 +485,7 @@ export class Checker {
     } else if (first && view.historyMessages >= 2 && view.historyMessages <= maxHistoryMessages && view.historyTokens <= maxHistoryTokens && !session.orphanReported && this.#orphanCheckDue(session)) {
       // O(history) to read, bounded by maxHistoryMessages: histories past their bound are
       // history-within-bound's, and reading them would make an unbounded target quadratic.
-      const second = target.history(sessionDbId)?.[1];
+      const second = this.#readHistory(sessionDbId)?.[1];
       if (second?.role === 'assistant') {
         session.orphanReported = true;
         this.#fail('no-orphan-reply', nowMs, `session ${sessionDbId}'s history has a reply right after its pinned prompt: the prompt it answered was trimmed and the reply kept`, sessionDbId);
@@ -507,9 +507,20 @@ export class Checker {
     }
     if (this.#model.judged) {
       this.#model.settled(sessionDbId, busy, nowMs);
-      this.#model.compare(sessionDbId, view, () => target.history(sessionDbId));
+      this.#model.compare(sessionDbId, view, this.#readHistory);
     }
+    this.#historyRead = undefined;
   }
+
+  /**
+   * A copy of one session's history, read at most once per examination (the orphan check and the
+   * model's full comparison share it): bound once, so that handing it on allocates nothing.
+   */
+  #historyRead: { readonly sessionDbId: number; readonly messages: readonly ConversationMessage[] | undefined } | undefined;
+  readonly #readHistory = (sessionDbId: number): readonly ConversationMessage[] | undefined => {
+    if (this.#historyRead?.sessionDbId !== sessionDbId) this.#historyRead = { sessionDbId, messages: this.#target!.history(sessionDbId) };
+    return this.#historyRead.messages;
+  };
 
   /**
    * The history view is a copy: reading it after every event of a busy session nearly doubled the

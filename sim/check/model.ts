@@ -521,7 +521,7 @@ export class RetentionModel {
    * Compares one touched session with the target's view of it. `history` reads a copy of the
    * target's history (only when the full comparison is due).
    */
-  compare(sessionDbId: number, view: TargetSessionView | undefined, history: () => readonly ConversationMessage[] | undefined): void {
+  compare(sessionDbId: number, view: TargetSessionView | undefined, history: (sessionDbId: number) => readonly ConversationMessage[] | undefined): void {
     const session = this.#sessions.get(sessionDbId);
     if (!session || session.diverged) return;
     if (!view) return; // removed without a report: the count comparison and removals-reported name it
@@ -543,11 +543,11 @@ export class RetentionModel {
       }
       session.touches += 1;
       if (session.touches <= MODEL_FULL_CHECKS_EVERY_TIME || session.touches % MODEL_FULL_CHECK_STRIDE === 0) {
-        const actual = history();
+        const actual = history(sessionDbId);
         if (actual) {
-          const expected = this.#history(session);
-          const at = expected.findIndex((message, index) => actual[index]?.role !== message.role || actual[index]?.content !== message.content);
+          const at = firstDifference(session, actual);
           if (at >= 0) {
+            const expected = this.#history(session);
             return this.#diverge(
               sessionDbId,
               `after the ${ordinal(session.seen)} message of session ${sessionDbId}, the model's history and the target's differ at message ${at + 1} of ${expected.length}: the model keeps ${describeMessage(expected[at], session)}, the target ${describeMessage(actual[at], session)}`,
@@ -709,6 +709,17 @@ export class RetentionModel {
     this.#sessions.delete(sessionDbId);
     this.#idle.delete(sessionDbId);
   }
+}
+
+/** Where `actual` first differs from the session's history (the pinned prompt, then its messages); -1 when it does not. */
+function firstDifference(session: ModelSession, actual: readonly ConversationMessage[]): number {
+  const count = 1 + session.messages.length;
+  for (let index = 0; index < count; index += 1) {
+    const message = index === 0 ? session.pinned : session.messages[index - 1]!;
+    const other = actual[index];
+    if (other === undefined || other.role !== message.role || other.content !== message.content) return index;
+  }
+  return -1;
 }
 
 /** A message cut to `roomTokens`, keeping its beginning (the reference's rule for one message larger than its room). */
