@@ -30,6 +30,9 @@
  *    10 minutes. Then the same again, from the cache it filled: what a rerun costs.
  * 7. Start-up of `leaksim --version` and of a check worker, from the build against the sources
  *    compiled by tsx (bench/startup.ts; `npm run bench:startup` runs it alone). Goal: a third.
+ * 8. Memory per session held (bench/session-memory.ts): 1,000 developers' day at 11:00, the
+ *    target's retained bytes (a heap snapshot read by memlab) apart from the simulator's.
+ *    Goal: the simulator's own under 2 KB per held session.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -48,6 +51,7 @@ import { developerTraffic } from '../sim/engine/traffic.ts';
 import { createDelete } from './create-delete.ts';
 import { teamRun } from './team-size.ts';
 import { startup } from './startup.ts';
+import { sessionMemory, sessionMemoryLines } from './session-memory.ts';
 
 const HEAVY_MONTH = 'scenarios/heavy-month.json';
 /** Days of the heavy month's traffic used for the side-by-side throughput runs. */
@@ -288,7 +292,13 @@ const SECTIONS: Record<string, () => unknown> = {
   'tune-grid': tuneGrid,
   throughput,
   'history': historyOfSharedReleases,
+  'session-memory': () => {
+    for (const line of sessionMemoryLines(sessionMemory(SESSION_MEMORY_DEVELOPERS))) console.log(line);
+  },
 };
+
+/** The team the memory per held session is measured with: its day reaches 11:00 in seconds, and the per-session figure hardly moves with size (docs/benchmark.md). */
+const SESSION_MEMORY_DEVELOPERS = 1_000;
 
 async function throughput(): Promise<void> {
   if (scenario.traffic.kind !== 'model') throw new Error('heavy-month must use generated traffic');

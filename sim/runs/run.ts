@@ -81,13 +81,9 @@ export interface RunDeclarations {
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
-  const days = options.days ?? scenario.days;
-  const settings = options.settings?.values ?? scenario.settings;
-  const expected = options.expected ?? expectationFor(scenario, options.target.name);
-  const reproduce = reproduceCommand(scenario, options);
   const description = options.target.description;
-  const declarations: RunDeclarations = { overriddenSettings: overriddenSettings(settings, description), invariantsOff: { ...description.invariantsOff } };
-  const base = { scenario: scenario.name, scenarioFile: scenario.file, target: options.target.name, seed: options.seed, days, settings, expected, reproduce, declarations };
+  const base = outcomeBase(scenario, options, overriddenSettings(options.settings?.values ?? scenario.settings, description));
+  const { days, settings, expected } = base;
   const guard = options.target.guard;
   guard?.begin();
   const noTarget = (message: string): RunOutcome => ({
@@ -161,6 +157,32 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 export type TargetFaultInvariant = 'target-responds' | 'no-restart-storm' | 'clean-shutdown';
 
 export type OutcomeBase = Pick<RunOutcome, 'scenario' | 'scenarioFile' | 'target' | 'seed' | 'days' | 'settings' | 'expected' | 'reproduce' | 'declarations'>;
+
+/** The target as an outcome names it: its name, and its declarations when it was loaded. */
+type OutcomeTarget = { readonly name: string; readonly description?: { readonly invariantsOff?: Readonly<Record<string, string>> } };
+
+/**
+ * What every outcome of a run states whatever its verdict: the run (scenario, target, seed, days,
+ * settings), the verdict expected of it, the command that reproduces it and the target's
+ * declarations (the settings it fixes are known only once a run has compared them: `overridden`).
+ */
+export function outcomeBase(
+  scenario: Scenario,
+  options: Pick<RunOptions, 'seed' | 'days' | 'settings' | 'stop' | 'expected'> & { readonly target: OutcomeTarget },
+  overridden: RunDeclarations['overriddenSettings'] = {},
+): OutcomeBase {
+  return {
+    scenario: scenario.name,
+    scenarioFile: scenario.file,
+    target: options.target.name,
+    seed: options.seed,
+    days: options.days ?? scenario.days,
+    settings: options.settings?.values ?? scenario.settings,
+    expected: options.expected ?? expectationFor(scenario, options.target.name),
+    reproduce: reproduceCommand(scenario, options),
+    declarations: { overriddenSettings: overridden, invariantsOff: { ...options.target.description?.invariantsOff } },
+  };
+}
 
 /**
  * A run its target stopped: a verdict like any violation (a ✗ row, the reproduce line, exit 1

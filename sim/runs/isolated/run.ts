@@ -19,7 +19,7 @@ import { runClaudeMemIsolated } from './claude-mem.ts';
 import { InputError } from '../../../src/input-error.ts';
 import { workerEntry } from '../../engine/package-root.ts';
 import type { RetentionSettings } from '../../../src/settings.ts';
-import { reproduceCommand, runScenario, targetFault, type RunOptions, type RunOutcome } from '../run.ts';
+import { outcomeBase, reproduceCommand, runScenario, targetFault, type RunOptions, type RunOutcome } from '../run.ts';
 import type { Scenario } from '../scenario.ts';
 import { importSeconds } from '../../targets/adapter-probe.ts';
 import { resolveTarget } from '../../targets/targets.ts';
@@ -98,23 +98,7 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
     // Whatever stops the worker is the target's doing (its code runs there and nothing else of a user's
     // does): a verdict under target-responds, placed at the last simulated time the worker reported.
     let reachedMs = 0;
-    const failed = (message: string): RunOutcome =>
-      targetFault(
-        {
-          scenario: scenario.name,
-          scenarioFile: scenario.file,
-          target: options.target.name,
-          seed: options.seed,
-          days: options.days ?? scenario.days,
-          settings: options.settings?.values ?? scenario.settings,
-          expected: options.expected,
-          reproduce: reproduceCommand(scenario, options),
-          declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
-        },
-        'target-responds',
-        reachedMs,
-        message,
-      );
+    const failed = (message: string): RunOutcome => targetFault(outcomeBase(scenario, options), 'target-responds', reachedMs, message);
     // Until the worker has loaded the adapter (it was probed, but it may behave differently on a
     // second import), the import time limit applies.
     const importLimitMs = importSeconds() * 1_000;
@@ -167,22 +151,14 @@ export async function runScenarioIsolated(scenario: Scenario, options: RunOption
 /** The outcome of a run the watchdog or a crash ended: an error verdict, in one line, with the seed. */
 function failedOutcome(scenario: Scenario, options: RunOptions, message: string): RunOutcome {
   return {
-    scenario: scenario.name,
-    scenarioFile: scenario.file,
-    target: options.target.name,
-    seed: options.seed,
-    days: options.days ?? scenario.days,
-    settings: options.settings?.values ?? scenario.settings,
-    expected: options.expected,
+    ...outcomeBase(scenario, options),
     verdict: 'error',
     asExpected: false,
     firstViolation: undefined,
     error: `${message} (seed ${options.seed})`,
     errorFromTargetCode: true,
     result: undefined,
-    reproduce: '',
     costs: undefined,
-    declarations: { overriddenSettings: {}, invariantsOff: { ...options.target.description.invariantsOff } },
   };
 }
 

@@ -20,7 +20,7 @@ import { childExecArgv, leaksimModule } from '../../engine/package-root.ts';
 import { formatSimTime } from '../../engine/sim-time.ts';
 import { InputError } from '../../../src/input-error.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
-import { expectationFor, reproduceCommand, targetFault, type RunOutcome } from '../run.ts';
+import { expectationFor, outcomeBase, targetFault, type OutcomeBase, type RunOutcome } from '../run.ts';
 import type { Scenario, Verdict } from '../scenario.ts';
 import { resolveTargetToRunIsolated as resolveTarget } from '../../targets/targets.ts';
 import { InterruptedError } from './interrupted.ts';
@@ -158,45 +158,24 @@ interface RunEvents {
  * A worker that answers with leaksim's own error fails its run as an error (✗, exit 1).
  */
 function diedOutcome(run: PlannedRun, how: string): RunOutcome {
-  const scenario = run.scenario;
-  const expected = run.expected ?? expectationFor(scenario, run.target);
-  return targetFault(
-    {
-      scenario: scenario.name,
-      scenarioFile: scenario.file,
-      target: run.target,
-      seed: run.seed,
-      days: scenario.days,
-      settings: scenario.settings,
-      expected,
-      reproduce: reproduceCommand(scenario, { target: { name: run.target }, seed: run.seed }),
-      declarations: { overriddenSettings: {}, invariantsOff: {} },
-    },
-    'target-responds',
-    0,
-    `the check worker running it ${how} before the run finished`,
-  );
+  return targetFault(plannedBase(run), 'target-responds', 0, `the check worker running it ${how} before the run finished`);
+}
+
+/** A planned run's outcome base, before any target is loaded (so with no declarations of its own). */
+function plannedBase(run: PlannedRun): OutcomeBase {
+  return outcomeBase(run.scenario, { target: { name: run.target }, seed: run.seed, ...(run.expected ? { expected: run.expected } : {}) });
 }
 
 function crashedOutcome(run: PlannedRun, message: string): RunOutcome {
-  const scenario = run.scenario;
-  const expected = run.expected ?? expectationFor(scenario, run.target);
+  const base = plannedBase(run);
   return {
-    scenario: scenario.name,
-    scenarioFile: scenario.file,
-    target: run.target,
-    seed: run.seed,
-    days: scenario.days,
-    settings: scenario.settings,
-    expected,
+    ...base,
     verdict: 'error',
-    asExpected: expected === undefined ? undefined : false,
+    asExpected: base.expected === undefined ? undefined : false,
     firstViolation: undefined,
     error: `leaksim failed in its check worker: ${message.split('\n')[0]} (seed ${run.seed})`,
     result: undefined,
     costs: undefined,
-    reproduce: reproduceCommand(scenario, { target: { name: run.target }, seed: run.seed }),
-    declarations: { overriddenSettings: {}, invariantsOff: {} },
   };
 }
 
