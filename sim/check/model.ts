@@ -311,16 +311,14 @@ export class RetentionModel {
     if (expected !== undefined && expected !== messageId && this.follows('queue') && session && !session.diverged) {
       this.#diverge(sessionDbId, `the agent was handed message #${messageId} of session ${sessionDbId}; the model hands out #${expected} first (${expected < messageId ? 'older, handed back by a generator that ended without finishing it' : 'queued first'})`);
     }
-    const at = queue.queued.indexOf(messageId);
-    if (at >= 0) queue.queued.splice(at, 1);
+    removeFrom(queue.queued, messageId);
     queue.inFlight.push(messageId);
   }
 
   acknowledged(sessionDbId: number, messageId: number): void {
     const queue = this.#queue.get(sessionDbId);
     if (!queue) return;
-    const at = queue.inFlight.indexOf(messageId);
-    if (at >= 0) queue.inFlight.splice(at, 1);
+    removeFrom(queue.inFlight, messageId);
     if (queue.queued.length === 0 && queue.inFlight.length === 0) this.#queue.delete(sessionDbId);
   }
 
@@ -740,6 +738,15 @@ export function ordinal(n: number): string {
   const tens = n % 100;
   const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
   return `${n}${suffix}`;
+}
+
+/** Takes `id` out of `ids` where it is; usually the first, taken without the array splice allocates. */
+function removeFrom(ids: number[], id: number): void {
+  if (ids[0] === id) ids.shift();
+  else {
+    const at = ids.indexOf(id);
+    if (at >= 0) ids.splice(at, 1);
+  }
 }
 
 function plural(count: number, noun: string): string {
