@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { findNodeAtLocation, parseTree, type Node, type ParseError, printParseErrorCode } from 'jsonc-parser';
 import type { FlawName } from '../../src/baseline/flaws.ts';
 import { InputError, lineOfOffset } from '../../src/input-error.ts';
@@ -63,8 +64,15 @@ export const DEFAULT_SEEDS: readonly number[] = [1];
 
 let validator: ValidateFunction | undefined;
 
+/**
+ * The schema's validator, made by the first scenario read: ajv is loaded then, not at import, so
+ * that a check worker (which is handed its scenarios already read) starts without it.
+ */
 function validate(): ValidateFunction {
-  validator ??= new Ajv({ allErrors: false, strict: true, strictTypes: false }).compile(JSON.parse(readFileSync(SCENARIO_SCHEMA_PATH, 'utf8')));
+  if (!validator) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+    validator = new Ajv({ allErrors: false, strict: true, strictTypes: false }).compile(JSON.parse(readFileSync(SCENARIO_SCHEMA_PATH, 'utf8')));
+  }
   return validator;
 }
 

@@ -2,24 +2,16 @@
  * A check worker (see run-pool.ts): started by the parent with an IPC channel (and `--import tsx` when
  * leaksim runs from its sources);
  * runs one requested run at a time and answers with its outcome. It ends when the parent
- * disconnects. Scenarios are read once per worker and kept.
+ * disconnects. Each request carries its scenario as the parent loaded and checked it.
  */
 import { InputError } from '../../../src/input-error.ts';
 import { runScenarioIsolated } from '../isolated/run.ts';
 import type { RunReply, RunRequest } from './run-pool.ts';
-import { loadScenario, type Scenario } from '../scenario.ts';
 import { resolveTargetToRunIsolated as resolveTarget } from '../../targets/targets.ts';
-
-const scenarios = new Map<string, Scenario>();
 
 async function answer(request: RunRequest): Promise<RunReply> {
   try {
-    let scenario = scenarios.get(request.scenarioFile);
-    if (!scenario) {
-      scenario = loadScenario(request.scenarioFile);
-      scenarios.set(request.scenarioFile, scenario);
-    }
-    const outcome = await runScenarioIsolated(scenario, {
+    const outcome = await runScenarioIsolated(request.scenario, {
       target: await resolveTarget(request.target),
       seed: request.seed,
       stop: 'verdict',

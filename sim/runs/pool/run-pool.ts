@@ -58,7 +58,8 @@ export interface PoolProgress {
 /** What a child is asked: one run. */
 export interface RunRequest {
   readonly index: number;
-  readonly scenarioFile: string;
+  /** As the parent loaded and checked it: a worker neither reads nor validates the file again (nor loads the validator). */
+  readonly scenario: Scenario;
   readonly target: string;
   readonly seed: number;
   readonly expected?: Verdict;
@@ -210,7 +211,7 @@ async function inChildren(plan: readonly PlannedRun[], jobs: number, withProgres
         const run = plan[item.index]!;
         current.set(child, item.index);
         events.started(item.index);
-        const request: RunRequest = { index: item.index, scenarioFile: run.scenario.file, target: run.target, seed: run.seed, ...(run.expected ? { expected: run.expected } : {}), progress: withProgress };
+        const request: RunRequest = { index: item.index, scenario: run.scenario, target: run.target, seed: run.seed, ...(run.expected ? { expected: run.expected } : {}), progress: withProgress };
         child.send(request, (error) => {
           // The child died before it got the request: its 'exit' fails the run.
           if (error) child.kill('SIGKILL');
