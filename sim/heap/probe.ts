@@ -14,7 +14,6 @@
  * Without `--expose-gc` the measures would be noise: the probe refuses to run (exit 3).
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { runScenario } from '../runs/run.ts';
@@ -60,7 +59,10 @@ export const EXIT_NO_GC = 3;
  * is loaded; nothing the snapshots measure changes.
  */
 async function buildLineEnds(): Promise<void> {
-  const session = new Session();
+  // A Node built without the inspector has no profiler to ask: its snapshots are only slower.
+  const inspector = await import('node:inspector/promises').catch(() => undefined);
+  if (!inspector) return;
+  const session = new inspector.Session();
   session.connect();
   try {
     await session.post('Profiler.enable');
