@@ -726,7 +726,6 @@ function fitted(message: ConversationMessage, roomTokens: number): ConversationM
   return { role: message.role, content: message.content.slice(0, Math.max(0, roomTokens) * CHARS_PER_TOKEN) };
 }
 
-
 function describeMessage(message: ConversationMessage | undefined, session: ModelSession): string {
   if (!message) return 'nothing (an empty history)';
   if (message.role === session.pinned.role && message.content === session.pinned.content) return 'the init prompt';

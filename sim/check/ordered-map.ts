@@ -5,8 +5,8 @@
  * entry's hole (see src/linked-queue.ts). Keys find their link through a Map (hash lookups never
  * step over holes); order is the linked queue's.
  *
- * Only what the model uses: get, has, set (a key already in keeps its place, as Map.set does),
- * setLast (delete then set), delete, first, clear, size, and iteration in order.
+ * Only what the model uses: set (a key already in keeps its place, as Map.set does), setLast
+ * (delete then set), delete, first and clear.
  */
 import { LinkedQueue, QueueLink } from '../../src/linked-queue.ts';
 
@@ -18,18 +18,6 @@ interface Entry<K, V> {
 export class OrderedMap<K, V> {
   readonly #links = new Map<K, QueueLink<Entry<K, V>>>();
   readonly #order = new LinkedQueue<Entry<K, V>>();
-
-  get size(): number {
-    return this.#links.size;
-  }
-
-  has(key: K): boolean {
-    return this.#links.has(key);
-  }
-
-  get(key: K): V | undefined {
-    return this.#links.get(key)?.value.value;
-  }
 
   set(key: K, value: V): this {
     const link = this.#links.get(key);
@@ -67,15 +55,5 @@ export class OrderedMap<K, V> {
   clear(): void {
     this.#links.clear();
     this.#order.clear();
-  }
-
-  /** [key, value] in insertion order; deleting the entry just read is allowed. */
-  *[Symbol.iterator](): IterableIterator<[K, V]> {
-    for (let entry = this.#order.first(); entry; ) {
-      const link = this.#links.get(entry.key)!;
-      const next = link.next?.value;
-      yield [entry.key, entry.value];
-      entry = next;
-    }
   }
 }

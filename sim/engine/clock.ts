@@ -115,7 +115,7 @@ export class SimClock {
     // No timer due by then: moving `now` is all a tick would do (it fires nothing, and the jobs it
     // runs are faked microtasks, which leaksim never fakes), without the tick's own bookkeeping,
     // which was a tenth of a run's allocation. `now` is the fake clock's documented current time;
-    // test/sim/clock.test.ts holds the two ways to the same Date, performance and hrtime.
+    // test/sim/clock.test.ts holds the two ways to the same Date and performance.now.
     if (delta > 0 && this.nextTimerMs() > atMs) {
       this.#clock.now += delta;
       return;
