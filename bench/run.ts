@@ -64,9 +64,14 @@ function formatRate(eventsPerSecond: number): string {
   return `${(eventsPerSecond / 1e6).toFixed(2)} M events/s`;
 }
 
-function heavyMonth(): void {
+/** The heavy month in a child process of its own (bench/heavy-month.ts), so that its peak RSS is its own. */
+function heavyMonthRun(): { hookEvents: number; agentEvents: number; wallMs: number; maxRssBytes: number; verdict: string } {
   const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'bench/heavy-month.ts', HEAVY_MONTH], { encoding: 'utf8' });
-  const run = JSON.parse(stdout) as { hookEvents: number; agentEvents: number; wallMs: number; maxRssBytes: number; verdict: string };
+  return JSON.parse(stdout) as ReturnType<typeof heavyMonthRun>;
+}
+
+function heavyMonth(): void {
+  const run = heavyMonthRun();
   const seconds = run.wallMs / 1e3;
   const megabytes = run.maxRssBytes / 2 ** 20;
   console.log(`heavy month (${HEAVY_MONTH}, reference, seed 1, every invariant on): ${run.verdict}`);
@@ -232,16 +237,11 @@ function checkWallSeconds(jobs: number): number {
   }
 }
 
-/** The heavy month alone, in a child as heavy-month.ts runs it: the gate's longest run, the floor of --jobs 2. */
-function heavyMonthSeconds(): number {
-  const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'bench/heavy-month.ts', HEAVY_MONTH], { encoding: 'utf8' });
-  return (JSON.parse(stdout) as { wallMs: number }).wallMs / 1e3;
-}
-
 function checkJobs(): void {
   const one = checkWallSeconds(1);
   const two = checkWallSeconds(2);
-  const longest = heavyMonthSeconds();
+  // The gate's longest run alone: the floor of --jobs 2.
+  const longest = heavyMonthRun().wallMs / 1e3;
   const ratio = two / one;
   console.log(`leaksim check (the whole gate from the ${CHECK_RUNS_FROM}, ${cpus().length} cores, each run in a child process as a user runs it):`);
   console.log(`  --jobs 1    ${one.toFixed(2)} s`);
