@@ -8,7 +8,15 @@
  * Also a script, for profiling one size on its own:
  *   node --expose-gc --cpu-prof --import tsx bench/team-size.ts 10000 [budget seconds]
  */
-import { runScenario } from '../sim/runs/run.ts';
+import type { Agent, GeneratorContext } from '../src/contract.ts';
+import { PendingStore } from '../src/pending-store.ts';
+import { referenceTarget } from '../src/session-manager.ts';
+import { DEFAULT_AGENT } from '../sim/engine/agent.ts';
+import { SimClock } from '../sim/engine/clock.ts';
+import { ContentSource } from '../sim/engine/content.ts';
+import type { HookEvent } from '../sim/engine/events.ts';
+import { OBSERVATION_TEMPLATE_CHARS, SUMMARY_TEMPLATE_CHARS } from '../sim/runs/driver.ts';
+import { ORIGIN_EPOCH_MS, runScenario, scenarioTraffic } from '../sim/runs/run.ts';
 import { loadScenario, type Scenario } from '../sim/runs/scenario.ts';
 import { formatSimTime } from '../sim/engine/sim-time.ts';
 import { builtInTarget } from '../sim/targets/targets.ts';
@@ -41,6 +49,8 @@ export interface TeamRun {
   readonly cpuMicrosPerEvent: number;
   /** CPU per hook event up to WINDOW_END_MS of the day; undefined when the run stopped before it. */
   readonly windowCpuMicrosPerEvent: number | undefined;
+  /** Hook events up to WINDOW_END_MS (0 when the run stopped before it). */
+  readonly windowHookEvents: number;
   /** Whether the whole day ran within the budget; otherwise `note` says where it stopped. */
   readonly completed: boolean;
   readonly note: string;
@@ -73,6 +83,7 @@ export async function teamRun(developers: number, budgetMs: number): Promise<Tea
   let completed = false;
   /** CPU and events at the first progress report, and the heap-read CPU then. */
   let windowCpuMicrosPerEvent: number | undefined;
+  let windowHookEvents = 0;
   let steadyFrom: { cpuMicros: number; events: number; heapReadMicros: number } | undefined;
   const cpuMicrosNow = () => {
     const cpu = process.cpuUsage(cpuStarted);
@@ -86,7 +97,10 @@ export async function teamRun(developers: number, budgetMs: number): Promise<Tea
       checkpoint: {
         everyMs: HEAP_CHECKPOINT_MS,
         onCheckpoint: (nowMs, target, events) => {
-          if (nowMs === WINDOW_END_MS) windowCpuMicrosPerEvent = (cpuMicrosNow() - cpuInHeapReads) / events;
+          if (nowMs === WINDOW_END_MS) {
+            windowCpuMicrosPerEvent = (cpuMicrosNow() - cpuInHeapReads) / events;
+            windowHookEvents = events;
+          }
           const sessions = target.sessionCount();
           if (sessions <= peakSessions || !globalThis.gc) return;
           // The collection is the benchmark's, not the simulator's: kept out of the times.
@@ -117,7 +131,111 @@ export async function teamRun(developers: number, budgetMs: number): Promise<Tea
   // A run too short for a steady window (a small team's whole day) is measured whole.
   const from = steadyFrom && hookEvents >= 2 * steadyFrom.events ? steadyFrom : { cpuMicros: 0, events: 0, heapReadMicros: 0 };
   const cpuMicros = cpuMicrosNow() - from.cpuMicros - (cpuInHeapReads - from.heapReadMicros);
-  return { developers, hookEvents, wallSeconds, cpuMicrosPerEvent: cpuMicros / (hookEvents - from.events), windowCpuMicrosPerEvent, completed, note, peakSessions, heapAtPeakBytes };
+  return { developers, hookEvents, wallSeconds, cpuMicrosPerEvent: cpuMicros / (hookEvents - from.events), windowCpuMicrosPerEvent, windowHookEvents, completed, note, peakSessions, heapAtPeakBytes };
+}
+
+/**
+ * The like-for-like window measures at least this many hook events: a 100-developer morning to
+ * 10:00 is about 8,700, and one such run would mostly measure the JIT settling, so small teams run
+ * more seeds (each to 10:00) until their mornings add up to this.
+ */
+export const WINDOW_EVENTS_MIN = 80_000;
+
+export interface Morning {
+  readonly hookEvents: number;
+  readonly cpuMicros: number;
+}
+
+class MorningOver extends Error {
+  constructor(readonly hookEvents: number) {
+    super('10:00 reached');
+  }
+}
+
+/** One team's simulated morning, seed `seed`, to 10:00 (the whole simulator, every invariant on). */
+export async function simulatedMorning(developers: number, seed: number): Promise<Morning> {
+  const cpuStarted = process.cpuUsage();
+  let hookEvents = 0;
+  try {
+    await runScenario(teamScenario(developers), {
+      target: builtInTarget('reference')!,
+      seed,
+      stop: 'never',
+      checkpoint: {
+        everyMs: HEAP_CHECKPOINT_MS,
+        onCheckpoint: (nowMs, _target, events) => {
+          if (nowMs >= WINDOW_END_MS) throw new MorningOver(events);
+        },
+      },
+    });
+    throw new Error(`the ${developers}-developer day ended before ${WINDOW_END_MS / 3_600_000}:00`);
+  } catch (error) {
+    if (!(error instanceof MorningOver)) throw error;
+    hookEvents = error.hookEvents;
+  }
+  const cpu = process.cpuUsage(cpuStarted);
+  return { hookEvents, cpuMicros: cpu.user + cpu.system };
+}
+
+/**
+ * One team's morning to 10:00 against the reference alone: the same hook events with texts of the
+ * same sizes, the fake clock moved to each event (so the reference's expiry timers fire as in the
+ * simulation), an agent that answers every claimed message at once with a reply of the simulated
+ * agent's mean size, one await per event so that generator ends run as they would. No driver queue,
+ * no checker, no model, no samples: the floor the simulation's cost per event stands on. The events
+ * are generated before the clock starts, so the traffic model is not measured either.
+ */
+export async function targetAloneMorning(developers: number, seed: number): Promise<Morning> {
+  const scenario = teamScenario(developers);
+  const events: HookEvent[] = [];
+  for (const event of scenarioTraffic(scenario, seed, 1)) {
+    if (event.atMs >= WINDOW_END_MS) break;
+    events.push(event);
+  }
+  const content = new ContentSource();
+  const agent: Agent = {
+    run(context: GeneratorContext): Promise<void> {
+      for (let message = context.claim(); message; message = context.claim()) {
+        context.append({ role: 'user', content: message.text });
+        context.append({ role: 'assistant', content: content.text(DEFAULT_AGENT.replyChars) });
+        context.ack(message);
+      }
+      return Promise.resolve();
+    },
+  };
+  const clock = SimClock.install(ORIGIN_EPOCH_MS);
+  try {
+    const target = referenceTarget({ settings: scenario.settings, store: new PendingStore(), agent });
+    const sessionIds = new Map<string, number>();
+    const cpuStarted = process.cpuUsage();
+    for (const event of events) {
+      clock.advanceTo(event.atMs);
+      if (event.kind === 'prompt') sessionIds.set(event.session, target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: content.text(event.promptChars) }).sessionDbId);
+      else if (event.kind === 'tool-use') target.queueObservation({ contentSessionId: event.session, toolName: event.toolName, text: content.text(OBSERVATION_TEMPLATE_CHARS + event.inputChars + event.responseChars) });
+      else if (event.kind === 'stop') target.queueSummarize({ contentSessionId: event.session, text: content.text(SUMMARY_TEMPLATE_CHARS + event.messageChars) });
+      else if (event.kind === 'session-end' && sessionIds.has(event.session)) await target.completeSession(sessionIds.get(event.session)!);
+      await null;
+    }
+    const cpu = process.cpuUsage(cpuStarted);
+    await target.shutdown();
+    return { hookEvents: events.length, cpuMicros: cpu.user + cpu.system };
+  } finally {
+    clock.uninstall();
+  }
+}
+
+/** CPU per hook event over mornings of seeds `firstSeed`, `firstSeed + 1`, … until they add up to `eventsMin` hook events (at least one). */
+export async function mornings(run: (seed: number) => Promise<Morning>, eventsMin: number, firstSeed = 1): Promise<{ cpuMicrosPerEvent: number; seeds: number; hookEvents: number }> {
+  let hookEvents = 0;
+  let cpuMicros = 0;
+  let seed = firstSeed;
+  do {
+    const morning = await run(seed);
+    hookEvents += morning.hookEvents;
+    cpuMicros += morning.cpuMicros;
+    seed += 1;
+  } while (hookEvents < eventsMin);
+  return { cpuMicrosPerEvent: cpuMicros / hookEvents, seeds: seed - firstSeed, hookEvents };
 }
 
 if (process.argv[1]?.endsWith('team-size.ts')) {
