@@ -8,7 +8,7 @@
  * Traffic files are JSON Lines with flat records and are bounded per line by their reader
  * (sim/traffic-file/reader.ts, format.ts).
  */
-import { parseTree, type Node, type ParseError } from 'jsonc-parser';
+import { parseTree, type Node, type ParseError } from './jsonc.ts';
 import { readBoundedText } from './bounded-read.ts';
 import { InputError, lineOfOffset } from './input-error.ts';
 

@@ -6,7 +6,7 @@
  * values are strings. Unknown keys are ignored (the file holds many other settings); a known key
  * with a bad value is an error naming the key and the value, never a silent fallback.
  */
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parse, printParseErrorCode, type ParseError } from './jsonc.ts';
 import { InputError, lineOfOffset } from './input-error.ts';
 import { checkedJsonText, lineAndColumn, readJsonText } from './json-text.ts';
 

@@ -18,8 +18,15 @@
  * callback between two events instead, as before, made a 5-second poll across a quiet night a
  * runaway.)
  */
-import * as FakeTimers from '@sinonjs/fake-timers';
+import { createRequire } from 'node:module';
+import type * as FakeTimersModule from '@sinonjs/fake-timers';
 
+/**
+ * Loaded with `require`: fake-timers is CommonJS, and an ESM `import` of it makes Node start its
+ * CommonJS lexer and scan the source for export names first (with jsonc-parser, src/jsonc.ts, a
+ * third of a check worker's start).
+ */
+const FakeTimers = createRequire(import.meta.url)('@sinonjs/fake-timers') as typeof FakeTimersModule;
 type InstalledClock = ReturnType<typeof FakeTimers.install>;
 
 /** The window of simulated time over which the runaway guard counts zero-delay timer callbacks. */

@@ -10,7 +10,7 @@
  * A scenario the file does not name is expected to pass. Every problem is one InputError naming
  * the file, the line and the field.
  */
-import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from '../../src/jsonc.ts';
 import { InputError, lineOfOffset } from '../../src/input-error.ts';
 import { checkedJsonText, readJsonText } from '../../src/json-text.ts';
 import { type InvariantName, INVARIANTS } from '../check/catalogue.ts';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
-import { findNodeAtLocation, parseTree, type Node, type ParseError, printParseErrorCode } from 'jsonc-parser';
+import { findNodeAtLocation, parseTree, type Node, type ParseError, printParseErrorCode } from '../../src/jsonc.ts';
 import type { FlawName } from '../../src/baseline/flaws.ts';
 import { InputError, lineOfOffset } from '../../src/input-error.ts';
 import { checkedJsonText, lineAndColumn, readJsonText } from '../../src/json-text.ts';
