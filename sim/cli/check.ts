@@ -10,7 +10,7 @@ import { FLAW_NAMES, type FlawName } from '../../src/baseline/flaws.ts';
 import { InputError } from '../../src/input-error.ts';
 import { flawCoverage, type FlawCoverage, type Report, type ReportScope } from '../report/report.ts';
 import type { RunOutcome } from '../runs/run.ts';
-import { defaultJobs, runPlan, type PlannedRun, type PoolProgress } from '../runs/pool/run-pool.ts';
+import { defaultJobs, poolJobs, runPlan, type PlannedRun, type PoolProgress } from '../runs/pool/run-pool.ts';
 import { folderPart } from '../report/report-folder.ts';
 import { loadScenario, type Scenario, type Verdict } from '../runs/scenario.ts';
 import { builtInScenarioDir, scenarioFileNames, scenarioPath } from '../runs/scenario-files.ts';
@@ -19,6 +19,8 @@ import { expectedFor, loadExpectations, type Expectations } from '../runs/expect
 import { DEFAULT_BASELINES_FILE } from '../heap-analysis/baselines.ts';
 import { DEFAULT_KEPT_SNAPSHOT_DIR, HEAP_PROBES_PARALLEL_MAX } from '../heap/gate.ts';
 import { heapCheckCommand } from './heap.ts';
+import { Charts } from '../report/html/charts.ts';
+import { renderAsRunsFinish } from '../report/html/run-page.ts';
 import type { Output } from './output.ts';
 import { EXIT_OK, finishReport, parseOptions, printOutcome, reportFolder, stopOnTargetCodeError, wholeNumber } from './shared.ts';
 
@@ -113,9 +115,10 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
   }
   const out = reportFolder('check', values.out ?? (adapter ? `reports/check-${folderPart(adapter.name)}` : 'reports/check'));
   const selection = values.only?.length ? values.only.map((name) => `--only ${name}`).join(' ') : positionals.length ? 'scenario files given' : null;
-  const options: CheckOptions = { print: !values.json, jobs, shard, selection };
+  const charts = new Charts();
+  const options: CheckOptions = { print: !values.json, jobs, shard, selection, charts };
   const report = adapter ? await checkAdapter(scenarios, adapter, expectations, output, options) : await check(scenarios, output, options);
-  return finishReport(output, report, out, values.json);
+  return finishReport(output, report, out, values.json, charts);
 }
 
 /** More jobs than this is a typo, not a machine. */
@@ -172,6 +175,17 @@ export interface CheckOptions {
   readonly shard?: Shard | undefined;
   /** What narrowed the scenarios from the full gate (`--only x`, `scenario files given`), or null. */
   readonly selection?: string | null;
+  /**
+   * With jobs > 1: report.html's charts, rendered scenario by scenario as their runs finish while
+   * the rest run in child processes (sim/report/html/run-page.ts renderAsRunsFinish), then handed
+   * to the page. With one job the runs share this process, and this thread, with the charts.
+   */
+  readonly charts?: Charts;
+}
+
+/** Early charts for the pool, when its runs go to child processes (see CheckOptions.charts). */
+function poolCharts(plan: readonly PlannedRun[], options: CheckOptions): { onFinished?: (outcome: RunOutcome, index: number) => void } {
+  return options.charts && poolJobs(plan.length, options.jobs ?? 1) > 1 ? { onFinished: renderAsRunsFinish(plan, options.charts) } : {};
 }
 
 /** Every run of the gate: each scenario × each target it expects a verdict for × each seed, in that order. */
@@ -186,6 +200,7 @@ export async function check(scenarios: readonly Scenario[], output: Output, opti
   for (const target of new Set(plan.map((run) => run.target))) await resolveTarget(target);
   const outcomes = await runPlan(plan, {
     jobs: options.jobs ?? 1,
+    ...poolCharts(plan, options),
     onOutcome: (outcome) => {
       output.progress('');
       if (options.print) printOutcome(output, outcome);
@@ -244,6 +259,7 @@ export async function checkAdapter(scenarios: readonly Scenario[], target: Named
   const plan = shardOf(fullPlan, options.shard);
   const outcomes = await runPlan(plan, {
     jobs: options.jobs ?? 1,
+    ...poolCharts(plan, options),
     onOutcome: (outcome) => {
       output.progress('');
       // An error of the adapter's code is reported below as bad input, not as a verdict line.

@@ -9,6 +9,7 @@ import { outcomeLine, outcomePassed, reportPassed, summaryJson, writeReports, ty
 import { formatSimTime } from '../engine/sim-time.ts';
 import { checkReportFolder, lockReportFolder } from '../report/report-folder.ts';
 import { runReportHtml } from '../report/html/run-page.ts';
+import type { Charts } from '../report/html/charts.ts';
 import type { RunOutcome } from '../runs/run.ts';
 import { DAY_MS } from '../engine/traffic.ts';
 import type { Output } from './output.ts';
@@ -104,8 +105,8 @@ export function howFar(days: number, endMs: number, stoppedEarly: boolean): stri
 }
 
 /** Writes the report folder and prints where; with --json, the summary goes to stdout instead of the lines. */
-export async function finishReport(output: Output, report: Report, dir: string, json: boolean): Promise<number> {
-  writeReports(dir, report, { 'report.html': await runReportHtml(report) });
+export async function finishReport(output: Output, report: Report, dir: string, json: boolean, charts?: Charts): Promise<number> {
+  writeReports(dir, report, { 'report.html': await runReportHtml(report, charts) });
   if (json) output.out(summaryJson(report).trimEnd());
   else output.out(`reports: ${dir}/summary.md, summary.json, junit.xml, report.html, metrics/`);
   return reportPassed(report) ? EXIT_OK : EXIT_GATE_FAILED;

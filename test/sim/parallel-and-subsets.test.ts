@@ -10,7 +10,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FLAW_NAMES } from '../../src/baseline/flaws.ts';
 import { main } from '../../sim/cli/main.ts';
 import { collectOutput } from '../../sim/cli/output.ts';
-import { builtInScenarioNames } from '../../sim/runs/scenario-files.ts';
+import { builtInScenarioNames, scenarioPath } from '../../sim/runs/scenario-files.ts';
+import { check } from '../../sim/cli/check.ts';
+import { Charts } from '../../sim/report/html/charts.ts';
+import { runReportHtml } from '../../sim/report/html/run-page.ts';
+import { loadScenario } from '../../sim/runs/scenario.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'leaksim-subsets-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -37,6 +41,25 @@ describe('check --jobs', () => {
     expect(three.stdout.slice(0, -1)).toEqual(one.stdout.slice(0, -1));
     expect(one.stdout.filter((line) => /^✓ /.test(line))).toHaveLength(26);
     expect(filesOf(join(scratch, 'jobs-3'))).toEqual(filesOf(join(scratch, 'jobs-1')));
+  });
+});
+
+describe('check --jobs: report.html', () => {
+  const scenarios = () => ['abandoned-sessions', 'proper-endings'].map((name) => loadScenario(scenarioPath(name, 'test')));
+
+  it("renders each scenario's charts as its runs finish, so that writing the page after the runs renders none; the page is the bytes of one rendered from scratch", async () => {
+    const charts = new Charts();
+    const report = await check(scenarios(), collectOutput(), { print: false, jobs: 2, charts });
+    expect(charts.rendered).toBe(3 * 2); // three charts a scenario, asked for while the runs went on
+    const page = await runReportHtml(report, charts);
+    expect(charts.rendered).toBe(3 * 2);
+    expect(page).toBe(await runReportHtml(report));
+  });
+
+  it("with one job renders nothing during the runs: they share this thread, and a run's fake clock would take the charts' timers", async () => {
+    const charts = new Charts();
+    await check(scenarios(), collectOutput(), { print: false, jobs: 1, charts });
+    expect(charts.rendered).toBe(0);
   });
 });
 

@@ -43,6 +43,34 @@ export async function renderSvg(spec: Spec): Promise<string> {
   }
 }
 
+/**
+ * The charts of one report, rendered one at a time and kept by their spec. One at a time because
+ * Vega's SVG ids come from a counter shared by every view, reset before each chart: two renders
+ * that interleaved would number each other's ids. Kept, so that a chart rendered early (`check`
+ * renders a scenario's charts as soon as its runs are done, while its other runs go on in child
+ * processes) is not rendered again when the page is written: the same spec, the same SVG. Held by
+ * one command for one report, never process-wide, so that nothing piles up across commands.
+ */
+export class Charts {
+  #last: Promise<unknown> = Promise.resolve();
+  readonly #svgs = new Map<string, Promise<string>>();
+  /** Charts asked for that were not kept, each rendered once (counted when asked for). */
+  rendered = 0;
+
+  /** The chart's SVG: kept, or rendered after every chart asked for before it. */
+  render(spec: Spec): Promise<string> {
+    const key = JSON.stringify(spec);
+    let svg = this.#svgs.get(key);
+    if (!svg) {
+      this.rendered += 1;
+      svg = this.#last.then(() => renderSvg(spec));
+      this.#last = svg.catch(() => undefined);
+      this.#svgs.set(key, svg);
+    }
+    return svg;
+  }
+}
+
 export interface LinePoint {
   readonly day: number;
   readonly value: number;

@@ -8,13 +8,14 @@ import { memoryModel } from '../../heap-analysis/memory-model.ts';
 import { describeOutcome, expectationNote, outcomeLine, outcomePassed, reportHeadline, type Report } from '../report.ts';
 import type { RunOutcome } from '../../runs/run.ts';
 import { downsample } from '../series.ts';
-import { overDaysSpec, renderSvg, seriesColours, type LinePoint } from './charts.ts';
-import { escapeHtml, htmlPage, htmlTable, type Section } from './page.ts';
+import { Charts, overDaysSpec, seriesColours, type LinePoint } from './charts.ts';
+import { escapeHtml, htmlPage, htmlTable, type Figure, type Section } from './page.ts';
 
 /** Points per run line: enough to show a week's daily rhythm. */
 const POINTS_PER_RUN = 168;
 
-export async function runReportHtml(report: Report): Promise<string> {
+/** `charts`: where the page's charts are rendered and kept (a check hands the one it rendered scenarios into as their runs finished). */
+export async function runReportHtml(report: Report, charts = new Charts()): Promise<string> {
   const model = memoryModel();
   const byScenario = new Map<string, RunOutcome[]>();
   for (const outcome of report.outcomes) byScenario.set(outcome.scenario, [...(byScenario.get(outcome.scenario) ?? []), outcome]);
@@ -23,32 +24,7 @@ export async function runReportHtml(report: Report): Promise<string> {
   const colours = seriesColours(targets);
   const sections: Section[] = [];
   for (const [scenario, outcomes] of byScenario) {
-    const sessions: LinePoint[] = [];
-    const bytes: LinePoint[] = [];
-    const history: LinePoint[] = [];
-    // Seeds of one target share its colour and differ by dash, when the scenario has several.
-    const seeded = new Set(outcomes.map((outcome) => outcome.seed)).size > 1;
-    for (const outcome of outcomes) {
-      if (!outcome.result) continue;
-      const line = `${outcome.target} seed ${outcome.seed}`;
-      const dash = seeded ? { dash: `seed ${outcome.seed}` } : {};
-      for (const point of downsample(outcome.result.samples, model, POINTS_PER_RUN)) {
-        sessions.push({ day: point.day, value: point.sessions, series: outcome.target, line, ...dash });
-        bytes.push({ day: point.day, value: megabytes(point.retainedBytes), series: outcome.target, line, ...dash });
-        history.push({ day: point.day, value: point.historyMessages, series: outcome.target, line, ...dash });
-      }
-    }
-    // The x axis covers the whole run, also where a failing run stopped early.
-    const chart = { colours, days: Math.max(...outcomes.map((outcome) => outcome.days)) };
-    const legend = 'Colour: the target, the same in every chart of this page';
-    const seeds = seeded ? '; dash: the seed' : '';
-    const figures = sessions.length
-      ? [
-          { name: `${scenario}:sessions`, caption: `Sessions held in memory (the largest in each interval), one line per target and seed. ${legend}${seeds}.`, svg: await renderSvg(overDaysSpec(`${scenario}: sessions in memory`, 'sessions', sessions, 'target', chart)) },
-          { name: `${scenario}:retained-bytes`, caption: `Retained memory from the model (${model.bytesPerSession} B per session + ${model.bytesPerHistoryMessage} B per history message). ${legend}${seeds}.`, svg: await renderSvg(overDaysSpec(`${scenario}: retained memory`, 'MB (modelled)', bytes, 'target', chart)) },
-          { name: `${scenario}:history`, caption: `History messages held across all sessions. ${legend}${seeds}.`, svg: await renderSvg(overDaysSpec(`${scenario}: history size`, 'history messages', history, 'target', chart)) },
-        ]
-      : [];
+    const figures = await scenarioFigures(scenario, outcomes, colours, charts);
     const table = htmlTable(
       ['target', 'seed', 'verdict', 'settings', 'peak MB', 'p95 MB', 'cold resumes', 'lost messages', 'refused'],
       outcomes.map((outcome) => [
@@ -81,6 +57,66 @@ export async function runReportHtml(report: Report): Promise<string> {
   const lede = `${reportHeadline(report)}. ${report.outcomes.length} run${report.outcomes.length === 1 ? '' : 's'}${runs}. Memory is modelled from the committed heap baselines (${model.source}).`;
   const check = report.judgedBy !== 'invariants';
   return htmlPage(`leaksim ${report.command}`, lede, sections, check ? { overview: verdictMatrix(report, byScenario, targets), folding: true } : {});
+}
+
+/** A scenario's three charts over simulated days: sessions, retained memory, history size; one line per target and seed. */
+async function scenarioFigures(scenario: string, outcomes: readonly RunOutcome[], colours: ReturnType<typeof seriesColours>, charts: Charts): Promise<Figure[]> {
+  const model = memoryModel();
+  const sessions: LinePoint[] = [];
+  const bytes: LinePoint[] = [];
+  const history: LinePoint[] = [];
+  // Seeds of one target share its colour and differ by dash, when the scenario has several.
+  const seeded = new Set(outcomes.map((outcome) => outcome.seed)).size > 1;
+  for (const outcome of outcomes) {
+    if (!outcome.result) continue;
+    const line = `${outcome.target} seed ${outcome.seed}`;
+    const dash = seeded ? { dash: `seed ${outcome.seed}` } : {};
+    for (const point of downsample(outcome.result.samples, model, POINTS_PER_RUN)) {
+      sessions.push({ day: point.day, value: point.sessions, series: outcome.target, line, ...dash });
+      bytes.push({ day: point.day, value: megabytes(point.retainedBytes), series: outcome.target, line, ...dash });
+      history.push({ day: point.day, value: point.historyMessages, series: outcome.target, line, ...dash });
+    }
+  }
+  if (!sessions.length) return [];
+  // The x axis covers the whole run, also where a failing run stopped early.
+  const chart = { colours, days: Math.max(...outcomes.map((outcome) => outcome.days)) };
+  const legend = 'Colour: the target, the same in every chart of this page';
+  const seeds = seeded ? '; dash: the seed' : '';
+  // All three asked for at once (Charts renders them one at a time, in this order).
+  const svgs = [
+    charts.render(overDaysSpec(`${scenario}: sessions in memory`, 'sessions', sessions, 'target', chart)),
+    charts.render(overDaysSpec(`${scenario}: retained memory`, 'MB (modelled)', bytes, 'target', chart)),
+    charts.render(overDaysSpec(`${scenario}: history size`, 'history messages', history, 'target', chart)),
+  ];
+  return [
+    { name: `${scenario}:sessions`, caption: `Sessions held in memory (the largest in each interval), one line per target and seed. ${legend}${seeds}.`, svg: await svgs[0]! },
+    { name: `${scenario}:retained-bytes`, caption: `Retained memory from the model (${model.bytesPerSession} B per session + ${model.bytesPerHistoryMessage} B per history message). ${legend}${seeds}.`, svg: await svgs[1]! },
+    { name: `${scenario}:history`, caption: `History messages held across all sessions. ${legend}${seeds}.`, svg: await svgs[2]! },
+  ];
+}
+
+/**
+ * For a check whose runs go on in child processes: renders each scenario's charts into `charts` as
+ * soon as the scenario's last run is done, in the order and colours the page will use (the plan's,
+ * which is the report's), so that writing the page at the end finds them rendered instead of
+ * rendering them all after the longest run. Returns the callback for each finished run, in any
+ * order. Never in a process that runs simulations itself: a run's fake clock would take Vega's timers.
+ */
+export function renderAsRunsFinish(plan: readonly { readonly scenario: { readonly name: string }; readonly target: string }[], charts: Charts): (outcome: RunOutcome, index: number) => void {
+  const colours = seriesColours([...new Set(plan.map((run) => run.target))]);
+  const left = new Map<string, number>();
+  for (const run of plan) left.set(run.scenario.name, (left.get(run.scenario.name) ?? 0) + 1);
+  const finished: RunOutcome[] = [];
+  return (outcome, index) => {
+    finished[index] = outcome;
+    const scenario = plan[index]!.scenario.name;
+    const remaining = left.get(scenario)! - 1;
+    left.set(scenario, remaining);
+    if (remaining > 0) return;
+    const outcomes = plan.flatMap((run, at) => (run.scenario.name === scenario ? [finished[at]!] : []));
+    // A chart that fails to render here fails again, and is reported, when the page is written.
+    scenarioFigures(scenario, outcomes, colours, charts).catch(() => undefined);
+  };
 }
 
 function scenarioAnchor(scenario: string): string {

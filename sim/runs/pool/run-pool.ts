@@ -44,6 +44,8 @@ export interface PoolOptions {
   readonly jobs: number;
   /** Each outcome in plan order, as soon as it and every earlier one are done. */
   readonly onOutcome?: (outcome: RunOutcome, index: number) => void;
+  /** Each outcome as soon as it is done, in whatever order the runs end (with jobs > 1, while others still run). */
+  readonly onFinished?: (outcome: RunOutcome, index: number) => void;
   /** Whenever the set of finished or running runs changes: for the one progress line. */
   readonly onProgress?: (progress: PoolProgress) => void;
 }
@@ -83,6 +85,11 @@ export function runLabel(run: PlannedRun): string {
   return `${run.scenario.name} ${run.target} seed ${run.seed}`;
 }
 
+/** Runs at once for a plan: 1 runs them in the calling process, one after another; more, each in a child process. */
+export function poolJobs(planRuns: number, jobs: number): number {
+  return Math.max(1, Math.min(jobs, planRuns));
+}
+
 /** Runs every planned run and returns the outcomes in plan order. */
 export async function runPlan(plan: readonly PlannedRun[], options: PoolOptions): Promise<RunOutcome[]> {
   const outcomes: (RunOutcome | undefined)[] = new Array(plan.length).fill(undefined);
@@ -98,13 +105,14 @@ export async function runPlan(plan: readonly PlannedRun[], options: PoolOptions)
     outcomes[index] = outcome;
     running.delete(index);
     done += 1;
+    options.onFinished?.(outcome, index);
     while (printed < plan.length && outcomes[printed]) {
       options.onOutcome?.(outcomes[printed]!, printed);
       printed += 1;
     }
     report();
   };
-  const jobs = Math.max(1, Math.min(options.jobs, plan.length));
+  const jobs = poolJobs(plan.length, options.jobs);
   if (jobs === 1) {
     for (const [index, run] of plan.entries()) {
       running.set(index, runLabel(run));
