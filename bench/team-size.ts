@@ -70,7 +70,8 @@ export function teamScenario(developers: number): Scenario {
   };
 }
 
-export async function teamRun(developers: number, budgetMs: number): Promise<TeamRun> {
+/** `progress`: told now and then (every 65,536 hook events) where the day is. */
+export async function teamRun(developers: number, budgetMs: number, progress?: (nowMs: number, hookEvents: number) => void): Promise<TeamRun> {
   const scenario = teamScenario(developers);
   let peakSessions = 0;
   let heapAtPeakBytes = 0;
@@ -115,6 +116,7 @@ export async function teamRun(developers: number, budgetMs: number): Promise<Tea
         },
       },
       onProgress: (nowMs, events) => {
+        progress?.(nowMs, events);
         steadyFrom ??= { cpuMicros: cpuMicrosNow(), events, heapReadMicros: cpuInHeapReads };
         if (Number(process.hrtime.bigint() - started - heapMs) / 1e6 > budgetMs) throw new BudgetSpent(events, nowMs);
       },
@@ -241,6 +243,13 @@ export async function mornings(run: (seed: number) => Promise<Morning>, eventsMi
 if (process.argv[1]?.endsWith('team-size.ts')) {
   const developers = Number(process.argv[2] ?? 1_000);
   const budgetSeconds = Number(process.argv[3] ?? 600);
-  const run = await teamRun(developers, budgetSeconds * 1e3);
+  // A large team's day takes a while (100,000 developers: about an hour): where it is, every 30 s, on stderr.
+  // (process.hrtime.bigint, as the budget: Date is the simulation's while it runs.)
+  let shownAt = process.hrtime.bigint();
+  const run = await teamRun(developers, budgetSeconds * 1e3, (nowMs, hookEvents) => {
+    if (process.hrtime.bigint() - shownAt < 30_000_000_000n) return;
+    shownAt = process.hrtime.bigint();
+    process.stderr.write(`${developers.toLocaleString('en-US')} developers: ${formatSimTime(nowMs)}, ${hookEvents.toLocaleString('en-US')} hook events\n`);
+  });
   console.log(JSON.stringify(run));
 }
