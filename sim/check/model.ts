@@ -10,9 +10,10 @@
  * kept beside it, idle sessions are a map in the order they went idle. It is meant to be read next
  * to docs/reference.md ("The reference rules") and believed; it is never the target's code
  * (src/history.ts is not used, only the definition of a token). Its only concession to speed is
- * that every per-event step is O(1) or O(what the event touched): the maps read from their head
- * are OrderedMaps (a V8 Map's head costs O(deleted entries) to reach), and token totals are kept
- * rather than summed afresh.
+ * that every per-event step is O(1) or O(what the event touched): the queues read from their head
+ * are linked (idle sessions through a link each session carries; silent generators and restarts
+ * due in OrderedMaps), because a V8 Map's head costs O(deleted entries) to reach, and token
+ * totals are kept rather than summed afresh.
  *
  * What it holds, per session in memory: its history (the pinned prompt and the messages after it,
  * hence count, tokens and first message), when it went idle (so when it must expire and who is
@@ -33,6 +34,7 @@ import type { ModelPart, RemovalReason, TargetDescription } from '../../src/cont
 import { CHARS_PER_TOKEN, estimateTokens, type ConversationMessage } from '../../src/history.ts';
 import type { RetentionSettings } from '../../src/settings.ts';
 import { formatMs, formatSimTime } from '../engine/sim-time.ts';
+import { LinkedQueue, QueueLink } from '../../src/linked-queue.ts';
 import { OrderedMap } from './ordered-map.ts';
 
 /**
@@ -120,6 +122,8 @@ interface ModelSession {
   diverged: boolean;
   /** Touches so far, for the stride of the full comparison. */
   touches: number;
+  /** Its place in the model's idle queue while idle (allocated once: sessions go idle and busy all day). */
+  readonly idleLink: QueueLink<ModelSession>;
 }
 
 /** What the target shows of one session (the contract's SessionView, and its history on demand). */
@@ -141,7 +145,7 @@ export class RetentionModel {
   readonly #memoryQueue: boolean;
   readonly #sessions = new Map<number, ModelSession>();
   /** Idle sessions in the order they went idle: the head expires first and is evicted first. */
-  readonly #idle = new OrderedMap<number, ModelSession>();
+  readonly #idle = new LinkedQueue<ModelSession>();
   /** Pending messages per session (queued and in flight), kept across restarts unless the queue lives in memory. */
   readonly #queue = new Map<number, ModelQueue>();
   readonly #generators = new Map<number, ModelGenerator>();
@@ -237,7 +241,7 @@ export class RetentionModel {
     } else if (this.#sessions.size >= this.#settings.maxActiveSessions) {
       if (this.#roomMade > 0) this.#roomMade -= 1;
       else if (this.follows('sessions')) {
-        const idlest = this.#idle.first()?.value;
+        const idlest = this.#idle.first();
         this.#diverge(
           sessionDbId,
           idlest
@@ -248,9 +252,11 @@ export class RetentionModel {
     }
     const budget = Math.floor(this.#settings.maxHistoryTokens / 2);
     const pinned = fitted({ role: 'user', content: pinnedText }, budget);
-    const session: ModelSession = { sessionDbId, pinned, messages: [], tokens: estimateTokens(pinned.content), seen: 1, idleSinceMs: nowMs, diverged: false, touches: 0 };
+    const idleLink = new QueueLink<ModelSession>(undefined as unknown as ModelSession);
+    const session: ModelSession = { sessionDbId, pinned, messages: [], tokens: estimateTokens(pinned.content), seen: 1, idleSinceMs: nowMs, diverged: false, touches: 0, idleLink };
+    idleLink.value = session;
     this.#sessions.set(sessionDbId, session);
-    this.#idle.set(sessionDbId, session);
+    this.#idle.append(idleLink);
     for (const message of this.#early.get(sessionDbId) ?? []) this.#append(session, message);
     this.#early.delete(sessionDbId);
   }
@@ -259,7 +265,7 @@ export class RetentionModel {
   refused(): void {
     this.#counters.refused += 1;
     if (!this.follows('sessions')) return;
-    const idlest = this.#idle.first()?.value;
+    const idlest = this.#idle.first();
     if (this.#sessions.size < this.#settings.maxActiveSessions) {
       this.#diverge(undefined, `the target refused a session with ${this.#sessions.size} of ${this.#settings.maxActiveSessions} sessions in memory; the model has room for it`);
     } else if (idlest) {
@@ -509,8 +515,8 @@ export class RetentionModel {
     if (!session) return;
     // Every touch is activity: an idle session touched again is idle from now (the checker's rule too).
     session.idleSinceMs = busy ? undefined : nowMs;
-    if (busy) this.#idle.delete(sessionDbId);
-    else this.#idle.setLast(sessionDbId, session);
+    if (busy) this.#idle.delete(session.idleLink);
+    else this.#idle.moveToBack(session.idleLink);
   }
 
   // ---- comparisons --------------------------------------------------------------------------
@@ -638,7 +644,7 @@ export class RetentionModel {
   #judgeEviction(session: ModelSession): void {
     const id = session.sessionDbId;
     if (session.idleSinceMs === undefined) return this.#diverge(id, `the target evicted session ${id} while it was busy; the model evicts only idle sessions`);
-    const idlest = this.#idle.first()!.value;
+    const idlest = this.#idle.first()!;
     // Ties (two sessions idle since the same moment) may go either way.
     if (idlest.idleSinceMs! < session.idleSinceMs) {
       this.#diverge(id, `the target evicted session ${id} (idle since ${formatSimTime(session.idleSinceMs)}); the model evicts session ${idlest.sessionDbId}, idle since ${formatSimTime(idlest.idleSinceMs!)}`);
@@ -647,7 +653,7 @@ export class RetentionModel {
 
   /** The session idle longest must be gone by its deadline plus the slack; reported once. */
   #checkIdleHead(nowMs: number): void {
-    const head = this.#idle.first()?.value;
+    const head = this.#idle.first();
     if (!head || head.idleSinceMs === undefined) return;
     const dueMs = head.idleSinceMs + this.#settings.ttlMs;
     if (nowMs <= dueMs + MODEL_EXPIRY_SLACK_MS) return;
@@ -697,15 +703,17 @@ export class RetentionModel {
     const session = this.#sessions.get(sessionDbId);
     if (!session) return;
     session.diverged = true;
-    this.#idle.delete(sessionDbId); // not judged again until it leaves memory
+    this.#idle.delete(session.idleLink); // not judged again until it leaves memory
     this.#mustResume.delete(sessionDbId);
     this.#silent.delete(sessionDbId);
     this.#forgetRestart(sessionDbId);
   }
 
   #forget(sessionDbId: number): void {
+    const session = this.#sessions.get(sessionDbId);
+    if (!session) return;
     this.#sessions.delete(sessionDbId);
-    this.#idle.delete(sessionDbId);
+    this.#idle.delete(session.idleLink);
   }
 }
 
