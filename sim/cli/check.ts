@@ -185,7 +185,8 @@ export interface CheckOptions {
 
 /** Early charts for the pool, when its runs go to child processes (see CheckOptions.charts). */
 function poolCharts(plan: readonly PlannedRun[], options: CheckOptions): { onFinished?: (outcome: RunOutcome, index: number) => void } {
-  return options.charts && poolJobs(plan.length, options.jobs ?? 1) > 1 ? { onFinished: renderAsRunsFinish(plan, options.charts) } : {};
+  const jobs = poolJobs(plan.length, options.jobs ?? 1);
+  return options.charts && jobs > 1 ? { onFinished: renderAsRunsFinish(plan, jobs, options.charts) } : {};
 }
 
 /** Every run of the gate: each scenario × each target it expects a verdict for × each seed, in that order. */

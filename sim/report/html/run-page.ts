@@ -96,26 +96,35 @@ async function scenarioFigures(scenario: string, outcomes: readonly RunOutcome[]
 }
 
 /**
- * For a check whose runs go on in child processes: renders each scenario's charts into `charts` as
- * soon as the scenario's last run is done, in the order and colours the page will use (the plan's,
- * which is the report's), so that writing the page at the end finds them rendered instead of
- * rendering them all after the longest run. Returns the callback for each finished run, in any
- * order. Never in a process that runs simulations itself: a run's fake clock would take Vega's timers.
+ * For a check whose runs go on in `jobs` child processes: renders each scenario's charts into
+ * `charts` once its last run is done and a core is free (fewer runs left than jobs: a child is idle,
+ * waiting for the longest run to end), in the order and colours the page will use (the plan's, which
+ * is the report's), so that writing the page at the end finds them rendered instead of rendering
+ * them all after the longest run. Rendering while every child is still busy would take a core from
+ * the runs. Returns the callback for each finished run, in any order. Never in a process that runs
+ * simulations itself: a run's fake clock would take Vega's timers.
  */
-export function renderAsRunsFinish(plan: readonly { readonly scenario: { readonly name: string }; readonly target: string }[], charts: Charts): (outcome: RunOutcome, index: number) => void {
+export function renderAsRunsFinish(plan: readonly { readonly scenario: { readonly name: string }; readonly target: string }[], jobs: number, charts: Charts): (outcome: RunOutcome, index: number) => void {
   const colours = seriesColours([...new Set(plan.map((run) => run.target))]);
   const left = new Map<string, number>();
   for (const run of plan) left.set(run.scenario.name, (left.get(run.scenario.name) ?? 0) + 1);
   const finished: RunOutcome[] = [];
-  return (outcome, index) => {
-    finished[index] = outcome;
-    const scenario = plan[index]!.scenario.name;
-    const remaining = left.get(scenario)! - 1;
-    left.set(scenario, remaining);
-    if (remaining > 0) return;
+  let runsLeft = plan.length;
+  /** Scenarios whose runs are all done, waiting for a free core. */
+  const ready: string[] = [];
+  const render = (scenario: string) => {
     const outcomes = plan.flatMap((run, at) => (run.scenario.name === scenario ? [finished[at]!] : []));
     // A chart that fails to render here fails again, and is reported, when the page is written.
     scenarioFigures(scenario, outcomes, colours, charts).catch(() => undefined);
+  };
+  return (outcome, index) => {
+    finished[index] = outcome;
+    runsLeft -= 1;
+    const scenario = plan[index]!.scenario.name;
+    const remaining = left.get(scenario)! - 1;
+    left.set(scenario, remaining);
+    if (remaining === 0) ready.push(scenario);
+    if (runsLeft < jobs) for (const next of ready.splice(0)) render(next);
   };
 }
 
