@@ -24,22 +24,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { analyseSnapshots } from '../sim/heap-analysis/measure.ts';
-import { runScenario } from '../sim/runs/run.ts';
 import { builtInTarget } from '../sim/targets/targets.ts';
-import { teamScenario } from './team-size.ts';
+import { runTeamDayUntil } from './team-size.ts';
 
 /** The checkpoint both runs stop at: late morning, near the day's peak of sessions held. */
 const CHECKPOINT_MS = 11 * 3_600_000;
 export const SIMULATOR_BYTES_PER_SESSION_GOAL = 2 * 1024;
 
-class Reached extends Error {
-  constructor(
-    readonly sessions: number,
-    readonly heapUsedBytes: number,
-    readonly targetRetainedBytes: number | undefined,
-  ) {
-    super('checkpoint reached');
-  }
+interface Reached {
+  readonly sessions: number;
+  readonly heapUsedBytes: number;
+  readonly targetRetainedBytes: number | undefined;
 }
 
 export interface SessionMemory {
@@ -54,31 +49,21 @@ export interface SessionMemory {
 async function runToCheckpoint(developers: number, withModel: boolean, snapshotDir: string): Promise<Reached> {
   const reference = builtInTarget('reference')!;
   const target = withModel ? reference : { ...reference, description: { ...reference.description, followsModel: undefined } };
-  try {
-    await runScenario(teamScenario(developers), {
-      target,
-      seed: 1,
-      stop: 'never',
-      checkpoint: {
-        everyMs: CHECKPOINT_MS,
-        onCheckpoint: async (_nowMs, live) => {
-          const gc = globalThis.gc!;
-          gc();
-          const sessions = live.sessionCount();
-          const heapUsedBytes = process.memoryUsage().heapUsed;
-          if (withModel) throw new Reached(sessions, heapUsedBytes, undefined);
-          const file = join(snapshotDir, 'checkpoint.heapsnapshot');
-          writeHeapSnapshot(file);
-          const analysis = await analyseSnapshots([{ atMs: CHECKPOINT_MS, file, bytes: statSync(file).size }], 0, reference.description.heap!);
-          throw new Reached(sessions, heapUsedBytes, analysis.measures[0]!.managerRetainedBytes);
-        },
-      },
-    });
-  } catch (error) {
-    if (error instanceof Reached) return error;
-    throw error;
-  }
-  throw new Error(`the team-size day of ${developers} developers ended before ${CHECKPOINT_MS / 3_600_000}:00`);
+  return runTeamDayUntil(developers, {
+    target,
+    everyMs: CHECKPOINT_MS,
+    stopAt: async (_nowMs, live): Promise<Reached> => {
+      const gc = globalThis.gc!;
+      gc();
+      const sessions = live.sessionCount();
+      const heapUsedBytes = process.memoryUsage().heapUsed;
+      if (withModel) return { sessions, heapUsedBytes, targetRetainedBytes: undefined };
+      const file = join(snapshotDir, 'checkpoint.heapsnapshot');
+      writeHeapSnapshot(file);
+      const analysis = await analyseSnapshots([{ atMs: CHECKPOINT_MS, file, bytes: statSync(file).size }], 0, reference.description.heap!);
+      return { sessions, heapUsedBytes, targetRetainedBytes: analysis.measures[0]!.managerRetainedBytes };
+    },
+  });
 }
 
 /** One run in this process, after a warm-up run that loads every module it needs: the base heap, then the heap at the checkpoint. */

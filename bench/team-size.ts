@@ -8,7 +8,7 @@
  * Also a script, for profiling one size on its own:
  *   node --expose-gc --cpu-prof --import tsx bench/team-size.ts 10000 [budget seconds]
  */
-import type { Agent, GeneratorContext } from '../src/contract.ts';
+import type { Agent, GeneratorContext, SessionTarget } from '../src/contract.ts';
 import { PendingStore } from '../src/pending-store.ts';
 import { referenceTarget } from '../src/session-manager.ts';
 import { DEFAULT_AGENT } from '../sim/engine/agent.ts';
@@ -19,7 +19,7 @@ import { OBSERVATION_TEMPLATE_CHARS, SUMMARY_TEMPLATE_CHARS } from '../sim/runs/
 import { ORIGIN_EPOCH_MS, runScenario, scenarioTraffic } from '../sim/runs/run.ts';
 import { loadScenario, type Scenario } from '../sim/runs/scenario.ts';
 import { formatSimTime } from '../sim/engine/sim-time.ts';
-import { builtInTarget } from '../sim/targets/targets.ts';
+import { builtInTarget, type NamedTarget } from '../sim/targets/targets.ts';
 
 /** Sessions of cap per developer in the team-size runs, so that a larger team is not just turned away at the cap. */
 export const CAP_SESSIONS_PER_DEVELOPER = 10;
@@ -148,33 +148,45 @@ export interface Morning {
   readonly cpuMicros: number;
 }
 
-class MorningOver extends Error {
-  constructor(readonly hookEvents: number) {
-    super('10:00 reached');
+class Stopped<T> extends Error {
+  constructor(readonly value: T) {
+    super('stopped at a checkpoint');
   }
+}
+
+/**
+ * Runs a team's day (seed 1 unless given; the reference, every invariant on, unless `target` says
+ * otherwise) until `stopAt`, asked at each checkpoint, gives a value: that value. A day that ends
+ * first is an error.
+ */
+export async function runTeamDayUntil<T>(
+  developers: number,
+  options: { readonly seed?: number; readonly target?: NamedTarget; readonly everyMs: number; readonly stopAt: (nowMs: number, target: SessionTarget, hookEvents: number) => T | undefined | Promise<T | undefined> },
+): Promise<T> {
+  try {
+    await runScenario(teamScenario(developers), {
+      target: options.target ?? builtInTarget('reference')!,
+      seed: options.seed ?? 1,
+      stop: 'never',
+      checkpoint: {
+        everyMs: options.everyMs,
+        onCheckpoint: async (nowMs, target, hookEvents) => {
+          const value = await options.stopAt(nowMs, target, hookEvents);
+          if (value !== undefined) throw new Stopped(value);
+        },
+      },
+    });
+  } catch (error) {
+    if (error instanceof Stopped) return error.value as T;
+    throw error;
+  }
+  throw new Error(`the team-size day of ${developers} developers ended before its checkpoint`);
 }
 
 /** One team's simulated morning, seed `seed`, to 10:00 (the whole simulator, every invariant on). */
 export async function simulatedMorning(developers: number, seed: number): Promise<Morning> {
   const cpuStarted = process.cpuUsage();
-  let hookEvents = 0;
-  try {
-    await runScenario(teamScenario(developers), {
-      target: builtInTarget('reference')!,
-      seed,
-      stop: 'never',
-      checkpoint: {
-        everyMs: HEAP_CHECKPOINT_MS,
-        onCheckpoint: (nowMs, _target, events) => {
-          if (nowMs >= WINDOW_END_MS) throw new MorningOver(events);
-        },
-      },
-    });
-    throw new Error(`the ${developers}-developer day ended before ${WINDOW_END_MS / 3_600_000}:00`);
-  } catch (error) {
-    if (!(error instanceof MorningOver)) throw error;
-    hookEvents = error.hookEvents;
-  }
+  const hookEvents = await runTeamDayUntil(developers, { seed, everyMs: HEAP_CHECKPOINT_MS, stopAt: (nowMs, _target, events) => (nowMs >= WINDOW_END_MS ? events : undefined) });
   const cpu = process.cpuUsage(cpuStarted);
   return { hookEvents, cpuMicros: cpu.user + cpu.system };
 }
