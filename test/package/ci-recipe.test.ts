@@ -57,7 +57,7 @@ function runJob(job: Job, cwd: string, matrix: Record<string, string | number>, 
     let script = fill(step.run, matrix);
     if (!CHECK_TAKES_ADAPTERS) script = script.replace(/ --target \.\/leaksim-adapter\.ts/g, '');
     script = adjust(script);
-    const result = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true', GITHUB_STEP_SUMMARY: summaryFile } });
+    const result = spawnSync('bash', ['--norc', '-euo', 'pipefail', '-c', script], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true', GITHUB_STEP_SUMMARY: summaryFile } });
     if (result.status !== 0) console.error(`step "${step.name ?? script}" exited ${result.status}:\n${result.stderr}`);
     codes.push(result.status ?? -1);
   }

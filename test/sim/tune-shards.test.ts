@@ -67,7 +67,7 @@ function runJob(job: Job, cwd: string, matrix: Record<string, number>, summaryFi
     if (!step.run || !/leaksim|GITHUB_STEP_SUMMARY/.test(step.run)) continue;
     const script = step.run.replace(/\$\{\{\s*matrix\.(\w+)\s*\}\}/g, (_, key: string) => String(matrix[key]));
     const env = { ...process.env, ...Object.fromEntries(Object.entries(recipe.env).map(([key, value]) => [key, String(value)])), ...SMALL, GITHUB_STEP_SUMMARY: summaryFile, CI: 'true' };
-    const result = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd, encoding: 'utf8', env, timeout: 120_000 });
+    const result = spawnSync('bash', ['--norc', '-euo', 'pipefail', '-c', script], { cwd, encoding: 'utf8', env, timeout: 120_000 });
     if (result.status !== 0) console.error(`step "${step.name ?? script}" exited ${result.status}:\n${result.stderr}`);
     codes.push(result.status ?? -1);
   }
@@ -119,7 +119,7 @@ describe('the tune recipe of docs/ci.md', () => {
     // One machine, the whole grid, the same report folder.
     const whole = project('one-machine');
     const env = { ...process.env, SCENARIO: String(recipe.env.SCENARIO), ...SMALL };
-    const single = spawnSync('bash', ['-euo', 'pipefail', '-c', 'npx leaksim tune $SCENARIO $GRID --jobs 2 --out reports/tune'], { cwd: whole, encoding: 'utf8', env, timeout: 120_000 });
+    const single = spawnSync('bash', ['--norc', '-euo', 'pipefail', '-c', 'npx leaksim tune $SCENARIO $GRID --jobs 2 --out reports/tune'], { cwd: whole, encoding: 'utf8', env, timeout: 120_000 });
     expect(single.stderr).toBe('');
     expect(single.status).toBe(0);
     const merged = folderBytes(join(mergeJob, 'reports', 'tune'));
