@@ -8,18 +8,13 @@
  * Also a script, for profiling one size on its own:
  *   node --expose-gc --cpu-prof --import tsx bench/team-size.ts 10000 [budget seconds]
  */
-import type { Agent, GeneratorContext, SessionTarget } from '../src/contract.ts';
-import { PendingStore } from '../src/pending-store.ts';
-import { referenceTarget } from '../src/session-manager.ts';
-import { DEFAULT_AGENT } from '../sim/engine/agent.ts';
-import { SimClock } from '../sim/engine/clock.ts';
-import { ContentSource } from '../sim/engine/content.ts';
+import type { SessionTarget } from '../src/contract.ts';
 import type { HookEvent } from '../sim/engine/events.ts';
-import { OBSERVATION_TEMPLATE_CHARS, SUMMARY_TEMPLATE_CHARS } from '../sim/runs/driver.ts';
-import { ORIGIN_EPOCH_MS, runScenario, scenarioTraffic } from '../sim/runs/run.ts';
+import { runScenario, scenarioTraffic } from '../sim/runs/run.ts';
 import { loadScenario, type Scenario } from '../sim/runs/scenario.ts';
 import { formatSimTime } from '../sim/engine/sim-time.ts';
 import { builtInTarget, type NamedTarget } from '../sim/targets/targets.ts';
+import { runTargetAlone } from './target-alone.ts';
 
 /** Sessions of cap per developer in the team-size runs, so that a larger team is not just turned away at the cap. */
 export const CAP_SESSIONS_PER_DEVELOPER = 10;
@@ -192,50 +187,18 @@ export async function simulatedMorning(developers: number, seed: number): Promis
 }
 
 /**
- * One team's morning to 10:00 against the reference alone: the same hook events with texts of the
- * same sizes, the fake clock moved to each event (so the reference's expiry timers fire as in the
- * simulation), an agent that answers every claimed message at once with a reply of the simulated
- * agent's mean size, one await per event so that generator ends run as they would. No driver queue,
- * no checker, no model, no samples: the floor the simulation's cost per event stands on. The events
- * are generated before the clock starts, so the traffic model is not measured either.
+ * One team's morning to 10:00 against the reference alone (bench/target-alone.ts): the floor the
+ * simulation's cost per event stands on. The events are generated before the clock starts, so the
+ * traffic model is not measured either.
  */
 export async function targetAloneMorning(developers: number, seed: number): Promise<Morning> {
-  const scenario = teamScenario(developers);
   const events: HookEvent[] = [];
+  const scenario = teamScenario(developers);
   for (const event of scenarioTraffic(scenario, seed, 1)) {
     if (event.atMs >= WINDOW_END_MS) break;
     events.push(event);
   }
-  const content = new ContentSource();
-  const agent: Agent = {
-    run(context: GeneratorContext): Promise<void> {
-      for (let message = context.claim(); message; message = context.claim()) {
-        context.append({ role: 'user', content: message.text });
-        context.append({ role: 'assistant', content: content.text(DEFAULT_AGENT.replyChars) });
-        context.ack(message);
-      }
-      return Promise.resolve();
-    },
-  };
-  const clock = SimClock.install(ORIGIN_EPOCH_MS);
-  try {
-    const target = referenceTarget({ settings: scenario.settings, store: new PendingStore(), agent });
-    const sessionIds = new Map<string, number>();
-    const cpuStarted = process.cpuUsage();
-    for (const event of events) {
-      clock.advanceTo(event.atMs);
-      if (event.kind === 'prompt') sessionIds.set(event.session, target.initializeSession({ contentSessionId: event.session, project: event.project, userPrompt: content.text(event.promptChars) }).sessionDbId);
-      else if (event.kind === 'tool-use') target.queueObservation({ contentSessionId: event.session, toolName: event.toolName, text: content.text(OBSERVATION_TEMPLATE_CHARS + event.inputChars + event.responseChars) });
-      else if (event.kind === 'stop') target.queueSummarize({ contentSessionId: event.session, text: content.text(SUMMARY_TEMPLATE_CHARS + event.messageChars) });
-      else if (event.kind === 'session-end' && sessionIds.has(event.session)) await target.completeSession(sessionIds.get(event.session)!);
-      await null;
-    }
-    const cpu = process.cpuUsage(cpuStarted);
-    await target.shutdown();
-    return { hookEvents: events.length, cpuMicros: cpu.user + cpu.system };
-  } finally {
-    clock.uninstall();
-  }
+  return runTargetAlone(events, scenario.settings);
 }
 
 /** CPU per hook event over mornings of seeds `firstSeed`, `firstSeed + 1`, … until they add up to `eventsMin` hook events (at least one). */
