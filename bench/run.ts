@@ -12,9 +12,9 @@
  *    the full simulation against a bare loop that pops each event and does one Map update (the
  *    stand-in for the physical limit). Goal for the ratio: at least 1/3; and the full simulation
  *    at least 0.6 of the target alone. Beside them, the
- *    reference target alone on the same stream (its routes and an agent that answers at once, no
- *    clock, no checker): the share of the gap that is the target's own work, which no driver
- *    can remove.
+ *    reference target alone on the same stream (bench/target-alone.ts: its routes, texts of the
+ *    simulation's sizes, the clock moved to each event, an agent that answers at once; no driver,
+ *    no checker): the share of the gap that is the target's own work, which no driver can remove.
  * 3. `leaksim check` (the whole gate), wall time with --jobs 1 and --jobs 2, each in a child
  *    process as a user runs it, from the build as an installed copy runs (the sources when there
  *    is no build). Goal: the ratio at most 0.6 on a 2-core machine. Its floor is the longest run's
