@@ -48,7 +48,7 @@ import { developerTraffic } from '../sim/engine/traffic.ts';
 import { createDelete } from './create-delete.ts';
 import { mornings, simulatedMorning, targetAloneMorning, teamRun, WINDOW_EVENTS_MIN } from './team-size.ts';
 import { startup } from './startup.ts';
-import { runTargetAlone } from './target-alone.ts';
+import { runAgentLoop, runTargetAlone } from './target-alone.ts';
 import { sessionMemory, sessionMemoryLines } from './session-memory.ts';
 
 const HEAVY_MONTH = 'scenarios/heavy-month.json';
@@ -182,6 +182,12 @@ async function targetAlone(perDeveloper: readonly (readonly HookEvent[])[]): Pro
   return run.hookEvents / run.wallSeconds;
 }
 
+/** The simulation's loop with nothing judged (bench/target-alone.ts): hook events per second of wall time. */
+async function agentLoop(perDeveloper: readonly (readonly HookEvent[])[]): Promise<number> {
+  const run = await runAgentLoop(merged(perDeveloper), scenario.settings, scenario.agent, scenario.faults, 1);
+  return run.hookEvents / run.wallSeconds;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -297,11 +303,13 @@ async function throughput(): Promise<void> {
   const bare: number[] = [];
   const full: number[] = [];
   const alone: number[] = [];
+  const loop: number[] = [];
   for (let round = 0; round < REPEATS; round += 1) {
     // Interleaved, so that a noisy neighbour slows every side alike.
     bare.push(bareLoop(perDeveloper));
     full.push(await fullSimulation(perDeveloper, count));
     alone.push(await targetAlone(perDeveloper));
+    loop.push(await agentLoop(perDeveloper));
   }
   const ratio = median(full) / median(bare);
   console.log(`throughput on one stream of ${count.toLocaleString('en-US')} hook events (${THROUGHPUT_DAYS} days of the heavy month), median of ${REPEATS}, side by side:`);
@@ -311,6 +319,8 @@ async function throughput(): Promise<void> {
   console.log(`  ratio       ${ratio.toFixed(3)}   goal ≥ 0.333            ${ratio >= 1 / 3 ? 'met' : 'NOT met'}`);
   const driverRatio = median(full) / median(alone);
   console.log(`  full simulation / target alone ${driverRatio.toFixed(3)}   goal ≥ 0.6   ${driverRatio >= 0.6 ? 'met' : 'NOT met'}`);
+  console.log(`  the loop with nothing judged (the reference, the simulated agent's replies as events; no checker, model, trace or samples) ${formatRate(median(loop))}`);
+  console.log(`    / target alone ${(median(loop) / median(alone)).toFixed(3)}: what simulating the agent costs; full simulation / this loop ${(median(full) / median(loop)).toFixed(3)}: what judging costs`);
 }
 
 const onlyIndex = process.argv.indexOf('--only');
