@@ -46,7 +46,7 @@ import { ORIGIN_EPOCH_MS } from '../sim/runs/run.ts';
 import { loadScenario } from '../sim/runs/scenario.ts';
 import { developerTraffic } from '../sim/engine/traffic.ts';
 import { createDelete } from './create-delete.ts';
-import { mornings, simulatedMorning, targetAloneMorning, teamRun, WINDOW_EVENTS_MIN } from './team-size.ts';
+import { agentLoopMorning, mornings, simulatedMorning, targetAloneMorning, teamRun, WINDOW_EVENTS_MIN } from './team-size.ts';
 import { startup } from './startup.ts';
 import { runAgentLoop, runTargetAlone } from './target-alone.ts';
 import { sessionMemory, sessionMemoryLines } from './session-memory.ts';
@@ -240,11 +240,13 @@ async function teamSizes(): Promise<void> {
   console.log(`hook events per second against team size (steady-week's traffic per developer, one working day, reference, every invariant on; a run stops after ${TEAM_RUN_BUDGET_MS / 1e3} s):`);
   const simulationCpu = new Map<number, number>();
   const aloneCpu = new Map<number, number>();
+  const loopCpu = new Map<number, number>();
   // One unmeasured run first, so that the smallest team is not measuring the JIT warming up.
   for (const [index, developers] of [TEAM_SIZES[0]!, ...TEAM_SIZES].entries()) {
     const run = await teamRun(developers, TEAM_RUN_BUDGET_MS);
     if (index === 0) {
       await targetAloneMorning(developers, 1);
+      await agentLoopMorning(developers, 1);
       continue;
     }
     // A small team's morning is short: more seeds, each to 10:00, until the window holds WINDOW_EVENTS_MIN hook events.
@@ -258,8 +260,11 @@ async function teamSizes(): Promise<void> {
     if (window !== undefined) simulationCpu.set(developers, window);
     const alone = developers <= TARGET_ALONE_DEVELOPERS_MAX ? await mornings((seed) => targetAloneMorning(developers, seed), WINDOW_EVENTS_MIN) : undefined;
     if (alone) aloneCpu.set(developers, alone.cpuMicrosPerEvent);
+    const loop = developers <= TARGET_ALONE_DEVELOPERS_MAX ? await mornings((seed) => agentLoopMorning(developers, seed), WINDOW_EVENTS_MIN) : undefined;
+    if (loop) loopCpu.set(developers, loop.cpuMicrosPerEvent);
     const windowText = window === undefined ? '    – ' : window.toFixed(1).padStart(5);
     const aloneText = alone === undefined ? '   – ' : alone.cpuMicrosPerEvent.toFixed(1).padStart(4);
+    const loopText = loop === undefined ? '   – ' : loop.cpuMicrosPerEvent.toFixed(1).padStart(4);
     const perSession =
       run.peakSessions > 0
         ? `${(run.heapAtPeakBytes / run.peakSessions / 1024).toFixed(1)} KB heap per session held at ${run.peakSessions.toLocaleString('en-US')}`
@@ -267,7 +272,7 @@ async function teamSizes(): Promise<void> {
           ? 'heap not read (no checkpoint passed with a session held)'
           : 'heap not read (npm run bench passes --expose-gc)';
     console.log(
-      `  ${developers.toLocaleString('en-US').padStart(7)} developers  ${run.hookEvents.toLocaleString('en-US').padStart(11)} hook events  ${run.wallSeconds.toFixed(1).padStart(6)} s  ${formatRate(run.hookEvents / run.wallSeconds)}  ${windowText} µs CPU/event to 10:00 (${seeds === 1 ? 'seed 1' : `${seeds} seeds`}; the target alone ${aloneText}), ${run.cpuMicrosPerEvent.toFixed(1).padStart(5)} in all  ${perSession}  (${run.note})`,
+      `  ${developers.toLocaleString('en-US').padStart(7)} developers  ${run.hookEvents.toLocaleString('en-US').padStart(11)} hook events  ${run.wallSeconds.toFixed(1).padStart(6)} s  ${formatRate(run.hookEvents / run.wallSeconds)}  ${windowText} µs CPU/event to 10:00 (${seeds === 1 ? 'seed 1' : `${seeds} seeds`}; the target alone ${aloneText}, the loop with nothing judged ${loopText}), ${run.cpuMicrosPerEvent.toFixed(1).padStart(5)} in all  ${perSession}  (${run.note})`,
     );
   }
   const ratioOf = (cpu: Map<number, number>) => (cpu.get(10_000) ?? NaN) / (cpu.get(100) ?? NaN);
@@ -275,6 +280,7 @@ async function teamSizes(): Promise<void> {
   const measured = Number.isFinite(ratio) ? ratio.toFixed(2) : 'not measured (a run stopped before 10:00: raise LEAKSIM_BENCH_TEAM_BUDGET_S)';
   console.log(`  CPU per event to 10:00, 10,000 / 100 developers: ${measured}   goal ≤ 1.25   ${ratio <= 1.25 ? 'met' : 'NOT met'}`);
   console.log(`  the same for the reference target alone (no simulator around it): ${ratioOf(aloneCpu).toFixed(2)}, the floor the simulation's ratio stands on`);
+  console.log(`  the same for the loop with nothing judged (the target and the simulated agent): ${ratioOf(loopCpu).toFixed(2)}`);
 }
 
 /** `npm run bench -- --only team-sizes,create-delete`: some sections only (names as below). */

@@ -14,7 +14,7 @@ import { runScenario, scenarioTraffic } from '../sim/runs/run.ts';
 import { loadScenario, type Scenario } from '../sim/runs/scenario.ts';
 import { formatSimTime } from '../sim/engine/sim-time.ts';
 import { builtInTarget, type NamedTarget } from '../sim/targets/targets.ts';
-import { runTargetAlone } from './target-alone.ts';
+import { runAgentLoop, runTargetAlone } from './target-alone.ts';
 
 /** Sessions of cap per developer in the team-size runs, so that a larger team is not just turned away at the cap. */
 export const CAP_SESSIONS_PER_DEVELOPER = 10;
@@ -186,19 +186,30 @@ export async function simulatedMorning(developers: number, seed: number): Promis
   return { hookEvents, cpuMicros: cpu.user + cpu.system };
 }
 
-/**
- * One team's morning to 10:00 against the reference alone (bench/target-alone.ts): the floor the
- * simulation's cost per event stands on. The events are generated before the clock starts, so the
- * traffic model is not measured either.
- */
-export async function targetAloneMorning(developers: number, seed: number): Promise<Morning> {
+/** One team's hook events to 10:00, seed `seed`, generated before any clock starts, and its settings. */
+function morningEvents(developers: number, seed: number): { events: HookEvent[]; scenario: Scenario } {
   const events: HookEvent[] = [];
   const scenario = teamScenario(developers);
   for (const event of scenarioTraffic(scenario, seed, 1)) {
     if (event.atMs >= WINDOW_END_MS) break;
     events.push(event);
   }
+  return { events, scenario };
+}
+
+/**
+ * One team's morning to 10:00 against the reference alone (bench/target-alone.ts): the floor the
+ * simulation's cost per event stands on. The traffic model is not measured.
+ */
+export async function targetAloneMorning(developers: number, seed: number): Promise<Morning> {
+  const { events, scenario } = morningEvents(developers, seed);
   return runTargetAlone(events, scenario.settings);
+}
+
+/** The same morning through the simulation's loop with nothing judged (bench/target-alone.ts). */
+export async function agentLoopMorning(developers: number, seed: number): Promise<Morning> {
+  const { events, scenario } = morningEvents(developers, seed);
+  return runAgentLoop(events, scenario.settings, scenario.agent, scenario.faults, seed);
 }
 
 /** CPU per hook event over mornings of seeds `firstSeed`, `firstSeed + 1`, … until they add up to `eventsMin` hook events (at least one). */
