@@ -93,7 +93,7 @@ export async function checkCommand(args: readonly string[], output: Output): Pro
   const scenarioNames = scenarios.map((scenario) => scenario.name);
   if (values.only?.length) {
     const unknown = values.only.filter((name) => !scenarios.some((scenario) => scenario.name === name));
-    if (unknown.length) throw new InputError('leaksim check', 0, '--only', `no scenario named ${unknown.join(', ')}`);
+    if (unknown.length) throw new InputError('leaksim check', 0, '--only', unknownScenarioText(unknown, scenarioNames));
     scenarios = scenarios.filter((scenario) => values.only!.includes(scenario.name));
   }
   const adapter = values.target === undefined ? undefined : await resolveTarget(values.target);
@@ -277,3 +277,9 @@ export async function checkAdapter(scenarios: readonly Scenario[], target: Named
   return { command: 'check', outcomes, ...(scope ? { scope } : {}) };
 }
 
+/** `--only` names no scenario: which names are there, and, for a list in one flag, how to give several. */
+function unknownScenarioText(unknown: readonly string[], names: readonly string[]): string {
+  const list = unknown.find((name) => name.includes(',') && name.split(',').every((part) => names.includes(part.trim())));
+  const how = list === undefined ? '' : `; --only takes one name and is repeatable: ${list.split(',').map((part) => `--only ${part.trim()}`).join(' ')}`;
+  return `no scenario named ${unknown.join(', ')} (the scenarios: ${names.join(', ')})${how}`;
+}
