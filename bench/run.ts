@@ -48,7 +48,7 @@ import { developerTraffic } from '../sim/engine/traffic.ts';
 import { createDelete } from './create-delete.ts';
 import { agentLoopMorning, mornings, simulatedMorning, targetAloneMorning, teamRun, WINDOW_EVENTS_MIN } from './team-size.ts';
 import { startup } from './startup.ts';
-import { runAgentLoop, runTargetAlone } from './target-alone.ts';
+import { runAgentLoop, runTargetAlone, type FloorRun } from './target-alone.ts';
 import { sessionMemory, sessionMemoryLines } from './session-memory.ts';
 
 const HEAVY_MONTH = 'scenarios/heavy-month.json';
@@ -176,15 +176,8 @@ async function fullSimulation(perDeveloper: readonly (readonly HookEvent[])[], c
   return count / seconds;
 }
 
-/** The reference alone on the same stream (bench/target-alone.ts): hook events per second of wall time. */
-async function targetAlone(perDeveloper: readonly (readonly HookEvent[])[]): Promise<number> {
-  const run = await runTargetAlone(merged(perDeveloper), scenario.settings);
-  return run.hookEvents / run.wallSeconds;
-}
-
-/** The simulation's loop with nothing judged (bench/target-alone.ts): hook events per second of wall time. */
-async function agentLoop(perDeveloper: readonly (readonly HookEvent[])[]): Promise<number> {
-  const run = await runAgentLoop(merged(perDeveloper), scenario.settings, scenario.agent, scenario.faults, 1);
+/** Hook events per second of wall time of a floor run (bench/target-alone.ts). */
+function floorRate(run: FloorRun): number {
   return run.hookEvents / run.wallSeconds;
 }
 
@@ -314,8 +307,8 @@ async function throughput(): Promise<void> {
     // Interleaved, so that a noisy neighbour slows every side alike.
     bare.push(bareLoop(perDeveloper));
     full.push(await fullSimulation(perDeveloper, count));
-    alone.push(await targetAlone(perDeveloper));
-    loop.push(await agentLoop(perDeveloper));
+    alone.push(floorRate(await runTargetAlone(merged(perDeveloper), scenario.settings)));
+    loop.push(floorRate(await runAgentLoop(merged(perDeveloper), scenario.settings, scenario.agent, scenario.faults, 1)));
   }
   const ratio = median(full) / median(bare);
   console.log(`throughput on one stream of ${count.toLocaleString('en-US')} hook events (${THROUGHPUT_DAYS} days of the heavy month), median of ${REPEATS}, side by side:`);

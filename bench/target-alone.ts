@@ -56,9 +56,10 @@ function route(target: ReturnType<typeof referenceTarget>, event: HookEvent, con
 
 /**
  * Sends `events` to a new reference target with `settings` and the agent `agentFor` makes, one
- * await per event so that generator ends run as they would in a worker; `between` runs whatever
- * falls due before each event (and, with no event left, returns false when nothing is left). CPU
- * and wall time from the first event to the last; the shutdown after is not counted.
+ * await per event so that generator ends run as they would in a worker. `due(untilMs)`, when the
+ * agent has one, fires the agent's next reply due by `untilMs` and says whether there was one: it
+ * is called until there is none before each event, and with no bound after the last. CPU and wall
+ * time from the first event to the last reply; the shutdown after is not counted.
  */
 async function runFloor(events: Iterable<HookEvent>, settings: RetentionSettings, agentFor: (content: ContentSource, clock: SimClock) => { agent: Agent; due?: (untilMs: number) => boolean }): Promise<FloorRun> {
   const content = new ContentSource();
